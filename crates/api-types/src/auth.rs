@@ -1,0 +1,130 @@
+//! Auth server request and response bodies (seed-compatible field names).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A user as every auth endpoint returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// 16-character random id.
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub roles: Vec<String>,
+    pub is_active: bool,
+    /// RFC 3339 timestamp.
+    pub created_at: String,
+}
+
+/// `POST /users/` body.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CreateUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    /// Only an administrator may ask for roles other than `["user"]`.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// `PUT /users/{username}` body; every field optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct UpdateUser {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Administrators only.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+}
+
+/// `PUT /roles/{username}` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SetRoles {
+    pub roles: Vec<String>,
+}
+
+/// A message together with the user it concerns.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserMessage {
+    pub message: String,
+    pub user: User,
+}
+
+/// A message alone.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub message: String,
+}
+
+/// `GET /users/` response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserList {
+    pub users: Vec<User>,
+    /// How many users match the query, regardless of paging.
+    pub total: i64,
+}
+
+/// RFC 6749 §5.1 token response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `bearer` (the seed's spelling).
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+/// RFC 7662 introspection response. Inactive tokens are exactly `{"active":false}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// One security event of the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: String,
+    /// RFC 3339 timestamp.
+    pub at: String,
+    /// e.g. `login_succeeded`, `login_failed`, `refresh_reuse`, `roles_changed`.
+    pub event: String,
+    pub username: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// `GET /audit` response, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditList {
+    pub events: Vec<AuditEvent>,
+    pub total: i64,
+}

@@ -1,0 +1,73 @@
+use api_types::auth::{AuditEvent, AuditList};
+use api_types::error::ErrorBody;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use common::http::{ApiError, ApiResult, Json, Query};
+use serde::Deserialize;
+
+use super::extract::AuthUser;
+use crate::domain::Role;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    /// Page size, 1 to 500 (default 100).
+    limit: Option<i64>,
+    offset: Option<i64>,
+    /// Only this kind of event, e.g. `login_failed`.
+    event: Option<String>,
+    /// Only events about this username.
+    username: Option<String>,
+}
+
+/// The security audit log, newest first (administrators only).
+#[utoipa::path(get, path = "/audit", tag = "users", params(AuditParams), security(("bearer" = [])),
+    responses((status = 200, body = AuditList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(p): AuthUser,
+    Query(params): Query<AuditParams>,
+) -> ApiResult<Json<AuditList>> {
+    if !p.user.roles.contains(Role::Admin) {
+        return Err(ApiError::forbidden(
+            "Not enough permissions: administrator role required",
+        ));
+    }
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 500",
+        ));
+    }
+    let offset = params.offset.unwrap_or(0).max(0);
+    let clean =
+        |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 64 && !s.contains('\0'));
+    let (events, total) = state
+        .db
+        .list_audit(
+            clean(params.event).as_deref(),
+            clean(params.username).as_deref(),
+            limit,
+            offset,
+        )
+        .await
+        .map_err(ApiError::internal)?;
+    let events = events
+        .into_iter()
+        .map(|e| AuditEvent {
+            id: e.id,
+            at: common::clock::rfc3339_millis(e.at),
+            event: e.event,
+            username: e.username,
+            ip: e.ip,
+            detail: e.detail,
+        })
+        .collect();
+    Ok(Json(AuditList { events, total }))
+}

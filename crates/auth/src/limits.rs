@@ -1,0 +1,100 @@
+//! Failure counters for brute-force defence: a leaky bucket per key (an address or an
+//! account). Each failure adds one; the level drains at a steady rate; past the allowance the
+//! key must wait, answered at once with 429 and `Retry-After`, never by holding a connection
+//! and never by a permanent lockout. Successes are not counted.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Above this many tracked keys, drained entries are pruned.
+const PRUNE_ABOVE: usize = 10_000;
+
+pub struct FailureLimiter<K> {
+    allowance: f64,
+    drain_per_sec: f64,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+}
+
+impl<K: Eq + Hash + Clone> FailureLimiter<K> {
+    /// `allowance` failures are free; the level drains by `allowance` per `window`.
+    pub fn new(allowance: u32, window: Duration) -> Self {
+        let allowance = f64::from(allowance.max(1));
+        Self {
+            allowance,
+            drain_per_sec: allowance / window.as_secs_f64(),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `key` must wait before its next attempt; `None` if it may go now.
+    pub fn wait_time(&self, key: &K) -> Option<Duration> {
+        let buckets = self.buckets.lock().expect("limiter lock poisoned");
+        let (level, at) = buckets.get(key)?;
+        let level = self.drained(*level, *at);
+        (level >= self.allowance)
+            .then(|| Duration::from_secs_f64((level - self.allowance + 1.0) / self.drain_per_sec))
+    }
+
+    /// Records one failure.
+    pub fn record_failure(&self, key: &K) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
+        if buckets.len() > PRUNE_ABOVE {
+            buckets.retain(|_, (level, at)| self.drained(*level, *at) > 0.0);
+        }
+        let entry = buckets.entry(key.clone()).or_insert((0.0, now));
+        entry.0 = self.drained(entry.0, entry.1) + 1.0;
+        entry.1 = now;
+    }
+
+    /// Forgets a key (after a successful login for an account).
+    pub fn reset(&self, key: &K) {
+        self.buckets
+            .lock()
+            .expect("limiter lock poisoned")
+            .remove(key);
+    }
+
+    fn drained(&self, level: f64, since: Instant) -> f64 {
+        (level - since.elapsed().as_secs_f64() * self.drain_per_sec).max(0.0)
+    }
+}
+
+/// Retry-After seconds for a wait (at least one).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allows_the_allowance_then_asks_to_wait() {
+        let limiter = FailureLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..2 {
+            limiter.record_failure(&"k");
+            assert!(limiter.wait_time(&"k").is_none());
+        }
+        limiter.record_failure(&"k");
+        let wait = limiter.wait_time(&"k").expect("third failure must wait");
+        assert!(
+            wait <= Duration::from_secs(21) && wait >= Duration::from_secs(19),
+            "{wait:?}"
+        );
+        assert!(limiter.wait_time(&"other").is_none());
+        limiter.reset(&"k");
+        assert!(limiter.wait_time(&"k").is_none());
+    }
+
+    #[test]
+    fn drains_over_time() {
+        let limiter = FailureLimiter::new(1, Duration::from_millis(50));
+        limiter.record_failure(&1);
+        assert!(limiter.wait_time(&1).is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(limiter.wait_time(&1).is_none());
+    }
+}

@@ -1,0 +1,118 @@
+//! The OAuth 2.0 endpoints: token (one module per grant), revocation, introspection, logout,
+//! and the metadata documents.
+
+mod introspect;
+mod metadata;
+mod password;
+mod refresh;
+mod revoke;
+
+use api_types::auth::TokenResponse;
+use api_types::error::ErrorBody;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use common::http::{ApiError, ApiResult, Form, Json};
+use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::http::extract::ClientIp;
+use crate::state::AppState;
+
+pub use introspect::__path_introspect;
+pub use metadata::{__path_jwks, __path_oauth_metadata, __path_openid_configuration};
+pub use revoke::{__path_logout, __path_revoke};
+
+pub fn router() -> Router<AppState> {
+    // Token responses and errors must never be cached (RFC 6749 §5.1).
+    let no_store = Router::new()
+        .route("/auth/token", post(token))
+        .route("/auth/revoke", post(revoke::revoke))
+        .route("/auth/introspect", post(introspect::introspect))
+        .route("/auth/logout", post(revoke::logout))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ));
+    Router::new()
+        .merge(no_store)
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::oauth_metadata),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(metadata::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(metadata::jwks))
+}
+
+/// The token request (RFC 6749 §4.3 and §6), form-encoded. Unknown fields are ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TokenRequest {
+    /// `password` (the default, as seed clients omit it) or `refresh_token`.
+    grant_type: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+}
+
+/// Exchange credentials or a refresh token for tokens.
+#[utoipa::path(post, path = "/auth/token", tag = "oauth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Form(request): Form<TokenRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    let client_id = client_id(request.client_id.as_deref())?;
+    match request.grant_type.as_deref().unwrap_or("password") {
+        "password" => password::grant(&state, ip, &request, &client_id)
+            .await
+            .map(Json),
+        "refresh_token" => refresh::grant(&state, ip, &request, &client_id)
+            .await
+            .map(Json),
+        other => Err(ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!(
+                "The grant type '{}' is not supported",
+                crate::accounts::printable(other)
+            ),
+        )),
+    }
+}
+
+/// Public clients identify themselves by a short printable id; none means the default.
+fn client_id(raw: Option<&str>) -> ApiResult<String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(crate::tokens::DEFAULT_CLIENT_ID.to_owned()),
+        Some(id) if id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()) => Ok(id.to_owned()),
+        Some(_) => Err(ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            "The client_id is not acceptable",
+        )),
+    }
+}
+
+/// A required form field, or `invalid_request`.
+fn required<'a>(value: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
+    value.as_deref().ok_or_else(|| {
+        ApiError::oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("The '{name}' parameter is missing"),
+        )
+    })
+}

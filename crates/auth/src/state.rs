@@ -1,0 +1,85 @@
+//! What every handler shares.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::config::AuthConfig;
+
+use crate::keys::KeyStore;
+use crate::limits::FailureLimiter;
+use crate::passwords::Hasher;
+use crate::principal::PrincipalCache;
+use crate::store::{AuditRecord, Db};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: AuthConfig,
+    pub db: Db,
+    pub keys: KeyStore,
+    pub hasher: Hasher,
+    /// Failed logins per client address.
+    pub ip_failures: FailureLimiter<IpAddr>,
+    /// Registrations per client address.
+    pub ip_registrations: FailureLimiter<IpAddr>,
+    /// Failed logins per (canonical) username, existing or not.
+    pub account_failures: FailureLimiter<String>,
+    pub principals: PrincipalCache,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: AuthConfig, db: Db, keys: KeyStore) -> Self {
+        let account_window = Duration::from_secs(15 * 60);
+        Self(Arc::new(Inner {
+            hasher: Hasher::new(config.hash_concurrency),
+            ip_failures: FailureLimiter::new(
+                config.ip_failures_per_minute,
+                Duration::from_secs(60),
+            ),
+            ip_registrations: FailureLimiter::new(
+                config.registrations_per_hour,
+                Duration::from_secs(3600),
+            ),
+            account_failures: FailureLimiter::new(
+                config.account_failures_before_delay,
+                account_window,
+            ),
+            principals: PrincipalCache::new(),
+            config,
+            db,
+            keys,
+        }))
+    }
+
+    /// Appends a security event to the audit log. A failure to write it is logged, never
+    /// shown to the client.
+    pub async fn audit(
+        &self,
+        event: &str,
+        username: Option<&str>,
+        ip: Option<IpAddr>,
+        detail: Option<String>,
+    ) {
+        let record = AuditRecord {
+            id: common::ids::random_id(16),
+            at: common::clock::now_millis(),
+            event: event.to_owned(),
+            username: username.map(str::to_owned),
+            ip: ip.map(|ip| ip.to_string()),
+            detail,
+        };
+        tracing::info!(event, username, ip = ?ip, "security event");
+        if let Err(error) = self.db.append_audit(&record).await {
+            tracing::error!(%error, event, "cannot write an audit event");
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! Configuration: a TOML file, then environment variables (which win). Any variable may instead
+//! be given as `NAME_FILE`, the path of a file holding the value (for secrets).
+//!
+//! Every variable is listed once, in [`ENV_VARS`], which is also what `docs/configuration.md`
+//! documents.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// The whole configuration of an `openchat` process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where SQLite databases and signing keys live; created on first start.
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub auth: AuthConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            log_format: LogFormat::Pretty,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+/// The auth server's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/auth.db`.
+    pub database_url: String,
+    /// The `iss` of issued tokens and the base of the metadata URLs.
+    pub issuer: String,
+    /// The `aud` of issued tokens; resource servers (the chat service) expect it.
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    /// A refresh token unused for this long expires.
+    pub refresh_idle_ttl_secs: u64,
+    /// A session (refresh-token family) ends this long after login, however it is used.
+    pub refresh_absolute_ttl_secs: u64,
+    /// Whether anyone may register; when false only administrators create users.
+    pub open_registration: bool,
+    /// Origins allowed by CORS (the web UI's).
+    pub cors_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// How many password hashes may be computed at once.
+    pub hash_concurrency: usize,
+    /// Failed logins allowed from one address before 429 (refilled at this rate per minute).
+    pub ip_failures_per_minute: u32,
+    /// Registrations allowed from one address (refilled at this rate per hour).
+    pub registrations_per_hour: u32,
+    /// Failed logins for one account before each further attempt must wait.
+    pub account_failures_before_delay: u32,
+    /// One-time bootstrap of the first administrator; refused once an admin exists.
+    pub bootstrap_admin: Option<BootstrapAdmin>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8001,
+            database_url: String::new(),
+            issuer: "http://localhost:8001".into(),
+            audience: "openchat".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_idle_ttl_secs: 14 * 24 * 3600,
+            refresh_absolute_ttl_secs: 30 * 24 * 3600,
+            open_registration: true,
+            cors_origins: vec![
+                "http://localhost:3000".into(),
+                "http://127.0.0.1:3000".into(),
+            ],
+            trusted_proxies: Vec::new(),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ip_failures_per_minute: 30,
+            registrations_per_hour: 60,
+            account_failures_before_delay: 10,
+            bootstrap_admin: None,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self, data_dir: &Path) -> String {
+        database_url_or_default(&self.database_url, data_dir, "auth.db")
+    }
+}
+
+/// The first administrator, created once at start-up if no administrator exists yet.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapAdmin {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
+    if url.is_empty() {
+        format!("sqlite://{}", data_dir.join(file).display())
+    } else {
+        url.to_owned()
+    }
+}
+
+/// How an environment variable's text becomes a config value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvKind {
+    Text,
+    Integer,
+    Bool,
+    /// Comma-separated.
+    List,
+}
+
+/// One environment variable: its name, the TOML path it sets, its kind and what it means.
+pub struct EnvVar {
+    pub name: &'static str,
+    pub path: &'static [&'static str],
+    pub kind: EnvKind,
+    pub help: &'static str,
+}
+
+macro_rules! env_vars {
+    ($( $name:literal => [$($seg:literal),+] $kind:ident, $help:literal; )*) => {
+        /// Every environment variable the services read.
+        pub const ENV_VARS: &[EnvVar] = &[
+            $( EnvVar { name: $name, path: &[$($seg),+], kind: EnvKind::$kind, help: $help }, )*
+        ];
+    };
+}
+
+env_vars! {
+    "OPENCHAT_DATA_DIR" => ["data_dir"] Text, "directory for SQLite files and keys (default ./data)";
+    "OPENCHAT_LOG_FORMAT" => ["log_format"] Text, "`pretty` (default) or `json`";
+    "OPENCHAT_AUTH_HOST" => ["auth", "host"] Text, "auth server bind address (default 0.0.0.0)";
+    "OPENCHAT_AUTH_PORT" => ["auth", "port"] Integer, "auth server port (default 8001)";
+    "OPENCHAT_AUTH_DATABASE_URL" => ["auth", "database_url"] Text, "sqlite://… or postgres://… (default sqlite in the data dir)";
+    "OPENCHAT_AUTH_ISSUER" => ["auth", "issuer"] Text, "token issuer URL (default http://localhost:8001)";
+    "OPENCHAT_AUTH_AUDIENCE" => ["auth", "audience"] Text, "token audience (default openchat)";
+    "OPENCHAT_ACCESS_TOKEN_TTL_SECS" => ["auth", "access_token_ttl_secs"] Integer, "access token lifetime (default 900)";
+    "OPENCHAT_REFRESH_IDLE_TTL_SECS" => ["auth", "refresh_idle_ttl_secs"] Integer, "refresh token idle lifetime (default 14 days)";
+    "OPENCHAT_REFRESH_ABSOLUTE_TTL_SECS" => ["auth", "refresh_absolute_ttl_secs"] Integer, "session absolute lifetime (default 30 days)";
+    "OPENCHAT_OPEN_REGISTRATION" => ["auth", "open_registration"] Bool, "whether anyone may register (default true)";
+    "OPENCHAT_CORS_ORIGINS" => ["auth", "cors_origins"] List, "allowed browser origins, comma-separated";
+    "OPENCHAT_TRUSTED_PROXIES" => ["auth", "trusted_proxies"] List, "proxy addresses whose X-Forwarded-For is believed";
+    "OPENCHAT_HASH_CONCURRENCY" => ["auth", "hash_concurrency"] Integer, "password hashes computed at once (default: CPU count)";
+    "OPENCHAT_IP_FAILURES_PER_MINUTE" => ["auth", "ip_failures_per_minute"] Integer, "failed logins per address per minute before 429 (default 30)";
+    "OPENCHAT_REGISTRATIONS_PER_HOUR" => ["auth", "registrations_per_hour"] Integer, "registrations per address per hour (default 60)";
+    "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins per account before delays start (default 10)";
+    "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
+    "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
+    "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot read {name}_FILE ({path}): {source}")]
+    SecretFile {
+        name: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{name}: {message}")]
+    Env { name: &'static str, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the file (if any) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, |name| std::env::var(name).ok())
+    }
+
+    /// Loads the file (if any), then the variables that `env` returns.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse {
+                        path: path.to_owned(),
+                        message: e.to_string(),
+                    })?
+            }
+            None => toml::Table::new(),
+        };
+        for var in ENV_VARS {
+            if let Some(raw) = env_value(var.name, &env)? {
+                set_path(&mut table, var.path, env_to_toml(var, &raw)?);
+            }
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: file.map(Path::to_owned).unwrap_or_default(),
+                    message: e.to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        if auth.access_token_ttl_secs == 0 || auth.access_token_ttl_secs > 3600 {
+            return Err(ConfigError::Invalid(
+                "auth.access_token_ttl_secs must be between 1 and 3600".into(),
+            ));
+        }
+        if auth.hash_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "auth.hash_concurrency must be at least 1".into(),
+            ));
+        }
+        if auth.refresh_idle_ttl_secs == 0 || auth.refresh_absolute_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "refresh token lifetimes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `NAME` or, failing that, the contents of the file named by `NAME_FILE`.
+fn env_value(
+    name: &'static str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(value) = env(name) {
+        return Ok(Some(value));
+    }
+    match env(&format!("{name}_FILE")) {
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
+            .map_err(|source| ConfigError::SecretFile { name, path, source }),
+        None => Ok(None),
+    }
+}
+
+fn env_to_toml(var: &EnvVar, raw: &str) -> Result<toml::Value, ConfigError> {
+    let invalid = |message: &str| ConfigError::Env {
+        name: var.name,
+        message: message.into(),
+    };
+    Ok(match var.kind {
+        EnvKind::Text => toml::Value::String(raw.to_owned()),
+        EnvKind::Integer => toml::Value::Integer(
+            raw.trim()
+                .parse()
+                .map_err(|_| invalid("expected a whole number"))?,
+        ),
+        EnvKind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => return Err(invalid("expected true or false")),
+        }),
+        EnvKind::List => toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_owned()))
+                .collect(),
+        ),
+    })
+}
+
+fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
+    let (last, parents) = path.split_last().expect("config paths are never empty");
+    let mut current = table;
+    for segment in parents {
+        let entry = current
+            .entry(segment.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        current = entry.as_table_mut().expect("just made a table");
+    }
+    current.insert(last.to_string(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(config.auth.port, 8001);
+        assert_eq!(config.auth.access_token_ttl_secs, 900);
+        assert_eq!(
+            config.auth.database_url(Path::new("/d")),
+            "sqlite:///d/auth.db"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let dir = std::env::temp_dir().join(format!("oc-config-{}", crate::ids::random_id(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("openchat.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/x\"\n[auth]\nport = 9000\nopen_registration = false\n",
+        )
+        .unwrap();
+        let config = Config::load_from(
+            Some(&file),
+            env(&[
+                ("OPENCHAT_AUTH_PORT", "9100"),
+                ("OPENCHAT_CORS_ORIGINS", "https://a, https://b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/x"));
+        assert_eq!(config.auth.port, 9100);
+        assert!(!config.auth.open_registration);
+        assert_eq!(config.auth.cors_origins, vec!["https://a", "https://b"]);
+    }
+
+    #[test]
+    fn secrets_come_from_file_variables() {
+        let dir = std::env::temp_dir().join(format!("oc-secret-{}", crate::ids::random_id(8)));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("pw");
+        std::fs::write(&secret, "s3cret-passphrase\n").unwrap();
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("OPENCHAT_BOOTSTRAP_ADMIN_USERNAME", "root"),
+                ("OPENCHAT_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
+                (
+                    "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD_FILE",
+                    secret.to_str().unwrap(),
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.auth.bootstrap_admin.unwrap().password,
+            "s3cret-passphrase"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load_from(None, env(&[("OPENCHAT_AUTH_PORT", "eighty")])).unwrap_err();
+        assert!(err.to_string().contains("OPENCHAT_AUTH_PORT"), "{err}");
+        let err = Config::load_from(None, env(&[("OPENCHAT_AUTH_PORT", "99999")])).unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
+    }
+}

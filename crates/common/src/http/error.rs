@@ -1,0 +1,141 @@
+use api_types::error::{ErrorBody, FieldError};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// A crate-wide result for handlers, so they can use `?`.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error answered to a client: a status, a `detail` sentence and, where a standard asks for
+/// them, OAuth error fields and headers. Internal failures are logged here and answered with a
+/// generic sentence: nothing internal reaches the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: ErrorBody,
+    /// Value of `WWW-Authenticate` (RFC 6750 §3).
+    pub www_authenticate: Option<String>,
+    /// Seconds, for `Retry-After` on 429.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                detail: detail.into(),
+                error: None,
+                error_description: None,
+                errors: Vec::new(),
+            },
+            www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 422 naming the invalid fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
+        error.body.errors = errors;
+        error
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many attempts; try again in {retry_after_secs} seconds"),
+        );
+        error.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
+    /// A missing or unusable bearer token (RFC 6750 §3.1). Without a token at all, the
+    /// challenge carries no error code, as the RFC asks.
+    pub fn unauthorized(detail: impl Into<String>, token_was_present: bool) -> Self {
+        let detail = detail.into();
+        let mut error = Self::new(StatusCode::UNAUTHORIZED, detail.clone());
+        if token_was_present {
+            error.body.error = Some("invalid_token".into());
+            error.body.error_description = Some(detail.clone());
+            error.www_authenticate = Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                detail.replace(['"', '\\'], "")
+            ));
+        } else {
+            error.www_authenticate = Some("Bearer".into());
+        }
+        error
+    }
+
+    /// An OAuth error (RFC 6749 §5.2) with its code and description; `detail` repeats it.
+    pub fn oauth(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        let mut error = Self::new(status, description.clone());
+        error.body.error = Some(code.into());
+        error.body.error_description = Some(description);
+        error
+    }
+
+    /// Logs the cause and answers 500 with nothing internal in it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+
+    /// 503 for a dependency that is down; the cause is logged, not shown.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "dependency unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable",
+        )
+    }
+
+    pub fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
+        self.www_authenticate = Some(value.into());
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(value) = self
+            .www_authenticate
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
