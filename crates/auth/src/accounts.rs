@@ -22,20 +22,11 @@ pub struct ValidNewUser {
 pub fn validate_new_user(input: &CreateUser) -> Result<ValidNewUser, ApiError> {
     let mut errors = Vec::new();
     let mut field = |name: &str, message: &str| {
-        errors.push(FieldError {
-            field: name.into(),
-            message: message.into(),
-        });
+        errors.push(FieldError { field: name.into(), message: message.into() });
     };
-    let username = Username::parse(&input.username)
-        .map_err(|m| field("username", m))
-        .ok();
-    let email = Email::parse(&input.email)
-        .map_err(|m| field("email", m))
-        .ok();
-    let password = Password::parse(&input.password)
-        .map_err(|m| field("password", m))
-        .ok();
+    let username = Username::parse(&input.username).map_err(|m| field("username", m)).ok();
+    let email = Email::parse(&input.email).map_err(|m| field("email", m)).ok();
+    let password = Password::parse(&input.password).map_err(|m| field("password", m)).ok();
     let full_name = parse_full_name(input.full_name.as_deref().unwrap_or_default())
         .map_err(|m| field("full_name", m))
         .ok();
@@ -43,50 +34,25 @@ pub fn validate_new_user(input: &CreateUser) -> Result<ValidNewUser, ApiError> {
         Some(names) => match RoleSet::parse(names) {
             Ok(set) => Some(Some(set)),
             Err(bad) => {
-                return Err(ApiError::bad_request(format!(
-                    "Role '{}' does not exist",
-                    printable(&bad)
-                )));
+                return Err(ApiError::bad_request(format!("Role '{}' does not exist", printable(&bad))));
             }
         },
         None => Some(None),
     };
     match (username, email, password, full_name, roles) {
-        (Some(username), Some(email), Some(password), Some(full_name), Some(roles))
-            if errors.is_empty() =>
-        {
-            Ok(ValidNewUser {
-                username,
-                email,
-                password,
-                full_name,
-                roles,
-            })
+        (Some(username), Some(email), Some(password), Some(full_name), Some(roles)) if errors.is_empty() => {
+            Ok(ValidNewUser { username, email, password, full_name, roles })
         }
         _ => Err(ApiError::validation(errors)),
     }
 }
 
 /// Creates the user; a taken username or email is a 400 saying so.
-pub async fn create_user(
-    db: &Db,
-    hasher: &Hasher,
-    user: ValidNewUser,
-) -> Result<UserRecord, ApiError> {
-    if db
-        .user_by_username(user.username.as_str())
-        .await
-        .map_err(ApiError::internal)?
-        .is_some()
-    {
+pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result<UserRecord, ApiError> {
+    if db.user_by_username(user.username.as_str()).await.map_err(ApiError::internal)?.is_some() {
         return Err(ApiError::bad_request("Username already registered"));
     }
-    if db
-        .user_by_email(user.email.as_str())
-        .await
-        .map_err(ApiError::internal)?
-        .is_some()
-    {
+    if db.user_by_email(user.email.as_str()).await.map_err(ApiError::internal)?.is_some() {
         return Err(ApiError::bad_request("Email already registered"));
     }
     let password_hash = hasher.hash(user.password.expose()).await;

@@ -14,11 +14,7 @@ use crate::store::{AuditRecord, Db, UserUpdate};
 pub type AdminResult<T> = Result<T, String>;
 
 fn sentence(error: common::http::ApiError) -> String {
-    let mut text = error.body.detail;
-    if text.is_empty() {
-        text = error.status.to_string();
-    }
-    text
+    if error.detail().is_empty() { error.status().to_string() } else { error.detail().to_owned() }
 }
 
 async fn audit(db: &Db, event: &str, username: &str, detail: Option<String>) {
@@ -38,16 +34,8 @@ async fn audit(db: &Db, event: &str, username: &str, detail: Option<String>) {
 /// Creates a user with the given roles.
 pub async fn create_user(db: &Db, hasher: &Hasher, input: CreateUser) -> AdminResult<User> {
     let valid = accounts::validate_new_user(&input).map_err(sentence)?;
-    let user = accounts::create_user(db, hasher, valid)
-        .await
-        .map_err(sentence)?;
-    audit(
-        db,
-        "user_created_by_cli",
-        &user.username,
-        Some(format!("roles {}", user.roles.to_db())),
-    )
-    .await;
+    let user = accounts::create_user(db, hasher, valid).await.map_err(sentence)?;
+    audit(db, "user_created_by_cli", &user.username, Some(format!("roles {}", user.roles.to_db()))).await;
     Ok(to_wire(&user))
 }
 
@@ -57,10 +45,7 @@ pub async fn bootstrap_admin(db: &Db, hasher: &Hasher, admin: &BootstrapAdmin) -
     let admins = db.active_admin_count().await.map_err(|e| e.to_string())?;
     if admins > 0 {
         let name = Username::parse(&admin.username).map_err(|e| format!("username {e}"))?;
-        let existing = db
-            .user_by_username(name.as_str())
-            .await
-            .map_err(|e| e.to_string())?;
+        let existing = db.user_by_username(name.as_str()).await.map_err(|e| e.to_string())?;
         if existing.is_some_and(|u| u.roles.contains(crate::domain::Role::Admin)) {
             tracing::info!(
                 "bootstrap administrator already exists; remove the OPENCHAT_BOOTSTRAP_ADMIN_* settings"
@@ -87,37 +72,21 @@ pub async fn set_roles(db: &Db, username: &str, roles: &[String]) -> AdminResult
     let roles = RoleSet::parse(roles).map_err(|bad| format!("Role '{bad}' does not exist"))?;
     let user = find(db, username).await?;
     let now = common::clock::now();
-    let update = UserUpdate {
-        roles: Some(roles),
-        revoke_tokens_at: Some(now + 1),
-        ..Default::default()
-    };
-    let updated = db
-        .update_user(&user.id, update, now)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("User not found")?;
+    let update = UserUpdate { roles: Some(roles), revoke_tokens_at: Some(now + 1), ..Default::default() };
+    let updated =
+        db.update_user(&user.id, update, now).await.map_err(|e| e.to_string())?.ok_or("User not found")?;
     audit(
         db,
         "roles_changed",
         &updated.username,
-        Some(format!(
-            "{} -> {} by cli",
-            user.roles.to_db(),
-            updated.roles.to_db()
-        )),
+        Some(format!("{} -> {} by cli", user.roles.to_db(), updated.roles.to_db())),
     )
     .await;
     Ok(to_wire(&updated))
 }
 
 /// Sets a new password and ends every session of the user.
-pub async fn reset_password(
-    db: &Db,
-    hasher: &Hasher,
-    username: &str,
-    password: &str,
-) -> AdminResult<()> {
+pub async fn reset_password(db: &Db, hasher: &Hasher, username: &str, password: &str) -> AdminResult<()> {
     let password = Password::parse(password).map_err(|e| format!("password {e}"))?;
     let user = find(db, username).await?;
     let now = common::clock::now();
@@ -126,36 +95,23 @@ pub async fn reset_password(
         revoke_tokens_at: Some(now + 1),
         ..Default::default()
     };
-    db.update_user(&user.id, update, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    db.revoke_user_sessions(&user.id, None, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    db.update_user(&user.id, update, now).await.map_err(|e| e.to_string())?;
+    db.revoke_user_sessions(&user.id, None, now).await.map_err(|e| e.to_string())?;
     audit(db, "password_reset_by_cli", &user.username, None).await;
     Ok(())
 }
 
 /// All users, by username.
 pub async fn list_users(db: &Db) -> AdminResult<Vec<User>> {
-    let page = db
-        .list_users(None, i64::MAX, 0)
-        .await
-        .map_err(|e| e.to_string())?;
+    let page = db.list_users(None, i64::MAX, 0).await.map_err(|e| e.to_string())?;
     Ok(page.users.iter().map(to_wire).collect())
 }
 
 /// Makes a new signing key. Running servers pick it up within a minute; tokens signed by the
 /// old key stay valid until they expire.
-pub async fn rotate_keys(
-    db: &Db,
-    issuer: &str,
-    audience: &str,
-    access_ttl_secs: u64,
-) -> AdminResult<String> {
-    let keys = KeyStore::load(db.clone(), issuer, audience, access_ttl_secs)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn rotate_keys(db: &Db, issuer: &str, audience: &str, access_ttl_secs: u64) -> AdminResult<String> {
+    let keys =
+        KeyStore::load(db.clone(), issuer, audience, access_ttl_secs).await.map_err(|e| e.to_string())?;
     keys.rotate().await.map_err(|e| e.to_string())
 }
 

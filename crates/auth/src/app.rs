@@ -16,10 +16,7 @@ pub enum BuildError {
     #[error("auth database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap administrator: {0}")]
     Bootstrap(String),
 }
@@ -35,13 +32,7 @@ pub struct App {
 pub async fn build(config: &Config) -> Result<App, BuildError> {
     let auth = &config.auth;
     let db = Db::connect(&auth.database_url(&config.data_dir)).await?;
-    let keys = KeyStore::load(
-        db.clone(),
-        &auth.issuer,
-        &auth.audience,
-        auth.access_token_ttl_secs,
-    )
-    .await?;
+    let keys = KeyStore::load(db.clone(), &auth.issuer, &auth.audience, auth.access_token_ttl_secs).await?;
     let state = AppState::new(auth.clone(), db, keys);
     if let Some(bootstrap) = &auth.bootstrap_admin {
         crate::admin::bootstrap_admin(&state.db, &state.hasher, bootstrap)
@@ -49,18 +40,13 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
             .map_err(BuildError::Bootstrap)?;
     }
     let addr = SocketAddr::new(auth.host, auth.port);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| BuildError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     Ok(App { listener, state })
 }
 
 impl App {
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     pub fn state(&self) -> &AppState {
@@ -75,12 +61,9 @@ impl App {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         tracing::info!(port = self.port(), "auth server listening");
         let router = crate::http::router(self.state.clone());
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         maintenance.abort();
         self.state.db.close().await;
         result
@@ -98,13 +81,9 @@ async fn maintenance(state: AppState) {
         if let Err(error) = state.keys.reload().await {
             tracing::warn!(%error, "cannot reload signing keys");
         }
-        if ticks % 60 == 0 {
+        if ticks.is_multiple_of(60) {
             // Keep ended sessions for a day, so a replayed token is still recognised as reuse.
-            match state
-                .db
-                .prune_sessions(common::clock::now(), 24 * 3600)
-                .await
-            {
+            match state.db.prune_sessions(common::clock::now(), 24 * 3600).await {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "pruned ended sessions"),
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "cannot prune sessions"),

@@ -34,12 +34,7 @@ pub struct KeyStore {
 
 impl KeyStore {
     /// Loads the keys, generating the first one if there is none.
-    pub async fn load(
-        db: Db,
-        issuer: &str,
-        audience: &str,
-        access_ttl_secs: u64,
-    ) -> StoreResult<Self> {
+    pub async fn load(db: Db, issuer: &str, audience: &str, access_ttl_secs: u64) -> StoreResult<Self> {
         let publish_retired_for = access_ttl_secs as i64 + LEEWAY_SECS as i64 + 60;
         let snapshot = read_snapshot(&db, issuer, audience, publish_retired_for).await?;
         Ok(Self {
@@ -53,13 +48,8 @@ impl KeyStore {
 
     /// Re-reads the keys (picks up a rotation done by another process).
     pub async fn reload(&self) -> StoreResult<()> {
-        let snapshot = read_snapshot(
-            &self.db,
-            &self.issuer,
-            &self.audience,
-            self.publish_retired_for,
-        )
-        .await?;
+        let snapshot =
+            read_snapshot(&self.db, &self.issuer, &self.audience, self.publish_retired_for).await?;
         *self.current.write().expect("key lock poisoned") = Arc::new(snapshot);
         Ok(())
     }
@@ -67,9 +57,7 @@ impl KeyStore {
     /// Makes a new signing key; the old ones keep verifying until their tokens expire.
     pub async fn rotate(&self) -> StoreResult<String> {
         let record = new_key(common::clock::now());
-        self.db
-            .rotate_signing_key(&record, record.created_at)
-            .await?;
+        self.db.rotate_signing_key(&record, record.created_at).await?;
         self.reload().await?;
         Ok(record.kid)
     }
@@ -115,10 +103,7 @@ async fn read_snapshot(
         tracing::info!(kid = %record.kid, "generated a new token signing key");
         records = db.signing_keys(now - publish_retired_for).await?;
     }
-    let active = records
-        .iter()
-        .find(|k| k.retired_at.is_none())
-        .expect("an active key was just ensured");
+    let active = records.iter().find(|k| k.retired_at.is_none()).expect("an active key was just ensured");
     let der = STANDARD.decode(&active.private_key).unwrap_or_default();
     let mut verifier = TokenVerifier::new(issuer, audience);
     let mut jwks = Vec::new();
@@ -149,9 +134,7 @@ async fn read_snapshot(
 fn new_key(now: i64) -> KeyRecord {
     let signing = SigningKey::from_bytes(&common::ids::random_bytes::<32>());
     let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
-    let der = signing
-        .to_pkcs8_der()
-        .expect("an Ed25519 key always encodes as PKCS#8");
+    let der = signing.to_pkcs8_der().expect("an Ed25519 key always encodes as PKCS#8");
     let thumbprint_input = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
     KeyRecord {
         kid: URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes())),

@@ -33,8 +33,9 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         let buckets = self.buckets.lock().expect("limiter lock poisoned");
         let (level, at) = buckets.get(key)?;
         let level = self.drained(*level, *at);
-        (level >= self.allowance)
-            .then(|| Duration::from_secs_f64((level - self.allowance + 1.0) / self.drain_per_sec))
+        // One more failure must fit under the allowance: wait until the level drains to it.
+        let free_level = self.allowance - 1.0;
+        (level > free_level).then(|| Duration::from_secs_f64((level - free_level) / self.drain_per_sec))
     }
 
     /// Records one failure.
@@ -51,10 +52,7 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
 
     /// Forgets a key (after a successful login for an account).
     pub fn reset(&self, key: &K) {
-        self.buckets
-            .lock()
-            .expect("limiter lock poisoned")
-            .remove(key);
+        self.buckets.lock().expect("limiter lock poisoned").remove(key);
     }
 
     fn drained(&self, level: f64, since: Instant) -> f64 {
@@ -80,10 +78,7 @@ mod tests {
         }
         limiter.record_failure(&"k");
         let wait = limiter.wait_time(&"k").expect("third failure must wait");
-        assert!(
-            wait <= Duration::from_secs(21) && wait >= Duration::from_secs(19),
-            "{wait:?}"
-        );
+        assert!(wait <= Duration::from_secs(21) && wait >= Duration::from_secs(19), "{wait:?}");
         assert!(limiter.wait_time(&"other").is_none());
         limiter.reset(&"k");
         assert!(limiter.wait_time(&"k").is_none());

@@ -32,12 +32,7 @@ impl Hasher {
     pub fn new(concurrency: usize) -> Self {
         let dummy = common::ids::random_id(24);
         let dummy_hash = hash_now(&dummy);
-        let current_prefix = dummy_hash
-            .rsplitn(3, '$')
-            .nth(2)
-            .unwrap_or_default()
-            .to_owned()
-            + "$";
+        let current_prefix = dummy_hash.rsplitn(3, '$').nth(2).unwrap_or_default().to_owned() + "$";
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy_hash),
@@ -59,22 +54,16 @@ impl Hasher {
         let password = password.to_owned();
         let ok = self.run(move || verify_now(&password, &hash)).await;
         match (known && ok, stored) {
-            (true, Some(hash)) => Verdict::Correct {
-                rehash: !hash.starts_with(self.current_prefix.as_str()),
-            },
+            (true, Some(hash)) => {
+                Verdict::Correct { rehash: !hash.starts_with(self.current_prefix.as_str()) }
+            }
             _ => Verdict::Wrong,
         }
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> T {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the hashing semaphore is never closed");
-        tokio::task::spawn_blocking(work)
-            .await
-            .expect("password hashing panicked")
+        let _permit = self.permits.acquire().await.expect("the hashing semaphore is never closed");
+        tokio::task::spawn_blocking(work).await.expect("password hashing panicked")
     }
 }
 
@@ -86,11 +75,8 @@ fn hash_now(password: &str) -> String {
 }
 
 fn verify_now(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 #[cfg(test)]
@@ -101,18 +87,9 @@ mod tests {
     async fn hashes_verify_and_flag_old_parameters() {
         let hasher = Hasher::new(2);
         let hash = hasher.hash("correct horse").await;
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
-        assert_eq!(
-            hasher.verify("correct horse", Some(&hash)).await,
-            Verdict::Correct { rehash: false }
-        );
-        assert_eq!(
-            hasher.verify("wrong horse", Some(&hash)).await,
-            Verdict::Wrong
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert_eq!(hasher.verify("correct horse", Some(&hash)).await, Verdict::Correct { rehash: false });
+        assert_eq!(hasher.verify("wrong horse", Some(&hash)).await, Verdict::Wrong);
         assert_eq!(hasher.verify("correct horse", None).await, Verdict::Wrong);
 
         let weak = Argon2::new(
@@ -123,9 +100,6 @@ mod tests {
         .hash_password(b"correct horse")
         .unwrap()
         .to_string();
-        assert_eq!(
-            hasher.verify("correct horse", Some(&weak)).await,
-            Verdict::Correct { rehash: true }
-        );
+        assert_eq!(hasher.verify("correct horse", Some(&weak)).await, Verdict::Correct { rehash: true });
     }
 }

@@ -41,26 +41,17 @@ pub struct PrincipalCache {
 
 impl PrincipalCache {
     pub fn new() -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            last_key_reload: Mutex::new(None),
-        }
+        Self { entries: Mutex::new(HashMap::new()), last_key_reload: Mutex::new(None) }
     }
 
     /// Forgets everything cached about a user (after any change to it or its sessions).
     pub fn invalidate_user(&self, user_id: &str) {
-        self.entries
-            .lock()
-            .expect("cache lock poisoned")
-            .retain(|(uid, _), _| uid != user_id);
+        self.entries.lock().expect("cache lock poisoned").retain(|(uid, _), _| uid != user_id);
     }
 
     fn get(&self, key: &(String, String)) -> Option<(Option<Arc<UserRecord>>, bool)> {
         let entries = self.entries.lock().expect("cache lock poisoned");
-        entries
-            .get(key)
-            .filter(|e| e.fetched.elapsed() < TTL)
-            .map(|e| (e.user.clone(), e.session_live))
+        entries.get(key).filter(|e| e.fetched.elapsed() < TTL).map(|e| (e.user.clone(), e.session_live))
     }
 
     fn put(&self, key: (String, String), user: Option<Arc<UserRecord>>, session_live: bool) {
@@ -71,14 +62,7 @@ impl PrincipalCache {
                 entries.clear();
             }
         }
-        entries.insert(
-            key,
-            Entry {
-                fetched: Instant::now(),
-                user,
-                session_live,
-            },
-        );
+        entries.insert(key, Entry { fetched: Instant::now(), user, session_live });
     }
 
     fn may_reload_keys(&self) -> bool {
@@ -104,17 +88,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     let (user, session_live) = match state.principals.get(&key) {
         Some(cached) => cached,
         None => {
-            let user = state
-                .db
-                .user_by_id(&claims.sub)
-                .await
-                .map_err(ApiError::unavailable)?
-                .map(Arc::new);
-            let session = state
-                .db
-                .session(&claims.sid)
-                .await
-                .map_err(ApiError::unavailable)?;
+            let user = state.db.user_by_id(&claims.sub).await.map_err(ApiError::unavailable)?.map(Arc::new);
+            let session = state.db.session(&claims.sid).await.map_err(ApiError::unavailable)?;
             let live = session.is_some_and(|s| !s.revoked && s.user_id == claims.sub);
             state.principals.put(key, user.clone(), live);
             (user, live)
@@ -146,18 +121,12 @@ pub async fn verify_claims(state: &AppState, token: &str) -> Result<AccessClaims
 
 fn invalid(error: TokenError) -> ApiError {
     ApiError::unauthorized(
-        format!(
-            "Could not validate credentials: {}",
-            lowercase_first(&error.to_string())
-        ),
+        format!("Could not validate credentials: {}", lowercase_first(&error.to_string())),
         true,
     )
 }
 
 fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_lowercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -41,18 +41,9 @@ impl AppState {
         let account_window = Duration::from_secs(15 * 60);
         Self(Arc::new(Inner {
             hasher: Hasher::new(config.hash_concurrency),
-            ip_failures: FailureLimiter::new(
-                config.ip_failures_per_minute,
-                Duration::from_secs(60),
-            ),
-            ip_registrations: FailureLimiter::new(
-                config.registrations_per_hour,
-                Duration::from_secs(3600),
-            ),
-            account_failures: FailureLimiter::new(
-                config.account_failures_before_delay,
-                account_window,
-            ),
+            ip_failures: FailureLimiter::new(config.ip_failures_per_minute, Duration::from_secs(60)),
+            ip_registrations: FailureLimiter::new(config.registrations_per_hour, Duration::from_secs(3600)),
+            account_failures: FailureLimiter::new(config.account_failures_before_delay, account_window),
             principals: PrincipalCache::new(),
             config,
             db,

@@ -35,18 +35,13 @@ pub fn resolve_scope(requested: Option<&str>, within: Option<&str>) -> Result<St
     if requested.is_empty() {
         return Ok(within.unwrap_or(DEFAULT_SCOPE).to_owned());
     }
-    let allowed: Vec<&str> = within.map_or_else(
-        || SUPPORTED_SCOPES.to_vec(),
-        |w| w.split_whitespace().collect(),
-    );
+    let allowed: Vec<&str> =
+        within.map_or_else(|| SUPPORTED_SCOPES.to_vec(), |w| w.split_whitespace().collect());
     if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
         return Err(ApiError::oauth(
             axum::http::StatusCode::BAD_REQUEST,
             "invalid_scope",
-            format!(
-                "The scope '{}' is not available",
-                bad.chars().take(64).collect::<String>()
-            ),
+            format!("The scope '{}' is not available", bad.chars().take(64).collect::<String>()),
         ));
     }
     let mut scopes: Vec<&str> = Vec::new();

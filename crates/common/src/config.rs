@@ -30,11 +30,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            data_dir: PathBuf::from("data"),
-            log_format: LogFormat::Pretty,
-            auth: AuthConfig::default(),
-        }
+        Self { data_dir: PathBuf::from("data"), log_format: LogFormat::Pretty, auth: AuthConfig::default() }
     }
 }
 
@@ -85,10 +81,7 @@ impl Default for AuthConfig {
             refresh_idle_ttl_secs: 14 * 24 * 3600,
             refresh_absolute_ttl_secs: 30 * 24 * 3600,
             open_registration: true,
-            cors_origins: vec![
-                "http://localhost:3000".into(),
-                "http://127.0.0.1:3000".into(),
-            ],
+            cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
             trusted_proxies: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             ip_failures_per_minute: 30,
@@ -116,11 +109,7 @@ pub struct BootstrapAdmin {
 }
 
 fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
-    if url.is_empty() {
-        format!("sqlite://{}", data_dir.join(file).display())
-    } else {
-        url.to_owned()
-    }
+    if url.is_empty() { format!("sqlite://{}", data_dir.join(file).display()) } else { url.to_owned() }
 }
 
 /// How an environment variable's text becomes a config value.
@@ -177,18 +166,11 @@ env_vars! {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("cannot read {name}_FILE ({path}): {source}")]
-    SecretFile {
-        name: &'static str,
-        path: String,
-        source: std::io::Error,
-    },
+    SecretFile { name: &'static str, path: String, source: std::io::Error },
     #[error("{name}: {message}")]
     Env { name: &'static str, message: String },
     #[error("invalid configuration: {0}")]
@@ -202,21 +184,13 @@ impl Config {
     }
 
     /// Loads the file (if any), then the variables that `env` returns.
-    pub fn load_from(
-        file: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn load_from(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
                 text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError::Parse {
-                        path: path.to_owned(),
-                        message: e.to_string(),
-                    })?
+                    .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?
             }
             None => toml::Table::new(),
         };
@@ -225,13 +199,9 @@ impl Config {
                 set_path(&mut table, var.path, env_to_toml(var, &raw)?);
             }
         }
-        let config: Config =
-            toml::Value::Table(table)
-                .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    path: file.map(Path::to_owned).unwrap_or_default(),
-                    message: e.to_string(),
-                })?;
+        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            ConfigError::Parse { path: file.map(Path::to_owned).unwrap_or_default(), message: e.to_string() }
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -239,19 +209,13 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         let auth = &self.auth;
         if auth.access_token_ttl_secs == 0 || auth.access_token_ttl_secs > 3600 {
-            return Err(ConfigError::Invalid(
-                "auth.access_token_ttl_secs must be between 1 and 3600".into(),
-            ));
+            return Err(ConfigError::Invalid("auth.access_token_ttl_secs must be between 1 and 3600".into()));
         }
         if auth.hash_concurrency == 0 {
-            return Err(ConfigError::Invalid(
-                "auth.hash_concurrency must be at least 1".into(),
-            ));
+            return Err(ConfigError::Invalid("auth.hash_concurrency must be at least 1".into()));
         }
         if auth.refresh_idle_ttl_secs == 0 || auth.refresh_absolute_ttl_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "refresh token lifetimes must be positive".into(),
-            ));
+            return Err(ConfigError::Invalid("refresh token lifetimes must be positive".into()));
         }
         Ok(())
     }
@@ -274,17 +238,12 @@ fn env_value(
 }
 
 fn env_to_toml(var: &EnvVar, raw: &str) -> Result<toml::Value, ConfigError> {
-    let invalid = |message: &str| ConfigError::Env {
-        name: var.name,
-        message: message.into(),
-    };
+    let invalid = |message: &str| ConfigError::Env { name: var.name, message: message.into() };
     Ok(match var.kind {
         EnvKind::Text => toml::Value::String(raw.to_owned()),
-        EnvKind::Integer => toml::Value::Integer(
-            raw.trim()
-                .parse()
-                .map_err(|_| invalid("expected a whole number"))?,
-        ),
+        EnvKind::Integer => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| invalid("expected a whole number"))?)
+        }
         EnvKind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
@@ -304,9 +263,8 @@ fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) {
     let (last, parents) = path.split_last().expect("config paths are never empty");
     let mut current = table;
     for segment in parents {
-        let entry = current
-            .entry(segment.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry =
+            current.entry(segment.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
@@ -321,10 +279,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -333,10 +289,7 @@ mod tests {
         let config = Config::load_from(None, env(&[])).unwrap();
         assert_eq!(config.auth.port, 8001);
         assert_eq!(config.auth.access_token_ttl_secs, 900);
-        assert_eq!(
-            config.auth.database_url(Path::new("/d")),
-            "sqlite:///d/auth.db"
-        );
+        assert_eq!(config.auth.database_url(Path::new("/d")), "sqlite:///d/auth.db");
     }
 
     #[test]
@@ -344,17 +297,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("oc-config-{}", crate::ids::random_id(8)));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("openchat.toml");
-        std::fs::write(
-            &file,
-            "data_dir = \"/x\"\n[auth]\nport = 9000\nopen_registration = false\n",
-        )
-        .unwrap();
+        std::fs::write(&file, "data_dir = \"/x\"\n[auth]\nport = 9000\nopen_registration = false\n").unwrap();
         let config = Config::load_from(
             Some(&file),
-            env(&[
-                ("OPENCHAT_AUTH_PORT", "9100"),
-                ("OPENCHAT_CORS_ORIGINS", "https://a, https://b"),
-            ]),
+            env(&[("OPENCHAT_AUTH_PORT", "9100"), ("OPENCHAT_CORS_ORIGINS", "https://a, https://b")]),
         )
         .unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/x"));
@@ -374,17 +320,11 @@ mod tests {
             env(&[
                 ("OPENCHAT_BOOTSTRAP_ADMIN_USERNAME", "root"),
                 ("OPENCHAT_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"),
-                (
-                    "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD_FILE",
-                    secret.to_str().unwrap(),
-                ),
+                ("OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD_FILE", secret.to_str().unwrap()),
             ]),
         )
         .unwrap();
-        assert_eq!(
-            config.auth.bootstrap_admin.unwrap().password,
-            "s3cret-passphrase"
-        );
+        assert_eq!(config.auth.bootstrap_admin.unwrap().password, "s3cret-passphrase");
     }
 
     #[test]

@@ -16,9 +16,7 @@ pub const MESSAGE_ID_LEN: usize = 10;
 /// and there is no modulo bias.
 pub fn random_id(len: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// `n` random bytes from a CSPRNG.

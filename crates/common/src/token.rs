@@ -76,16 +76,12 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        Self {
-            keys: HashMap::new(),
-            validation,
-        }
+        Self { keys: HashMap::new(), validation }
     }
 
     /// Adds an Ed25519 public key (its 32 raw bytes).
     pub fn add_ed25519_key(&mut self, kid: &str, public_key: &[u8; 32]) {
-        self.keys
-            .insert(kid.to_owned(), DecodingKey::from_ed_der(public_key));
+        self.keys.insert(kid.to_owned(), DecodingKey::from_ed_der(public_key));
     }
 
     pub fn has_key(&self, kid: &str) -> bool {
@@ -114,14 +110,9 @@ impl TokenVerifier {
         if !typ_ok {
             return Err(TokenError::Type);
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
+        let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(TokenError::UnknownKey)?;
+        jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map(|data| data.claims).map_err(
+            |e| {
                 use jsonwebtoken::errors::ErrorKind as K;
                 match e.kind() {
                     K::InvalidSignature | K::InvalidEddsaKey => TokenError::Signature,
@@ -131,6 +122,7 @@ impl TokenVerifier {
                     K::InvalidAlgorithm => TokenError::Algorithm,
                     _ => TokenError::Malformed,
                 }
-            })
+            },
+        )
     }
 }

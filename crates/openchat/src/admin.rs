@@ -55,35 +55,16 @@ pub enum AdminCommand {
 
 pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
     let url = config.auth.database_url(&config.data_dir);
-    let db = Db::connect(&url)
-        .await
-        .context("cannot open the auth database")?;
+    let db = Db::connect(&url).await.context("cannot open the auth database")?;
     let hasher = || Hasher::new(1);
     let result = match command {
-        AdminCommand::CreateUser {
-            username,
-            email,
-            full_name,
-            roles,
-        } => {
+        AdminCommand::CreateUser { username, email, full_name, roles } => {
             let password = read_password("Password for the new user: ")?;
-            let input = CreateUser {
-                username,
-                email,
-                password,
-                full_name,
-                roles: Some(roles),
-            };
-            auth::admin::create_user(&db, &hasher(), input)
-                .await
-                .map(|user| print_user(&user))
+            let input = CreateUser { username, email, password, full_name, roles: Some(roles) };
+            auth::admin::create_user(&db, &hasher(), input).await.map(|user| print_user(&user))
         }
-        AdminCommand::GrantRole { username, role } => {
-            change_role(&db, &username, &role, true).await?
-        }
-        AdminCommand::RevokeRole { username, role } => {
-            change_role(&db, &username, &role, false).await?
-        }
+        AdminCommand::GrantRole { username, role } => change_role(&db, &username, &role, true).await?,
+        AdminCommand::RevokeRole { username, role } => change_role(&db, &username, &role, false).await?,
         AdminCommand::ResetPassword { username } => {
             let password = read_password("New password: ")?;
             auth::admin::reset_password(&db, &hasher(), &username, &password)
@@ -92,15 +73,9 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::ListUsers { json } => auth::admin::list_users(&db).await.map(|users| {
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&users).expect("users serialise")
-                );
+                println!("{}", serde_json::to_string_pretty(&users).expect("users serialise"));
             } else {
-                println!(
-                    "{:<24} {:<32} {:<20} {:<6} {}",
-                    "USERNAME", "EMAIL", "ROLES", "ACTIVE", "CREATED"
-                );
+                println!("{:<24} {:<32} {:<20} {:<6} CREATED", "USERNAME", "EMAIL", "ROLES", "ACTIVE");
                 for u in &users {
                     println!(
                         "{:<24} {:<32} {:<20} {:<6} {}",
@@ -117,24 +92,15 @@ pub async fn run(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
             let a = &config.auth;
             auth::admin::rotate_keys(&db, &a.issuer, &a.audience, a.access_token_ttl_secs)
                 .await
-                .map(|kid| {
-                    println!("New signing key {kid}; running servers switch to it within a minute.")
-                })
+                .map(|kid| println!("New signing key {kid}; running servers switch to it within a minute."))
         }
     };
     db.close().await;
     result.map_err(anyhow::Error::msg)
 }
 
-async fn change_role(
-    db: &Db,
-    username: &str,
-    role: &str,
-    grant: bool,
-) -> anyhow::Result<Result<(), String>> {
-    let users = auth::admin::list_users(db)
-        .await
-        .map_err(anyhow::Error::msg)?;
+async fn change_role(db: &Db, username: &str, role: &str, grant: bool) -> anyhow::Result<Result<(), String>> {
+    let users = auth::admin::list_users(db).await.map_err(anyhow::Error::msg)?;
     let canonical = username.trim().to_ascii_lowercase();
     let Some(user) = users.into_iter().find(|u| u.username == canonical) else {
         bail!("User not found");
@@ -144,19 +110,11 @@ async fn change_role(
     if grant {
         roles.push(role.to_owned());
     }
-    Ok(auth::admin::set_roles(db, &user.username, &roles)
-        .await
-        .map(|u| print_user(&u)))
+    Ok(auth::admin::set_roles(db, &user.username, &roles).await.map(|u| print_user(&u)))
 }
 
 fn print_user(user: &User) {
-    println!(
-        "{} ({}) roles: {} id: {}",
-        user.username,
-        user.email,
-        user.roles.join(","),
-        user.id
-    );
+    println!("{} ({}) roles: {} id: {}", user.username, user.email, user.roles.join(","), user.id);
 }
 
 /// From a terminal: asked twice without echo. Piped: the first line of standard input.

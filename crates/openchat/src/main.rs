@@ -9,11 +9,7 @@ use common::config::Config;
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(
-    name = "openchat",
-    version,
-    about = "Open ChatBot: a self-hosted AI chat platform"
-)]
+#[command(name = "openchat", version, about = "Open ChatBot: a self-hosted AI chat platform")]
 struct Cli {
     /// TOML configuration file; environment variables override it.
     #[arg(long, short, global = true, env = "OPENCHAT_CONFIG")]
@@ -44,9 +40,7 @@ fn main() -> anyhow::Result<()> {
             "AUTH_SECRET_KEY is set but no longer used: tokens are signed with Ed25519 keys generated on first start"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve | Command::Auth => serve(&config).await,

@@ -34,28 +34,17 @@ pub async fn list(
     Query(params): Query<AuditParams>,
 ) -> ApiResult<Json<AuditList>> {
     if !p.user.roles.contains(Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Not enough permissions: administrator role required",
-        ));
+        return Err(ApiError::forbidden("Not enough permissions: administrator role required"));
     }
     let limit = params.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 500",
-        ));
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
     }
     let offset = params.offset.unwrap_or(0).max(0);
-    let clean =
-        |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 64 && !s.contains('\0'));
+    let clean = |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 64 && !s.contains('\0'));
     let (events, total) = state
         .db
-        .list_audit(
-            clean(params.event).as_deref(),
-            clean(params.username).as_deref(),
-            limit,
-            offset,
-        )
+        .list_audit(clean(params.event).as_deref(), clean(params.username).as_deref(), limit, offset)
         .await
         .map_err(ApiError::internal)?;
     let events = events

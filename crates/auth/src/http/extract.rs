@@ -16,12 +16,8 @@ pub struct AuthUser(pub Principal);
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts)
-            .ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
         authenticate(state, token).await.map(AuthUser)
     }
 }
@@ -32,14 +28,9 @@ pub struct MaybeAuthUser(pub Option<Principal>);
 impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match bearer_token(parts) {
-            Some(token) => authenticate(state, token)
-                .await
-                .map(|p| MaybeAuthUser(Some(p))),
+            Some(token) => authenticate(state, token).await.map(|p| MaybeAuthUser(Some(p))),
             None => Ok(MaybeAuthUser(None)),
         }
     }
@@ -61,20 +52,13 @@ pub struct ClientIp(pub IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
             .ok_or_else(|| ApiError::internal("the server was started without connection info"))?;
-        Ok(ClientIp(client_ip(
-            peer,
-            parts,
-            &state.config.trusted_proxies,
-        )))
+        Ok(ClientIp(client_ip(peer, parts, &state.config.trusted_proxies)))
     }
 }
 
@@ -90,11 +74,7 @@ fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .unwrap_or(peer)
+    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -102,11 +82,8 @@ mod tests {
     use super::*;
 
     fn parts(xff: &str) -> Parts {
-        let (parts, ()) = axum::http::Request::builder()
-            .header("x-forwarded-for", xff)
-            .body(())
-            .unwrap()
-            .into_parts();
+        let (parts, ()) =
+            axum::http::Request::builder().header("x-forwarded-for", xff).body(()).unwrap().into_parts();
         parts
     }
 

@@ -15,11 +15,7 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "Healthy"), (status = 503, description = "Database unreachable")))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     let database_ok = state.db.ping().await.is_ok();
-    let status = if database_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = json!({
         "status": if database_ok { "healthy" } else { "unhealthy" },
         "service": "auth-server",

@@ -28,34 +28,21 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
             ),
         );
     }
 }
 
 pub fn router() -> Router<AppState> {
-    let document = ApiDoc::openapi()
-        .to_json()
-        .expect("the OpenAPI document serialises");
+    let document = ApiDoc::openapi().to_json().expect("the OpenAPI document serialises");
     Router::new()
         .route(
             "/openapi.json",
             get(move || {
                 let document = document.clone();
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        document,
-                    )
-                }
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }
             }),
         )
-        .route(
-            "/docs",
-            get(|| async { common::http::docs::page("Open ChatBot auth server API") }),
-        )
+        .route("/docs", get(|| async { common::http::docs::page("Open ChatBot auth server API") }))
 }

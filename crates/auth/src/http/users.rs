@@ -21,10 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/", post(register).get(list_users))
         .route("/users/me", get(me))
         .route("/auth/me", get(me))
-        .route(
-            "/users/{username}",
-            get(get_user).put(update_user).delete(delete_user),
-        )
+        .route("/users/{username}", get(get_user).put(update_user).delete(delete_user))
         .route("/roles/{username}", put(set_roles))
 }
 
@@ -63,37 +60,14 @@ pub async fn register(
     }
     let valid = accounts::validate_new_user(&input)?;
     if !by_admin && valid.roles.as_ref().is_some_and(|r| !r.is_only_user()) {
-        state
-            .audit(
-                "role_in_registration_refused",
-                Some(valid.username.as_str()),
-                Some(ip),
-                None,
-            )
-            .await;
-        return Err(ApiError::forbidden(
-            "Only an administrator can assign roles",
-        ));
+        state.audit("role_in_registration_refused", Some(valid.username.as_str()), Some(ip), None).await;
+        return Err(ApiError::forbidden("Only an administrator can assign roles"));
     }
     let user = accounts::create_user(&state.db, &state.hasher, valid).await?;
     let actor = caller.as_ref().map(|p| p.user.username.as_str());
-    let event = if by_admin {
-        "user_created_by_admin"
-    } else {
-        "user_registered"
-    };
-    state
-        .audit(
-            event,
-            Some(&user.username),
-            Some(ip),
-            actor.map(|a| format!("by {a}")),
-        )
-        .await;
-    Ok(Json(UserMessage {
-        message: "User created successfully".into(),
-        user: to_wire(&user),
-    }))
+    let event = if by_admin { "user_created_by_admin" } else { "user_registered" };
+    state.audit(event, Some(&user.username), Some(ip), actor.map(|a| format!("by {a}"))).await;
+    Ok(Json(UserMessage { message: "User created successfully".into(), user: to_wire(&user) }))
 }
 
 /// The caller's own account.
@@ -127,30 +101,17 @@ pub async fn list_users(
     let limit = params.limit.unwrap_or(50);
     let offset = params.offset.unwrap_or(0);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 200",
-        ));
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 200"));
     }
     if offset < 0 {
         return Err(ApiError::invalid_field("offset", "must not be negative"));
     }
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if q.is_some_and(|q| q.chars().count() > 128 || q.contains('\0')) {
-        return Err(ApiError::invalid_field(
-            "q",
-            "must be at most 128 characters without NUL",
-        ));
+        return Err(ApiError::invalid_field("q", "must be at most 128 characters without NUL"));
     }
-    let page = state
-        .db
-        .list_users(q, limit, offset)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(Json(UserList {
-        users: page.users.iter().map(to_wire).collect(),
-        total: page.total,
-    }))
+    let page = state.db.list_users(q, limit, offset).await.map_err(ApiError::internal)?;
+    Ok(Json(UserList { users: page.users.iter().map(to_wire).collect(), total: page.total }))
 }
 
 /// One user (self, administrators, managers).
@@ -190,26 +151,14 @@ pub async fn update_user(
         ));
     }
     if input.is_active.is_some() && !is_admin(&p) {
-        return Err(ApiError::forbidden(
-            "Only an administrator can change is_active",
-        ));
+        return Err(ApiError::forbidden("Only an administrator can change is_active"));
     }
     let target = find_user(&state, &username).await?;
     let mut errors = Vec::new();
-    let mut field = |name: &str, message: &str| {
-        errors.push(FieldError {
-            field: name.into(),
-            message: message.into(),
-        })
-    };
-    let email = input
-        .email
-        .as_deref()
-        .map(Email::parse)
-        .transpose()
-        .map_err(|m| field("email", m))
-        .ok()
-        .flatten();
+    let mut field =
+        |name: &str, message: &str| errors.push(FieldError { field: name.into(), message: message.into() });
+    let email =
+        input.email.as_deref().map(Email::parse).transpose().map_err(|m| field("email", m)).ok().flatten();
     let full_name = input
         .full_name
         .as_deref()
@@ -257,38 +206,18 @@ pub async fn update_user(
         // The caller's own session survives its own password change (it refreshes into a
         // new access token); every other session ends.
         let keep = (is_self && !disabling).then_some(p.claims.sid.as_str());
-        state
-            .db
-            .revoke_user_sessions(&user.id, keep, now)
-            .await
-            .map_err(ApiError::internal)?;
+        state.db.revoke_user_sessions(&user.id, keep, now).await.map_err(ApiError::internal)?;
     }
     state.principals.invalidate_user(&user.id);
     let actor = Some(format!("by {}", p.user.username));
     if password_changed {
-        state
-            .audit(
-                "password_changed",
-                Some(&user.username),
-                Some(ip),
-                actor.clone(),
-            )
-            .await;
+        state.audit("password_changed", Some(&user.username), Some(ip), actor.clone()).await;
     }
     if let Some(active) = input.is_active.filter(|a| *a != target.is_active) {
-        let event = if active {
-            "user_enabled"
-        } else {
-            "user_disabled"
-        };
-        state
-            .audit(event, Some(&user.username), Some(ip), actor)
-            .await;
+        let event = if active { "user_enabled" } else { "user_disabled" };
+        state.audit(event, Some(&user.username), Some(ip), actor).await;
     }
-    Ok(Json(UserMessage {
-        message: "User updated successfully".into(),
-        user: to_wire(&user),
-    }))
+    Ok(Json(UserMessage { message: "User updated successfully".into(), user: to_wire(&user) }))
 }
 
 /// Delete a user (administrators). Its tokens stop working at once.
@@ -307,23 +236,12 @@ pub async fn delete_user(
     if target.roles.contains(Role::Admin) && target.is_active {
         ensure_not_last_admin(&state).await?;
     }
-    state
-        .db
-        .delete_user(&target.id)
-        .await
-        .map_err(ApiError::internal)?;
+    state.db.delete_user(&target.id).await.map_err(ApiError::internal)?;
     state.principals.invalidate_user(&target.id);
     state
-        .audit(
-            "user_deleted",
-            Some(&target.username),
-            Some(ip),
-            Some(format!("by {}", p.user.username)),
-        )
+        .audit("user_deleted", Some(&target.username), Some(ip), Some(format!("by {}", p.user.username)))
         .await;
-    Ok(Json(Message {
-        message: "User deleted successfully".into(),
-    }))
+    Ok(Json(Message { message: "User deleted successfully".into() }))
 }
 
 /// Replace a user's roles (administrators). Existing tokens carrying the old roles stop working.
@@ -339,46 +257,24 @@ pub async fn set_roles(
     if !is_admin(&p) {
         return Err(ApiError::forbidden(ADMIN_REQUIRED));
     }
-    let roles = RoleSet::parse(&input.roles).map_err(|bad| {
-        ApiError::bad_request(format!("Role '{}' does not exist", printable(&bad)))
-    })?;
+    let roles = RoleSet::parse(&input.roles)
+        .map_err(|bad| ApiError::bad_request(format!("Role '{}' does not exist", printable(&bad))))?;
     let target = find_user(&state, &username).await?;
     if target.roles.contains(Role::Admin) && !roles.contains(Role::Admin) && target.is_active {
         ensure_not_last_admin(&state).await?;
     }
     let user = change_roles(&state, &target, roles).await?;
-    let detail = format!(
-        "{} -> {} by {}",
-        target.roles.to_db(),
-        user.roles.to_db(),
-        p.user.username
-    );
-    state
-        .audit(
-            "roles_changed",
-            Some(&user.username),
-            Some(ip),
-            Some(detail),
-        )
-        .await;
-    Ok(Json(Message {
-        message: format!("Roles updated successfully for user {}", user.username),
-    }))
+    let detail = format!("{} -> {} by {}", target.roles.to_db(), user.roles.to_db(), p.user.username);
+    state.audit("roles_changed", Some(&user.username), Some(ip), Some(detail)).await;
+    Ok(Json(Message { message: format!("Roles updated successfully for user {}", user.username) }))
 }
 
 /// Stores new roles and cuts off tokens that carry the old ones.
-pub async fn change_roles(
-    state: &AppState,
-    target: &UserRecord,
-    roles: RoleSet,
-) -> ApiResult<UserRecord> {
+pub async fn change_roles(state: &AppState, target: &UserRecord, roles: RoleSet) -> ApiResult<UserRecord> {
     let now = common::clock::now();
     let changed = roles != target.roles;
-    let update = UserUpdate {
-        roles: Some(roles),
-        revoke_tokens_at: changed.then_some(now + 1),
-        ..Default::default()
-    };
+    let update =
+        UserUpdate { roles: Some(roles), revoke_tokens_at: changed.then_some(now + 1), ..Default::default() };
     let user = state
         .db
         .update_user(&target.id, update, now)
@@ -401,13 +297,7 @@ async fn find_user(state: &AppState, username: &str) -> ApiResult<UserRecord> {
 }
 
 async fn ensure_not_last_admin(state: &AppState) -> ApiResult<()> {
-    if state
-        .db
-        .active_admin_count()
-        .await
-        .map_err(ApiError::internal)?
-        <= 1
-    {
+    if state.db.active_admin_count().await.map_err(ApiError::internal)? <= 1 {
         return Err(ApiError::bad_request(
             "This is the last active administrator; appoint another one first",
         ));

@@ -33,8 +33,7 @@ pub async fn introspect(
     let Some(token) = request.token.filter(|t| !t.is_empty() && t.len() <= 4096) else {
         return Ok(inactive);
     };
-    let privileged =
-        caller.user.roles.contains(Role::Admin) || caller.user.roles.contains(Role::Manager);
+    let privileged = caller.user.roles.contains(Role::Admin) || caller.user.roles.contains(Role::Manager);
     let may_see = |sub: &str| privileged || sub == caller.user.id;
 
     if token.matches('.').count() == 2 {
@@ -71,12 +70,8 @@ pub async fn introspect(
         .map_err(ApiError::unavailable)?;
     match session.filter(|s| live && !s.revoked && may_see(&s.user_id)) {
         Some(s) => {
-            let username = state
-                .db
-                .user_by_id(&s.user_id)
-                .await
-                .map_err(ApiError::unavailable)?
-                .map(|u| u.username);
+            let username =
+                state.db.user_by_id(&s.user_id).await.map_err(ApiError::unavailable)?.map(|u| u.username);
             Ok(Json(Introspection {
                 active: true,
                 scope: Some(s.scope),

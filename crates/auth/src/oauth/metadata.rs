@@ -44,17 +44,8 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
     let mut doc = metadata(&state);
     doc["subject_types_supported"] = json!(["public"]);
     doc["id_token_signing_alg_values_supported"] = json!(["EdDSA"]);
-    doc["claims_supported"] = json!([
-        "sub",
-        "iss",
-        "aud",
-        "exp",
-        "iat",
-        "preferred_username",
-        "roles",
-        "scope",
-        "client_id"
-    ]);
+    doc["claims_supported"] =
+        json!(["sub", "iss", "aud", "exp", "iat", "preferred_username", "roles", "scope", "client_id"]);
     Json(doc)
 }
 
@@ -63,11 +54,5 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "discovery",
     responses((status = 200, description = "JSON Web Key Set")))]
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=60"),
-        )],
-        Json(state.keys.jwks()),
-    )
+    ([(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"))], Json(state.keys.jwks()))
 }

@@ -35,20 +35,11 @@ pub fn router() -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::PRAGMA,
-            HeaderValue::from_static("no-cache"),
-        ));
+        .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")));
     Router::new()
         .merge(no_store)
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(metadata::oauth_metadata),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            get(metadata::openid_configuration),
-        )
+        .route("/.well-known/oauth-authorization-server", get(metadata::oauth_metadata))
+        .route("/.well-known/openid-configuration", get(metadata::openid_configuration))
         .route("/.well-known/jwks.json", get(metadata::jwks))
 }
 
@@ -76,19 +67,12 @@ pub async fn token(
 ) -> ApiResult<Json<TokenResponse>> {
     let client_id = client_id(request.client_id.as_deref())?;
     match request.grant_type.as_deref().unwrap_or("password") {
-        "password" => password::grant(&state, ip, &request, &client_id)
-            .await
-            .map(Json),
-        "refresh_token" => refresh::grant(&state, ip, &request, &client_id)
-            .await
-            .map(Json),
+        "password" => password::grant(&state, ip, &request, &client_id).await.map(Json),
+        "refresh_token" => refresh::grant(&state, ip, &request, &client_id).await.map(Json),
         other => Err(ApiError::oauth(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            format!(
-                "The grant type '{}' is not supported",
-                crate::accounts::printable(other)
-            ),
+            format!("The grant type '{}' is not supported", crate::accounts::printable(other)),
         )),
     }
 }
@@ -98,11 +82,9 @@ fn client_id(raw: Option<&str>) -> ApiResult<String> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(crate::tokens::DEFAULT_CLIENT_ID.to_owned()),
         Some(id) if id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic()) => Ok(id.to_owned()),
-        Some(_) => Err(ApiError::oauth(
-            StatusCode::BAD_REQUEST,
-            "invalid_client",
-            "The client_id is not acceptable",
-        )),
+        Some(_) => {
+            Err(ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_client", "The client_id is not acceptable"))
+        }
     }
 }
 

@@ -17,12 +17,8 @@ use crate::tokens;
 /// The one answer to every failed login: byte-identical for an unknown user, a wrong
 /// password, an empty password and a disabled account.
 fn bad_credentials() -> ApiError {
-    ApiError::oauth(
-        StatusCode::UNAUTHORIZED,
-        "invalid_grant",
-        "Incorrect username or password",
-    )
-    .with_www_authenticate("Bearer")
+    ApiError::oauth(StatusCode::UNAUTHORIZED, "invalid_grant", "Incorrect username or password")
+        .with_www_authenticate("Bearer")
 }
 
 pub async fn grant(
@@ -34,34 +30,21 @@ pub async fn grant(
     let raw_username = required(&request.username, "username")?;
     let password = required(&request.password, "password")?;
     if let Some(wait) = state.ip_failures.wait_time(&ip) {
-        state
-            .audit("login_throttled_ip", None, Some(ip), None)
-            .await;
+        state.audit("login_throttled_ip", None, Some(ip), None).await;
         return Err(ApiError::too_many_requests(retry_after_secs(wait)));
     }
     // Limits are keyed by the canonical name, so `Admin` and `admin` share one counter, and
     // they apply to names that do not exist too (no hint about which accounts exist).
-    let account_key: String = raw_username
-        .trim()
-        .to_lowercase()
-        .chars()
-        .take(64)
-        .collect();
+    let account_key: String = raw_username.trim().to_lowercase().chars().take(64).collect();
     if let Some(wait) = state.account_failures.wait_time(&account_key) {
-        state
-            .audit("login_delayed_account", Some(&account_key), Some(ip), None)
-            .await;
+        state.audit("login_delayed_account", Some(&account_key), Some(ip), None).await;
         return Err(ApiError::too_many_requests(retry_after_secs(wait)));
     }
     let scope = tokens::resolve_scope(request.scope.as_deref(), None)?;
 
     let username = Username::parse(raw_username).ok();
     let user = match &username {
-        Some(name) => state
-            .db
-            .user_by_username(name.as_str())
-            .await
-            .map_err(ApiError::unavailable)?,
+        Some(name) => state.db.user_by_username(name.as_str()).await.map_err(ApiError::unavailable)?,
         None => None,
     };
     // Over-long passwords are refused without hashing them (bounded work per request); the
@@ -69,10 +52,7 @@ pub async fn grant(
     let verdict = if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
         Verdict::Wrong
     } else {
-        state
-            .hasher
-            .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await
+        state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await
     };
     let user = match (verdict, user) {
         (Verdict::Correct { rehash }, Some(user)) if user.is_active => {
@@ -81,11 +61,7 @@ pub async fn grant(
                     password_hash: Some(state.hasher.hash(password).await),
                     ..Default::default()
                 };
-                if let Err(error) = state
-                    .db
-                    .update_user(&user.id, update, common::clock::now())
-                    .await
-                {
+                if let Err(error) = state.db.update_user(&user.id, update, common::clock::now()).await {
                     tracing::warn!(%error, "cannot store a re-hashed password");
                 }
             }
@@ -99,26 +75,12 @@ pub async fn grant(
                 (_, Some(_)) => "wrong password",
                 _ => "unknown user",
             };
-            state
-                .audit(
-                    "login_failed",
-                    Some(&account_key),
-                    Some(ip),
-                    Some(detail.into()),
-                )
-                .await;
+            state.audit("login_failed", Some(&account_key), Some(ip), Some(detail.into())).await;
             return Err(bad_credentials());
         }
     };
     state.account_failures.reset(&account_key);
     let response = tokens::start_session(state, &user, client_id, &scope).await?;
-    state
-        .audit(
-            "login_succeeded",
-            Some(&user.username),
-            Some(ip),
-            Some(format!("client {client_id}")),
-        )
-        .await;
+    state.audit("login_succeeded", Some(&user.username), Some(ip), Some(format!("client {client_id}"))).await;
     Ok(response)
 }

@@ -24,9 +24,7 @@ pub async fn grant(
 ) -> ApiResult<TokenResponse> {
     let presented = required(&request.refresh_token, "refresh_token")?;
     if let Some(wait) = state.ip_failures.wait_time(&ip) {
-        return Err(ApiError::too_many_requests(
-            crate::limits::retry_after_secs(wait),
-        ));
+        return Err(ApiError::too_many_requests(crate::limits::retry_after_secs(wait)));
     }
     let now = common::clock::now();
     let (new_token, new_hash) = tokens::new_refresh_token();
@@ -42,18 +40,9 @@ pub async fn grant(
         .map_err(ApiError::unavailable)?;
     let session = match outcome {
         RefreshOutcome::Rotated(session) => session,
-        RefreshOutcome::Reused {
-            session_id,
-            user_id,
-        } => {
+        RefreshOutcome::Reused { session_id, user_id } => {
             state.principals.invalidate_user(&user_id);
-            let username = state
-                .db
-                .user_by_id(&user_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|u| u.username);
+            let username = state.db.user_by_id(&user_id).await.ok().flatten().map(|u| u.username);
             state
                 .audit(
                     "refresh_token_reuse",
@@ -62,9 +51,7 @@ pub async fn grant(
                     Some(format!("session {session_id} revoked")),
                 )
                 .await;
-            return Err(invalid_grant(
-                "The refresh token was already used; the session has been ended",
-            ));
+            return Err(invalid_grant("The refresh token was already used; the session has been ended"));
         }
         RefreshOutcome::Invalid => {
             state.ip_failures.record_failure(&ip);
@@ -72,21 +59,11 @@ pub async fn grant(
         }
     };
     if session.client_id != client_id && client_id != tokens::DEFAULT_CLIENT_ID {
-        return Err(invalid_grant(
-            "The refresh token was issued to another client",
-        ));
+        return Err(invalid_grant("The refresh token was issued to another client"));
     }
-    let user = state
-        .db
-        .user_by_id(&session.user_id)
-        .await
-        .map_err(ApiError::unavailable)?;
+    let user = state.db.user_by_id(&session.user_id).await.map_err(ApiError::unavailable)?;
     let Some(user) = user.filter(|u| u.is_active) else {
-        state
-            .db
-            .revoke_session(&session.id, now)
-            .await
-            .map_err(ApiError::unavailable)?;
+        state.db.revoke_session(&session.id, now).await.map_err(ApiError::unavailable)?;
         return Err(invalid_grant("The refresh token is invalid or expired"));
     };
     let scope = tokens::resolve_scope(request.scope.as_deref(), Some(&session.scope))?;

@@ -34,10 +34,7 @@ pub async fn revoke(
     };
     let session = if token.matches('.').count() == 2 {
         // An access token: its own signature proves it is ours; expiry does not matter here.
-        verify_claims(&state, &token)
-            .await
-            .ok()
-            .map(|c| (c.sid, c.sub))
+        verify_claims(&state, &token).await.ok().map(|c| (c.sid, c.sub))
     } else {
         state
             .db
@@ -61,9 +58,7 @@ pub async fn logout(
     ClientIp(ip): ClientIp,
 ) -> ApiResult<Json<Message>> {
     end_session(&state, &p.claims.sid, &p.user.id, "logout", ip).await?;
-    Ok(Json(Message {
-        message: "Logged out successfully".into(),
-    }))
+    Ok(Json(Message { message: "Logged out successfully".into() }))
 }
 
 async fn end_session(
@@ -74,28 +69,12 @@ async fn end_session(
     ip: std::net::IpAddr,
 ) -> ApiResult<()> {
     let now = common::clock::now();
-    let ended = state
-        .db
-        .revoke_session(session_id, now)
-        .await
-        .map_err(common::http::ApiError::unavailable)?;
+    let ended =
+        state.db.revoke_session(session_id, now).await.map_err(common::http::ApiError::unavailable)?;
     state.principals.invalidate_user(user_id);
     if ended {
-        let username = state
-            .db
-            .user_by_id(user_id)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.username);
-        state
-            .audit(
-                event,
-                username.as_deref(),
-                Some(ip),
-                Some(format!("session {session_id}")),
-            )
-            .await;
+        let username = state.db.user_by_id(user_id).await.ok().flatten().map(|u| u.username);
+        state.audit(event, username.as_deref(), Some(ip), Some(format!("session {session_id}"))).await;
     }
     Ok(())
 }

@@ -55,14 +55,11 @@ impl Db {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 = sqlx::query_scalar(concat!(
-            "SELECT COUNT(*) FROM audit_events WHERE ",
-            filter!()
-        ))
-        .bind(event)
-        .bind(username)
-        .fetch_one(&self.pool)
-        .await?;
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM audit_events WHERE ", filter!()))
+            .bind(event)
+            .bind(username)
+            .fetch_one(&self.pool)
+            .await?;
         let events = rows
             .iter()
             .map(|row| {

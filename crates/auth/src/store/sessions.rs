@@ -90,10 +90,7 @@ impl Db {
                 Some(row) => {
                     let session_id: String = row.try_get("session_id")?;
                     revoke_session_in(&mut tx, &session_id, now).await?;
-                    RefreshOutcome::Reused {
-                        session_id,
-                        user_id: row.try_get("user_id")?,
-                    }
+                    RefreshOutcome::Reused { session_id, user_id: row.try_get("user_id")? }
                 }
                 None => RefreshOutcome::Invalid,
             };
@@ -114,10 +111,7 @@ impl Db {
 
     /// The session a refresh token belongs to, if the token is live (for revocation and
     /// introspection).
-    pub async fn session_of_refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<SessionRecord>> {
+    pub async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.client_id, s.scope, s.expires_at, s.revoked_at \
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
@@ -197,10 +191,7 @@ async fn insert_token(
     Ok(())
 }
 
-async fn session_in(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-) -> StoreResult<Option<SessionRecord>> {
+async fn session_in(conn: &mut sqlx::AnyConnection, id: &str) -> StoreResult<Option<SessionRecord>> {
     let row = sqlx::query(
         "SELECT id, user_id, client_id, scope, expires_at, revoked_at FROM sessions WHERE id = $1",
     )
@@ -210,17 +201,12 @@ async fn session_in(
     row.as_ref().map(session_from_row).transpose()
 }
 
-async fn revoke_session_in(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-    now: i64,
-) -> StoreResult<bool> {
-    let done =
-        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(conn)
-            .await?;
+async fn revoke_session_in(conn: &mut sqlx::AnyConnection, id: &str, now: i64) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -101,48 +101,24 @@ impl Db {
     }
 
     pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<UserRecord>> {
-        self.user_where(
-            concat!("SELECT ", columns!(), " FROM users WHERE username = $1"),
-            username,
-        )
-        .await
+        self.user_where(concat!("SELECT ", columns!(), " FROM users WHERE username = $1"), username).await
     }
 
     pub async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        self.user_where(
-            concat!("SELECT ", columns!(), " FROM users WHERE id = $1"),
-            id,
-        )
-        .await
+        self.user_where(concat!("SELECT ", columns!(), " FROM users WHERE id = $1"), id).await
     }
 
     pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        self.user_where(
-            concat!("SELECT ", columns!(), " FROM users WHERE email = $1"),
-            email,
-        )
-        .await
+        self.user_where(concat!("SELECT ", columns!(), " FROM users WHERE email = $1"), email).await
     }
 
-    async fn user_where(
-        &self,
-        query: &'static str,
-        value: &str,
-    ) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(query)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn user_where(&self, query: &'static str, value: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(query).bind(value).fetch_optional(&self.pool).await?;
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
     /// Users whose username, email or full name contains `q` (case-insensitive), by username.
-    pub async fn list_users(
-        &self,
-        q: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> StoreResult<UserPage> {
+    pub async fn list_users(&self, q: Option<&str>, limit: i64, offset: i64) -> StoreResult<UserPage> {
         let pattern = q.map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -156,15 +132,11 @@ impl Db {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 =
-            sqlx::query_scalar(concat!("SELECT COUNT(*) FROM users WHERE ", user_filter!()))
-                .bind(pattern)
-                .fetch_one(&self.pool)
-                .await?;
-        let users = rows
-            .iter()
-            .map(UserRecord::from_row)
-            .collect::<StoreResult<_>>()?;
+        let total: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM users WHERE ", user_filter!()))
+            .bind(pattern)
+            .fetch_one(&self.pool)
+            .await?;
+        let users = rows.iter().map(UserRecord::from_row).collect::<StoreResult<_>>()?;
         Ok(UserPage { users, total })
     }
 
@@ -212,14 +184,8 @@ impl Db {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }

@@ -8,19 +8,24 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// An error answered to a client: a status, a `detail` sentence and, where a standard asks for
 /// them, OAuth error fields and headers. Internal failures are logged here and answered with a
 /// generic sentence: nothing internal reaches the client.
+///
+/// Boxed, so that `Result<T, ApiError>` stays as small as `T` on the happy path.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub body: ErrorBody,
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    status: StatusCode,
+    body: ErrorBody,
     /// Value of `WWW-Authenticate` (RFC 6750 §3).
-    pub www_authenticate: Option<String>,
+    www_authenticate: Option<String>,
     /// Seconds, for `Retry-After` on 429.
-    pub retry_after: Option<u64>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             status,
             body: ErrorBody {
                 detail: detail.into(),
@@ -30,7 +35,21 @@ impl ApiError {
             },
             www_authenticate: None,
             retry_after: None,
-        }
+        }))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// The sentence for people.
+    pub fn detail(&self) -> &str {
+        &self.0.body.detail
+    }
+
+    /// The OAuth / bearer error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.0.body.error.as_deref()
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -47,22 +66,16 @@ impl ApiError {
 
     /// 422 naming the invalid fields.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail =
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
         let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
-        error.body.errors = errors;
+        error.0.body.errors = errors;
         error
     }
 
     /// 422 for one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Self::validation(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Self::validation(vec![FieldError { field: field.into(), message: message.into() }])
     }
 
     /// 429 with `Retry-After`.
@@ -71,7 +84,7 @@ impl ApiError {
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many attempts; try again in {retry_after_secs} seconds"),
         );
-        error.retry_after = Some(retry_after_secs.max(1));
+        error.0.retry_after = Some(retry_after_secs.max(1));
         error
     }
 
@@ -81,14 +94,14 @@ impl ApiError {
         let detail = detail.into();
         let mut error = Self::new(StatusCode::UNAUTHORIZED, detail.clone());
         if token_was_present {
-            error.body.error = Some("invalid_token".into());
-            error.body.error_description = Some(detail.clone());
-            error.www_authenticate = Some(format!(
+            error.0.body.error = Some("invalid_token".into());
+            error.0.body.error_description = Some(detail.clone());
+            error.0.www_authenticate = Some(format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",
                 detail.replace(['"', '\\'], "")
             ));
         } else {
-            error.www_authenticate = Some("Bearer".into());
+            error.0.www_authenticate = Some("Bearer".into());
         }
         error
     }
@@ -97,8 +110,8 @@ impl ApiError {
     pub fn oauth(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
         let description = description.into();
         let mut error = Self::new(status, description.clone());
-        error.body.error = Some(code.into());
-        error.body.error_description = Some(description);
+        error.0.body.error = Some(code.into());
+        error.0.body.error_description = Some(description);
         error
     }
 
@@ -111,29 +124,24 @@ impl ApiError {
     /// 503 for a dependency that is down; the cause is logged, not shown.
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "dependency unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service temporarily unavailable",
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable")
     }
 
     pub fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
-        self.www_authenticate = Some(value.into());
+        self.0.www_authenticate = Some(value.into());
         self
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, axum::Json(self.body)).into_response();
+        let Inner { status, body, www_authenticate, retry_after } = *self.0;
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        if let Some(value) = self
-            .www_authenticate
-            .and_then(|v| HeaderValue::from_str(&v).ok())
-        {
+        if let Some(value) = www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
-        if let Some(secs) = self.retry_after {
+        if let Some(secs) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response

@@ -46,26 +46,18 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             // serde's message names the field and the problem, and nothing internal.
             ApiError::invalid_field(
                 "body",
-                e.body_text().replace(
-                    "Failed to deserialize the JSON body into the target type: ",
-                    "",
-                ),
+                e.body_text().replace("Failed to deserialize the JSON body into the target type: ", ""),
             )
         }
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             payload_too_large()
         }
-        other => {
-            ApiError::bad_request(format!("Cannot read the request body ({})", other.status()))
-        }
+        other => ApiError::bad_request(format!("Cannot read the request body ({})", other.status())),
     }
 }
 
 fn payload_too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "The request body is too large",
-    )
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large")
 }
 
 /// A form-encoded body (`application/x-www-form-urlencoded`), as OAuth token requests are.
@@ -83,9 +75,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(value)) => Ok(Self(value)),
-            Err(FormRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
+            Err(FormRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(payload_too_large())
             }
             Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::oauth(
@@ -121,9 +111,7 @@ where
             Ok(axum::extract::Query(value)) => Ok(Self(value)),
             Err(rejection) => Err(ApiError::invalid_field(
                 "query",
-                rejection
-                    .body_text()
-                    .replace("Failed to deserialize query string: ", ""),
+                rejection.body_text().replace("Failed to deserialize query string: ", ""),
             )),
         }
     }

@@ -1,0 +1,302 @@
+//! The auth-server attacks of security.md, each asserting the refusal.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Backend, PASSWORD, TestApp, status_json};
+
+both_backends!(
+    unsigned_and_stripped_tokens_are_refused,
+    hs256_with_our_public_key_is_refused,
+    foreign_keys_are_refused,
+    tampered_payloads_are_refused,
+    bad_claims_are_refused_even_when_signed_by_us,
+    brute_force_on_one_account_gets_delayed,
+    password_spraying_from_one_address_is_throttled_but_logins_are_not,
+    spoofed_forwarded_for_does_not_dodge_limits,
+    oversized_bodies_are_413,
+    sql_metacharacters_and_nul_bytes_are_harmless,
+    look_alike_usernames_cannot_coexist,
+    cors_allows_only_the_configured_origins,
+);
+
+fn b64(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+fn split(token: &str) -> (Value, Value, String) {
+    let parts: Vec<_> = token.split('.').collect();
+    let decode = |p: &str| serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
+    (decode(parts[0]), decode(parts[1]), parts[2].to_owned())
+}
+
+async fn assert_refused(app: &TestApp, token: &str, what: &str) {
+    let response = app.get("/users/me", token).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what} was accepted");
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"), "{what}");
+}
+
+/// Our active signing key, read from the database as only the server itself could.
+async fn our_key(app: &TestApp) -> (String, EncodingKey, Vec<u8>) {
+    let keys = app.db.signing_keys(0).await.unwrap();
+    let key = keys.iter().find(|k| k.retired_at.is_none()).unwrap();
+    (
+        key.kid.clone(),
+        EncodingKey::from_ed_der(&STANDARD.decode(&key.private_key).unwrap()),
+        URL_SAFE_NO_PAD.decode(&key.public_key).unwrap(),
+    )
+}
+
+fn sign(kid: &str, typ: &str, claims: &Value, key: &EncodingKey) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(typ.into());
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, claims, key).unwrap()
+}
+
+async fn unsigned_and_stripped_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let (header, claims, _) = split(&tokens.access_token);
+    let mut none = header.clone();
+    none["alg"] = json!("none");
+    assert_refused(&app, &format!("{}.{}.", b64(&none), b64(&claims)), "alg:none").await;
+    assert_refused(&app, &format!("{}.{}", b64(&none), b64(&claims)), "alg:none without dot").await;
+    assert_refused(&app, &format!("{}.{}.", b64(&header), b64(&claims)), "stripped signature").await;
+}
+
+async fn hs256_with_our_public_key_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let (_, claims, _) = split(&tokens.access_token);
+    let (kid, _, public) = our_key(&app).await;
+    for secret in [public.clone(), URL_SAFE_NO_PAD.encode(&public).into_bytes()] {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(kid.clone());
+        let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
+        assert_refused(&app, &forged, "HS256 with the public key").await;
+    }
+}
+
+async fn foreign_keys_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let (_, claims, _) = split(&tokens.access_token);
+    let (kid, _, _) = our_key(&app).await;
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let foreign = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let foreign = EncodingKey::from_ed_der(foreign.to_pkcs8_der().unwrap().as_bytes());
+    assert_refused(&app, &sign("attacker-key", "at+jwt", &claims, &foreign), "unknown kid").await;
+    assert_refused(&app, &sign(&kid, "at+jwt", &claims, &foreign), "foreign key under our kid").await;
+    // A header pointing at the attacker's own key is never followed.
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(kid.clone());
+    header.jku = Some("https://evil.example/jwks.json".into());
+    assert_refused(&app, &jsonwebtoken::encode(&header, &claims, &foreign).unwrap(), "jku header").await;
+}
+
+async fn tampered_payloads_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let (header, mut claims, signature) = split(&tokens.access_token);
+    claims["roles"] = json!(["admin"]);
+    let forged = format!("{}.{}.{signature}", b64(&header), b64(&claims));
+    assert_refused(&app, &forged, "roles:[admin] with the original signature").await;
+    assert_eq!(app.get("/users/", &forged).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn bad_claims_are_refused_even_when_signed_by_us(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let (_, claims, _) = split(&tokens.access_token);
+    let (kid, key, _) = our_key(&app).await;
+    // Control: re-signing the genuine claims is accepted, so the refusals below are about the claims.
+    assert_eq!(app.get("/users/me", &sign(&kid, "at+jwt", &claims, &key)).await.status(), StatusCode::OK);
+    let now = common::clock::now();
+    let with = |field: &str, value: Value| {
+        let mut c = claims.clone();
+        c[field] = value;
+        c
+    };
+    let mut no_exp = claims.clone();
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let cases = [
+        ("expired", with("exp", json!(now - 3600)), "at+jwt"),
+        ("future nbf", with("nbf", json!(now + 3600)), "at+jwt"),
+        ("missing exp", no_exp, "at+jwt"),
+        ("wrong iss", with("iss", json!("https://evil.example")), "at+jwt"),
+        ("wrong aud", with("aud", json!("another-api")), "at+jwt"),
+        ("wrong typ", claims.clone(), "JWT"),
+        ("unknown user", with("sub", json!("AAAAAAAAAAAAAAAA")), "at+jwt"),
+        ("unknown session", with("sid", json!("forged-session")), "at+jwt"),
+    ];
+    for (what, claims, typ) in cases {
+        assert_refused(&app, &sign(&kid, typ, &claims, &key), what).await;
+    }
+}
+
+async fn brute_force_on_one_account_gets_delayed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.account_failures_before_delay = 3).await;
+    app.user("victim").await;
+    app.user("bystander").await;
+    for _ in 0..3 {
+        let response = app.token_request(&[("username", "victim"), ("password", "guess-guess")]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password must wait, answered at once with Retry-After.
+    let response = app.token_request(&[("username", "Victim"), ("password", PASSWORD)]).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry), "{retry}");
+    // Unknown accounts are limited the same way (no hint about which exist).
+    for _ in 0..3 {
+        app.token_request(&[("username", "ghost"), ("password", "guess-guess")]).await;
+    }
+    assert_eq!(
+        app.token_request(&[("username", "ghost"), ("password", "x-guess")]).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Other accounts are untouched.
+    app.login("bystander", PASSWORD).await;
+}
+
+async fn password_spraying_from_one_address_is_throttled_but_logins_are_not(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 5).await;
+    app.user("real").await;
+    // A burst of legitimate logins (a classroom behind one NAT) is never refused.
+    for _ in 0..12 {
+        app.login("real", PASSWORD).await;
+    }
+    for i in 0..5 {
+        let response =
+            app.token_request(&[("username", &format!("user{i}")), ("password", "Summer2026!")]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = app.token_request(&[("username", "user9"), ("password", "Summer2026!")]).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, body) = status_json(response).await;
+    assert!(body["detail"].as_str().unwrap().contains("try again"));
+}
+
+async fn spoofed_forwarded_for_does_not_dodge_limits(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let admin = app.user_with_roles("root", &["admin"]).await;
+    for i in 0..4 {
+        let response = app
+            .client
+            .post(app.url("/auth/token"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
+            .form(&[("username", format!("user{i}")), ("password", "wrong-password".into())])
+            .send()
+            .await
+            .unwrap();
+        let expected = if i < 3 { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(response.status(), expected, "attempt {i}");
+    }
+    let (_, log) = app.get_json("/audit?event=login_failed", &admin.access_token).await;
+    assert_eq!(log["total"], 3);
+    for event in log["events"].as_array().unwrap() {
+        assert_eq!(event["ip"], "127.0.0.1", "the socket address is recorded, not the header");
+    }
+}
+
+async fn oversized_bodies_are_413(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let huge = "x".repeat(200 * 1024);
+    let body = json!({"username": "big", "email": "b@example.com", "password": huge});
+    let (status, error) =
+        status_json(app.client.post(app.url("/users/")).json(&body).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(error["detail"].as_str().unwrap().contains("too large"));
+    let response = app.token_request(&[("username", "big"), ("password", huge.as_str())]).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Under the body limit but over the password limit: refused without hashing.
+    let long = "y".repeat(10_000);
+    let response = app.token_request(&[("username", "big"), ("password", long.as_str())]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn sql_metacharacters_and_nul_bytes_are_harmless(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let tokens = app.user("alice").await;
+    let admin = app.user_with_roles("root", &["admin"]).await;
+    let nasty = ["'; DROP TABLE users; --", "\" OR 1=1 --", "a\u{0}b", "%_\\", "\u{0}"];
+    for value in nasty {
+        for field in ["username", "email", "password", "full_name"] {
+            let mut body = json!({"username": "mallory", "email": "m@example.com", "password": PASSWORD, "full_name": "M"});
+            body[field] = json!(value);
+            let response = app.client.post(app.url("/users/")).json(&body).send().await.unwrap();
+            let status = response.status();
+            assert!(status.is_client_error() || status == StatusCode::OK, "{field}={value:?}: {status}");
+            if status == StatusCode::OK {
+                // Only a full name with harmless punctuation may pass; clean it up again.
+                assert!(field == "full_name" || field == "password", "{field}={value:?} was accepted");
+                assert_eq!(app.delete("/users/mallory", &admin.access_token).await.status(), StatusCode::OK);
+            }
+        }
+        let response = app.token_request(&[("username", value), ("password", value)]).await;
+        assert!(
+            response.status() == StatusCode::UNAUTHORIZED || response.status() == StatusCode::BAD_REQUEST,
+            "{value:?}"
+        );
+        for (field, json_value) in [("email", json!(value)), ("full_name", json!(value))] {
+            let status =
+                app.put("/users/alice", &tokens.access_token, json!({ field: json_value })).await.status();
+            assert!(status.is_client_error() || status == StatusCode::OK, "PUT {field}={value:?}: {status}");
+        }
+        let encoded: String = value.bytes().map(|b| format!("%{b:02X}")).collect();
+        for path in [
+            format!("/users/{encoded}"),
+            format!("/users/?q={encoded}"),
+            format!("/audit?username={encoded}"),
+        ] {
+            let status = app.get(&path, &admin.access_token).await.status();
+            assert!(status.is_client_error() || status == StatusCode::OK, "{path}: {status}");
+        }
+    }
+    // Nothing was dropped or corrupted.
+    let (status, list) = app.get_json("/users/", &admin.access_token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["total"], 2);
+    app.login("alice", PASSWORD).await;
+}
+
+async fn look_alike_usernames_cannot_coexist(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("admin").await;
+    let (status, body) = status_json(app.register("Admin", "a2@example.com", PASSWORD).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["detail"].as_str().unwrap().contains("already registered"));
+    for lookalike in ["\u{430}dmin", "adm\u{456}n", "ａdmin", "admin\u{200b}"] {
+        let (status, body) = status_json(app.register(lookalike, "a3@example.com", PASSWORD).await).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{lookalike:?}");
+        assert!(body["detail"].as_str().unwrap().contains("username"));
+    }
+}
+
+async fn cors_allows_only_the_configured_origins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/auth/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    let good = preflight("http://localhost:3000").await.unwrap();
+    assert_eq!(good.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert!(good.headers().get("access-control-allow-credentials").is_none());
+    let simple =
+        app.client.get(app.url("/health")).header("origin", "https://evil.example").send().await.unwrap();
+    assert!(simple.headers().get("access-control-allow-origin").is_none());
+}

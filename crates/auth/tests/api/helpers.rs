@@ -1,0 +1,197 @@
+use std::time::Duration;
+
+use api_types::auth::{CreateUser, TokenResponse};
+use auth::store::Db;
+use common::config::Config;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+/// Runs each named `async fn name(backend: Backend)` of the current module on both backends.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
+        }
+        mod on_postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub config: Config,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("OPENCHAT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database URL for one test.
+pub async fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", data_dir.join("auth.db").display()),
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let name =
+                format!("oc_test_{}", common::ids::random_id(12).to_lowercase().replace(['-', '_'], "x"));
+            let mut conn =
+                sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL must run on 127.0.0.1:5432");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// A test configuration: loopback, port 0, generous limits (tests that exercise the limits
+/// lower them).
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    let mut config = Config { data_dir: data_dir.to_owned(), ..Config::default() };
+    config.auth.host = [127, 0, 0, 1].into();
+    config.auth.port = 0;
+    config.auth.ip_failures_per_minute = 10_000;
+    config.auth.registrations_per_hour = 10_000;
+    config.auth.hash_concurrency = 2;
+    config
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        common::telemetry::init(common::config::LogFormat::Pretty);
+        let data_dir = std::env::temp_dir().join(format!("openchat-test-{}", common::ids::random_id(10)));
+        let mut config = test_config(&data_dir);
+        config.auth.database_url = fresh_database(backend, &data_dir).await;
+        adjust(&mut config);
+        Self::start(config).await
+    }
+
+    /// Starts a server on an existing configuration (for restarts on the same database).
+    pub async fn start(config: Config) -> Self {
+        let app = auth::build(&config).await.expect("the auth server builds");
+        let port = app.port();
+        let db = app.state().db.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client,
+            db,
+            config,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    pub async fn stop(mut self) -> Config {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        self.config.clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/users/"))
+            .json(&json!({"username": username, "email": email, "password": password, "full_name": "Test User"}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers `username` with [`PASSWORD`] and returns its tokens.
+    pub async fn user(&self, username: &str) -> TokenResponse {
+        let response = self.register(username, &format!("{username}@example.com"), PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        self.login(username, PASSWORD).await
+    }
+
+    /// Creates a user with roles directly (as `openchat admin create-user` does) and logs in.
+    pub async fn user_with_roles(&self, username: &str, roles: &[&str]) -> TokenResponse {
+        let input = CreateUser {
+            username: username.into(),
+            email: format!("{username}@example.com"),
+            password: PASSWORD.into(),
+            full_name: None,
+            roles: Some(roles.iter().map(|r| r.to_string()).collect()),
+        };
+        auth::admin::create_user(&self.db, &auth::passwords::Hasher::new(1), input).await.unwrap();
+        self.login(username, PASSWORD).await
+    }
+
+    pub async fn token_request(&self, form: &[(&str, &str)]) -> Response {
+        self.client.post(self.url("/auth/token")).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> TokenResponse {
+        let response = self.token_request(&[("username", username), ("password", password)]).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client.put(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Status and JSON body of `GET path`.
+    pub async fn get_json(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let response = self.get(path, token).await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn status_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+}
