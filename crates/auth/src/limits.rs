@@ -50,13 +50,56 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         entry.1 = now;
     }
 
-    /// Forgets a key (after a successful login for an account).
-    pub fn reset(&self, key: &K) {
-        self.buckets.lock().expect("limiter lock poisoned").remove(key);
-    }
-
     fn drained(&self, level: f64, since: Instant) -> f64 {
         (level - since.elapsed().as_secs_f64() * self.drain_per_sec).max(0.0)
+    }
+}
+
+/// Per-account delays that grow with consecutive failures: after `free` failures each further
+/// attempt waits `base · 2^(failures − free)` after the previous failure, capped at `cap`.
+/// The count resets on success and is forgotten after a day without failures, so an account
+/// is never locked for good — its owner, who knows the password, waits at most `cap`.
+pub struct BackoffLimiter<K> {
+    free: u32,
+    base: Duration,
+    cap: Duration,
+    failures: Mutex<HashMap<K, (u32, Instant)>>,
+}
+
+const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
+    pub fn new(free: u32, base: Duration, cap: Duration) -> Self {
+        Self { free: free.max(1), base, cap, failures: Mutex::new(HashMap::new()) }
+    }
+
+    /// How long `key` must still wait; `None` if it may try now.
+    pub fn wait_time(&self, key: &K) -> Option<Duration> {
+        let failures = self.failures.lock().expect("limiter lock poisoned");
+        let (count, last) = failures.get(key)?;
+        if *count < self.free || last.elapsed() >= FORGET_AFTER {
+            return None;
+        }
+        let exponent = (*count - self.free).min(20);
+        let delay = self.base.saturating_mul(1 << exponent).min(self.cap);
+        delay.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+    }
+
+    pub fn record_failure(&self, key: &K) {
+        let mut failures = self.failures.lock().expect("limiter lock poisoned");
+        if failures.len() > PRUNE_ABOVE {
+            failures.retain(|_, (_, last)| last.elapsed() < FORGET_AFTER);
+        }
+        let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FORGET_AFTER {
+            entry.0 = 0;
+        }
+        entry.0 = entry.0.saturating_add(1);
+        entry.1 = Instant::now();
+    }
+
+    pub fn reset(&self, key: &K) {
+        self.failures.lock().expect("limiter lock poisoned").remove(key);
     }
 }
 
@@ -80,8 +123,26 @@ mod tests {
         let wait = limiter.wait_time(&"k").expect("third failure must wait");
         assert!(wait <= Duration::from_secs(21) && wait >= Duration::from_secs(19), "{wait:?}");
         assert!(limiter.wait_time(&"other").is_none());
+    }
+
+    #[test]
+    fn account_delays_grow_and_are_capped() {
+        let limiter = BackoffLimiter::new(2, Duration::from_secs(5), Duration::from_secs(60));
+        let wait_after = |n: usize| {
+            let limiter = BackoffLimiter::new(2, Duration::from_secs(5), Duration::from_secs(60));
+            (0..n).for_each(|_| limiter.record_failure(&"k"));
+            limiter.wait_time(&"k").map(|d| d.as_secs_f64().round() as u64)
+        };
+        assert_eq!(wait_after(1), None);
+        assert_eq!(wait_after(2), Some(5));
+        assert_eq!(wait_after(3), Some(10));
+        assert_eq!(wait_after(4), Some(20));
+        assert_eq!(wait_after(9), Some(60), "capped");
+        limiter.record_failure(&"k");
+        limiter.record_failure(&"k");
+        assert!(limiter.wait_time(&"k").is_some());
         limiter.reset(&"k");
-        assert!(limiter.wait_time(&"k").is_none());
+        assert!(limiter.wait_time(&"k").is_none(), "a success clears the count");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::config::AuthConfig;
 
 use crate::keys::KeyStore;
-use crate::limits::FailureLimiter;
+use crate::limits::{BackoffLimiter, FailureLimiter};
 use crate::passwords::Hasher;
 use crate::principal::PrincipalCache;
 use crate::store::{AuditRecord, Db};
@@ -25,7 +25,7 @@ pub struct Inner {
     /// Registrations per client address.
     pub ip_registrations: FailureLimiter<IpAddr>,
     /// Failed logins per (canonical) username, existing or not.
-    pub account_failures: FailureLimiter<String>,
+    pub account_failures: BackoffLimiter<String>,
     pub principals: PrincipalCache,
 }
 
@@ -38,12 +38,15 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(config: AuthConfig, db: Db, keys: KeyStore) -> Self {
-        let account_window = Duration::from_secs(15 * 60);
         Self(Arc::new(Inner {
             hasher: Hasher::new(config.hash_concurrency),
             ip_failures: FailureLimiter::new(config.ip_failures_per_minute, Duration::from_secs(60)),
             ip_registrations: FailureLimiter::new(config.registrations_per_hour, Duration::from_secs(3600)),
-            account_failures: FailureLimiter::new(config.account_failures_before_delay, account_window),
+            account_failures: BackoffLimiter::new(
+                config.account_failures_before_delay,
+                Duration::from_secs(5),
+                Duration::from_secs(15 * 60),
+            ),
             principals: PrincipalCache::new(),
             config,
             db,
