@@ -4,4 +4,5 @@
 //! generated TypeScript types for the web UI cannot drift apart.
 
 pub mod auth;
+pub mod chat;
 pub mod error;

@@ -26,12 +26,94 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub auth: AuthConfig,
+    pub chat: ChatConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("data"), log_format: LogFormat::Pretty, auth: AuthConfig::default() }
+        Self {
+            data_dir: PathBuf::from("data"),
+            log_format: LogFormat::Pretty,
+            auth: AuthConfig::default(),
+            chat: ChatConfig::default(),
+        }
     }
+}
+
+/// The chat service's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/chat.db`.
+    pub database_url: String,
+    /// Where the auth server publishes its keys; empty means the local auth server's JWKS.
+    pub jwks_url: String,
+    /// Expected `iss` of tokens; empty means the auth server's issuer.
+    pub issuer: String,
+    /// Expected `aud` of tokens; empty means the auth server's audience.
+    pub audience: String,
+    /// Origins allowed by CORS (the web UI's).
+    pub cors_origins: Vec<String>,
+    /// Model providers; `OPENAI_API_KEY`/`OPENAI_BASE_URL` and `ANTHROPIC_API_KEY` add one each.
+    pub providers: Vec<ProviderConfig>,
+    /// Longest wait for a provider's first token.
+    pub first_token_timeout_secs: u64,
+    /// Longest silence between two streamed chunks.
+    pub idle_timeout_secs: u64,
+    /// Longest message a user may send, in characters.
+    pub max_message_chars: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8000,
+            database_url: String::new(),
+            jwks_url: String::new(),
+            issuer: String::new(),
+            audience: String::new(),
+            cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
+            providers: Vec::new(),
+            first_token_timeout_secs: 60,
+            idle_timeout_secs: 60,
+            max_message_chars: 32_000,
+        }
+    }
+}
+
+impl ChatConfig {
+    pub fn database_url(&self, data_dir: &Path) -> String {
+        database_url_or_default(&self.database_url, data_dir, "chat.db")
+    }
+}
+
+/// Which protocol a provider speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// OpenAI's Chat Completions (also Ollama, vLLM, llama.cpp server, LM Studio, OpenRouter).
+    Openai,
+    Anthropic,
+}
+
+/// One model provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// A name for logs and `GET /api/v1/models`; defaults to the kind.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Models to offer; empty asks the provider (`GET /models`).
+    #[serde(default)]
+    pub models: Vec<String>,
 }
 
 /// The auth server's settings.
@@ -160,6 +242,13 @@ env_vars! {
     "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
     "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
     "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";
+    "OPENCHAT_CHAT_HOST" => ["chat", "host"] Text, "chat service bind address (default 0.0.0.0)";
+    "OPENCHAT_CHAT_PORT" => ["chat", "port"] Integer, "chat service port (default 8000)";
+    "OPENCHAT_CHAT_DATABASE_URL" => ["chat", "database_url"] Text, "sqlite://… or postgres://… (default sqlite in the data dir)";
+    "OPENCHAT_JWKS_URL" => ["chat", "jwks_url"] Text, "the auth server's JWKS (default the local auth server)";
+    "OPENCHAT_CHAT_CORS_ORIGINS" => ["chat", "cors_origins"] List, "allowed browser origins of the chat service, comma-separated";
+    "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
+    "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
 }
 
 /// Why a configuration could not be loaded.
@@ -199,11 +288,45 @@ impl Config {
                 set_path(&mut table, var.path, env_to_toml(var, &raw)?);
             }
         }
-        let config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        let mut config: Config = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
             ConfigError::Parse { path: file.map(Path::to_owned).unwrap_or_default(), message: e.to_string() }
         })?;
+        config.add_seed_providers(&env)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The seed's variables: `OPENAI_API_KEY` (with `OPENAI_BASE_URL`, which OpenAI's own SDKs
+    /// read) configures an OpenAI-compatible provider; `ANTHROPIC_API_KEY` configures Anthropic.
+    fn add_seed_providers(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let list = |name: &'static str| -> Result<Vec<String>, ConfigError> {
+            Ok(env_value(name, env)?
+                .map(|raw| {
+                    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                })
+                .unwrap_or_default())
+        };
+        let openai_key = env_value("OPENAI_API_KEY", env)?;
+        let openai_url = env_value("OPENAI_BASE_URL", env)?;
+        if openai_key.is_some() || openai_url.is_some() {
+            self.chat.providers.push(ProviderConfig {
+                kind: ProviderKind::Openai,
+                name: Some("openai".into()),
+                base_url: openai_url,
+                api_key: openai_key,
+                models: list("OPENCHAT_OPENAI_MODELS")?,
+            });
+        }
+        if let Some(key) = env_value("ANTHROPIC_API_KEY", env)? {
+            self.chat.providers.push(ProviderConfig {
+                kind: ProviderKind::Anthropic,
+                name: Some("anthropic".into()),
+                base_url: env_value("ANTHROPIC_BASE_URL", env)?,
+                api_key: Some(key),
+                models: list("OPENCHAT_ANTHROPIC_MODELS")?,
+            });
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -3,8 +3,12 @@
 
 pub mod clock;
 pub mod config;
+pub mod db;
 pub mod http;
 pub mod ids;
+pub mod jwks;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;

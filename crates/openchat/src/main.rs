@@ -20,10 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every service in one process (auth server on 8001).
+    /// Run every service in one process (auth server on 8001, chat service on 8000).
     Serve,
     /// Run the auth server alone.
     Auth,
+    /// Run the chat service alone (it trusts the auth server's published keys).
+    Chat,
     /// Manage users and keys directly in the auth database.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -43,7 +45,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve | Command::Auth => serve(&config).await,
+            Command::Serve => serve(&config, &[Service::Auth, Service::Chat]).await,
+            Command::Auth => serve(&config, &[Service::Auth]).await,
+            Command::Chat => serve(&config, &[Service::Chat]).await,
             Command::Admin(command) => admin::run(&config, command).await,
             Command::Env => {
                 for var in common::config::ENV_VARS {
@@ -55,17 +59,34 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Auth,
+    Chat,
+}
+
 /// Runs the services until Ctrl-C or SIGTERM, then lets each finish its in-flight work.
-async fn serve(config: &Config) -> anyhow::Result<()> {
+/// In one process the services still talk through their public contracts: the chat service
+/// fetches the auth server's keys from its JWKS URL.
+async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let auth = auth::build(config).await?;
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let auth_task = tokio::spawn(auth.run_until_stopped(stopped(stop_rx.clone())));
+    let mut tasks = Vec::new();
+    if services.contains(&Service::Auth) {
+        let app = auth::build(config).await?;
+        tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
+    }
+    if services.contains(&Service::Chat) {
+        let app = chat::build(config).await?;
+        tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
+    }
     common::shutdown::signal().await;
     let _ = stop_tx.send(true);
-    auth_task.await??;
+    for task in tasks {
+        task.await??;
+    }
     tracing::info!("stopped");
     Ok(())
 }

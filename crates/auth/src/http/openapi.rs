@@ -1,7 +1,6 @@
 use axum::Router;
-use axum::routing::get;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use common::http::openapi::BearerAuth;
+use utoipa::OpenApi;
 
 use crate::state::AppState;
 
@@ -20,29 +19,6 @@ use crate::state::AppState;
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
-            ),
-        );
-    }
-}
-
 pub fn router() -> Router<AppState> {
-    let document = ApiDoc::openapi().to_json().expect("the OpenAPI document serialises");
-    Router::new()
-        .route(
-            "/openapi.json",
-            get(move || {
-                let document = document.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }
-            }),
-        )
-        .route("/docs", get(|| async { common::http::docs::page("Open ChatBot auth server API") }))
+    common::http::openapi::routes(&ApiDoc::openapi(), "Open ChatBot auth server API")
 }

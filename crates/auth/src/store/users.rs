@@ -119,7 +119,7 @@ impl Db {
 
     /// Users whose username, email or full name contains `q` (case-insensitive), by username.
     pub async fn list_users(&self, q: Option<&str>, limit: i64, offset: i64) -> StoreResult<UserPage> {
-        let pattern = q.map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+        let pattern = q.map(|q| format!("%{}%", common::db::escape_like(&q.to_lowercase())));
         let rows = sqlx::query(concat!(
             "SELECT ",
             columns!(),
@@ -200,16 +200,4 @@ impl Db {
         .await?;
         Ok(count)
     }
-}
-
-/// Escapes `%`, `_` and `\` so user input matches literally in a LIKE pattern.
-fn escape_like(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }

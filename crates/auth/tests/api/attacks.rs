@@ -6,8 +6,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, TestApp, status_json};
+use common::both_backends;
 
 both_backends!(
     unsigned_and_stripped_tokens_are_refused,

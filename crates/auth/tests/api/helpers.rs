@@ -5,26 +5,8 @@ use auth::store::Db;
 use common::config::Config;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::Connection;
 
-/// Runs each named `async fn name(backend: Backend)` of the current module on both backends.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await } )*
-        }
-        mod on_postgres {
-            $( #[tokio::test] async fn $name() { super::$name($crate::helpers::Backend::Postgres).await } )*
-        }
-    };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use common::testing::TestBackend as Backend;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
@@ -37,29 +19,9 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("OPENCHAT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// A fresh database URL for one test.
 pub async fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}", data_dir.join("auth.db").display()),
-        Backend::Postgres => {
-            let admin_url = postgres_admin_url();
-            let name =
-                format!("oc_test_{}", common::ids::random_id(12).to_lowercase().replace(['-', '_'], "x"));
-            let mut conn =
-                sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL must run on 127.0.0.1:5432");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-            format!("{base}/{name}")
-        }
-    }
+    common::testing::fresh_database(backend, data_dir, "auth.db").await
 }
 
 /// A test configuration: loopback, port 0, generous limits (tests that exercise the limits

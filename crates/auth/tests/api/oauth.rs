@@ -11,8 +11,8 @@ use oauth2::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, TestApp, status_json};
+use common::both_backends;
 
 type Client = BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 

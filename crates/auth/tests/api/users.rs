@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::both_backends;
 use crate::helpers::{Backend, PASSWORD, TestApp, status_json};
+use common::both_backends;
 
 both_backends!(
     health_is_healthy,

@@ -3,6 +3,7 @@
 pub mod docs;
 mod error;
 mod extract;
+pub mod openapi;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Form, Json, Query};

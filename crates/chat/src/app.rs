@@ -1,0 +1,98 @@
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::config::Config;
+use common::jwks::JwksVerifier;
+use tokio::net::TcpListener;
+
+use crate::generation::{Generations, Hub};
+use crate::state::AppState;
+use crate::store::{Db, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("chat database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Connects storage, marks replies left streaming by a dead process as interrupted, builds the
+/// provider registry and binds the port.
+pub async fn build(config: &Config) -> Result<App, BuildError> {
+    let chat = config.chat.clone();
+    let db = Db::connect(&chat.database_url(&config.data_dir)).await?;
+    // A SQLite database belongs to one process, so whatever was streaming died with the last
+    // run; on PostgreSQL other replicas may be streaming, so only expired leases count.
+    let cutoff = match db.backend() {
+        common::db::Backend::Sqlite => i64::MAX,
+        common::db::Backend::Postgres => common::clock::now_millis(),
+    };
+    let interrupted = db.interrupt_expired(cutoff).await?;
+    if interrupted > 0 {
+        tracing::warn!(replies = interrupted, "marked replies of a previous run as interrupted");
+    }
+    let jwks_url = if chat.jwks_url.is_empty() {
+        format!("http://127.0.0.1:{}/.well-known/jwks.json", config.auth.port)
+    } else {
+        chat.jwks_url.clone()
+    };
+    let issuer = if chat.issuer.is_empty() { config.auth.issuer.clone() } else { chat.issuer.clone() };
+    let audience =
+        if chat.audience.is_empty() { config.auth.audience.clone() } else { chat.audience.clone() };
+    let tokens = JwksVerifier::new(&jwks_url, &issuer, &audience);
+    let registry = crate::providers::registry(&chat).await;
+    let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
+    let addr = SocketAddr::new(chat.host, chat.port);
+    let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
+    Ok(App { listener, state: AppState::new(chat, db, tokens, generations) })
+}
+
+impl App {
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; replies still running are then stored as interrupted.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_interrupted(self.state.clone()));
+        tracing::info!(port = self.port(), "chat service listening");
+        let router = crate::http::router(self.state.clone());
+        let generations = self.state.generations.clone();
+        let shutdown = async move {
+            shutdown.await;
+            generations.stop_all().await;
+        };
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// Replies whose process died (on this or another replica) lose their lease; mark them.
+async fn sweep_interrupted(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.db.interrupt_expired(common::clock::now_millis()).await {
+            tracing::warn!(error = %e, "cannot sweep interrupted replies");
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Bearer authentication against the auth server's published keys.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use common::http::ApiError;
+use common::token::AccessClaims;
+
+use crate::state::AppState;
+
+/// The caller, from `Authorization: Bearer <access token>`.
+pub struct AuthUser(pub AccessClaims);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+            .map(|(_, token)| token.trim().to_owned())
+            .ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
+        authenticate(state, &token).await.map(AuthUser)
+    }
+}
+
+/// Verifies a token (from a header, a query string or a WebSocket frame).
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+    state.tokens.verify(token).await.map_err(|e| {
+        let message = e.to_string();
+        let mut chars = message.chars();
+        let lowered: String =
+            chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
+        ApiError::unauthorized(format!("Could not validate credentials: {lowered}"), true)
+    })
+}

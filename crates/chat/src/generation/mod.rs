@@ -1,0 +1,251 @@
+//! Generations: a reply from the model as a server-side object with an id, a status and an
+//! ordered sequence of deltas, independent of the socket that asked for it.
+
+mod hub;
+mod run;
+
+pub use hub::{Event, Hub};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api_types::chat::{GenerationState, ServerEvent};
+use llm::Registry;
+use tokio::sync::watch;
+
+use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage};
+
+/// How long a finished generation stays findable, for sockets that resubscribe late.
+const KEEP_FINISHED: Duration = Duration::from_secs(30);
+/// A streaming reply not saved for this long is considered dead (its process died).
+pub const LEASE_MS: i64 = 15_000;
+
+/// Why a generation stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    User,
+    Shutdown,
+}
+
+pub struct Generation {
+    pub id: String,
+    pub conversation_id: String,
+    pub owner_id: String,
+    pub message_id: String,
+    pub model: String,
+    started: std::time::Instant,
+    state: Mutex<State>,
+    stop: watch::Sender<Option<StopReason>>,
+}
+
+#[derive(Default)]
+struct State {
+    text: String,
+    /// Byte offset in `text` where each delta ends; delta `seq` is `ends[seq - 1]`.
+    ends: Vec<usize>,
+    done: Option<ServerEvent>,
+}
+
+impl Generation {
+    /// Appends a delta and publishes it under the same lock, so a subscriber that snapshots
+    /// under the lock sees every delta exactly once.
+    fn push_delta(&self, hub: &Hub, text: &str) {
+        let mut state = self.state.lock().expect("generation lock poisoned");
+        state.text.push_str(text);
+        let end = state.text.len();
+        state.ends.push(end);
+        let seq = state.ends.len() as u64;
+        hub.publish(
+            &self.owner_id,
+            ServerEvent::Delta {
+                generation_id: self.id.clone(),
+                conversation_id: self.conversation_id.clone(),
+                seq,
+                text: text.to_owned(),
+            },
+        );
+    }
+
+    fn text(&self) -> String {
+        self.state.lock().expect("generation lock poisoned").text.clone()
+    }
+
+    fn finish(&self, hub: &Hub, done: ServerEvent) {
+        let mut state = self.state.lock().expect("generation lock poisoned");
+        state.done = Some(done.clone());
+        hub.publish(&self.owner_id, done);
+    }
+
+    /// The deltas after `after_seq`, the last seq, and the final event if it has ended.
+    pub fn replay(&self, after_seq: u64) -> (Vec<ServerEvent>, u64, Option<ServerEvent>) {
+        let state = self.state.lock().expect("generation lock poisoned");
+        let last = state.ends.len() as u64;
+        let deltas = (after_seq.min(last) as usize..state.ends.len())
+            .map(|i| {
+                let start = if i == 0 { 0 } else { state.ends[i - 1] };
+                ServerEvent::Delta {
+                    generation_id: self.id.clone(),
+                    conversation_id: self.conversation_id.clone(),
+                    seq: i as u64 + 1,
+                    text: state.text[start..state.ends[i]].to_owned(),
+                }
+            })
+            .collect();
+        (deltas, last, state.done.clone())
+    }
+
+    pub fn state(&self) -> GenerationState {
+        let state = self.state.lock().expect("generation lock poisoned");
+        GenerationState {
+            generation_id: self.id.clone(),
+            message_id: self.message_id.clone(),
+            seq: state.ends.len() as u64,
+        }
+    }
+}
+
+/// All generations of this process.
+pub struct Generations {
+    db: Db,
+    hub: Arc<Hub>,
+    registry: Registry,
+    running: Mutex<HashMap<String, Arc<Generation>>>,
+    /// One lock per conversation: replies of a conversation run one after another, in order.
+    conversation_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Generations {
+    pub fn new(db: Db, hub: Arc<Hub>, registry: Registry) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            hub,
+            registry,
+            running: Mutex::new(HashMap::new()),
+            conversation_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Stores an empty assistant reply to `user_message` and starts producing it.
+    pub async fn start(
+        self: &Arc<Self>,
+        conversation: &ConversationRecord,
+        user_message: &MessageRecord,
+    ) -> Result<Arc<Generation>, crate::store::StoreError> {
+        let model = conversation
+            .model
+            .clone()
+            .or_else(|| self.registry.default_model().map(str::to_owned))
+            .unwrap_or_else(|| "none".to_owned());
+        let now = common::clock::now_millis();
+        let message_id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
+        self.db
+            .append_message(
+                &NewMessage {
+                    id: &message_id,
+                    conversation_id: &conversation.id,
+                    parent_id: Some(&user_message.id),
+                    role: "assistant",
+                    content: "",
+                    status: "streaming",
+                    model: Some(&model),
+                    lease_until: Some(now + LEASE_MS),
+                },
+                now,
+            )
+            .await?;
+        let (stop, stopped) = watch::channel(None);
+        let generation = Arc::new(Generation {
+            id: common::ids::random_id(16),
+            conversation_id: conversation.id.clone(),
+            owner_id: conversation.owner_id.clone(),
+            message_id,
+            model,
+            started: std::time::Instant::now(),
+            state: Mutex::new(State::default()),
+            stop,
+        });
+        self.running
+            .lock()
+            .expect("generations lock poisoned")
+            .insert(generation.id.clone(), generation.clone());
+        self.hub.publish(
+            &generation.owner_id,
+            ServerEvent::GenerationStarted {
+                generation_id: generation.id.clone(),
+                conversation_id: generation.conversation_id.clone(),
+                message_id: generation.message_id.clone(),
+                model: generation.model.clone(),
+            },
+        );
+        let lock = self.conversation_lock(&conversation.id);
+        let this = self.clone();
+        let task_generation = generation.clone();
+        let system_prompt = conversation.system_prompt.clone();
+        let user_message_id = user_message.id.clone();
+        tokio::spawn(async move {
+            run::run(&this, &task_generation, lock, system_prompt, &user_message_id, stopped).await;
+            let id = task_generation.id.clone();
+            tokio::time::sleep(KEEP_FINISHED).await;
+            this.running.lock().expect("generations lock poisoned").remove(&id);
+        });
+        Ok(generation)
+    }
+
+    fn conversation_lock(&self, conversation_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.conversation_locks.lock().expect("locks poisoned");
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        locks.entry(conversation_id.to_owned()).or_default().clone()
+    }
+
+    /// A generation of this owner, running or recently finished.
+    pub fn get(&self, generation_id: &str, owner_id: &str) -> Option<Arc<Generation>> {
+        let running = self.running.lock().expect("generations lock poisoned");
+        running.get(generation_id).filter(|g| g.owner_id == owner_id).cloned()
+    }
+
+    /// The generations of a conversation still known to this process, oldest first.
+    pub fn active_in(&self, conversation_id: &str, owner_id: &str) -> Vec<Arc<Generation>> {
+        let running = self.running.lock().expect("generations lock poisoned");
+        let mut found: Vec<_> = running
+            .values()
+            .filter(|g| g.conversation_id == conversation_id && g.owner_id == owner_id)
+            .cloned()
+            .collect();
+        found.sort_by_key(|g| g.started);
+        found
+    }
+
+    /// Asks a generation to stop; returns whether it was found.
+    pub fn stop(&self, generation_id: &str, owner_id: &str) -> bool {
+        match self.get(generation_id, owner_id) {
+            Some(g) => {
+                let _ = g.stop.send(Some(StopReason::User));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every generation (at shutdown) and waits briefly for them to be stored.
+    pub async fn stop_all(&self) {
+        let all: Vec<_> = self.running.lock().expect("generations lock poisoned").values().cloned().collect();
+        for g in &all {
+            let _ = g.stop.send(Some(StopReason::Shutdown));
+        }
+        for _ in 0..50 {
+            if all.iter().all(|g| g.state.lock().expect("generation lock poisoned").done.is_some()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

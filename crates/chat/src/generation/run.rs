@@ -1,0 +1,201 @@
+//! The life of one generation: wait for the conversation's turn, build the context, stream
+//! from the provider, save in batches, finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use api_types::chat::{ServerEvent, Usage};
+use futures_util::StreamExt;
+use llm::{ChatMessage, ChatRequest, LlmError, Role, StreamEvent};
+use tokio::sync::watch;
+
+use super::{Generation, Generations, LEASE_MS, StopReason};
+use crate::convert::message_to_wire;
+
+/// How often streamed text is written to the database.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+/// How often a silent reply renews its lease.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Most messages sent to the model as context (newest kept).
+const CONTEXT_MESSAGES: usize = 100;
+
+enum Outcome {
+    Complete,
+    Stopped(StopReason),
+    Failed(String),
+}
+
+pub(super) async fn run(
+    generations: &Arc<Generations>,
+    generation: &Arc<Generation>,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    system_prompt: Option<String>,
+    user_message_id: &str,
+    mut stopped: watch::Receiver<Option<StopReason>>,
+) {
+    let hub = generations.hub();
+    // Replies in one conversation are answered in order; say so while waiting.
+    let _turn = match lock.clone().try_lock_owned() {
+        Ok(turn) => turn,
+        Err(_) => {
+            hub.publish(
+                &generation.owner_id,
+                ServerEvent::GenerationQueued {
+                    generation_id: generation.id.clone(),
+                    conversation_id: generation.conversation_id.clone(),
+                    position: 1,
+                },
+            );
+            tokio::select! {
+                turn = lock.lock_owned() => turn,
+                reason = stop_requested(&mut stopped) => {
+                    finish(generations, generation, Outcome::Stopped(reason), None).await;
+                    return;
+                }
+            }
+        }
+    };
+    let (outcome, usage) =
+        stream_reply(generations, generation, system_prompt, user_message_id, &mut stopped).await;
+    finish(generations, generation, outcome, usage).await;
+}
+
+async fn stream_reply(
+    generations: &Generations,
+    generation: &Generation,
+    system_prompt: Option<String>,
+    user_message_id: &str,
+    stopped: &mut watch::Receiver<Option<StopReason>>,
+) -> (Outcome, Option<llm::Usage>) {
+    let provider = match generations.registry().provider_for(&generation.model) {
+        Ok(provider) => provider,
+        Err(e) => return (Outcome::Failed(e.to_string()), None),
+    };
+    let history =
+        match generations.db.branch(&generation.conversation_id, user_message_id, CONTEXT_MESSAGES).await {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the conversation for a reply");
+                return (Outcome::Failed("the conversation could not be read".into()), None);
+            }
+        };
+    let mut messages = Vec::with_capacity(history.len() + 1);
+    if let Some(prompt) = system_prompt.filter(|p| !p.trim().is_empty()) {
+        messages.push(ChatMessage { role: Role::System, content: prompt });
+    }
+    messages.extend(history.into_iter().filter(|m| !m.content.is_empty()).filter_map(|m| {
+        let role = match m.role.as_str() {
+            "user" => Role::User,
+            "assistant" => Role::Assistant,
+            "system" => Role::System,
+            _ => return None,
+        };
+        Some(ChatMessage { role, content: m.content })
+    }));
+    let request =
+        ChatRequest { model: generation.model.clone(), messages, max_tokens: None, temperature: None };
+
+    let mut stream = tokio::select! {
+        started = provider.stream(request) => match started {
+            Ok(stream) => stream,
+            Err(e) => return (Outcome::Failed(e.to_string()), None),
+        },
+        reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
+    };
+    let mut usage = None;
+    let mut saved_len = 0;
+    let mut saved_at = tokio::time::Instant::now();
+    let mut save_tick = tokio::time::interval(SAVE_EVERY);
+    save_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let hub = generations.hub();
+    loop {
+        tokio::select! {
+            biased;
+            // Returning drops the stream, which aborts the upstream request.
+            reason = stop_requested(stopped) => return (Outcome::Stopped(reason), usage),
+            item = stream.next() => match item {
+                Some(Ok(StreamEvent::Delta(text))) => generation.push_delta(hub, &text),
+                Some(Ok(StreamEvent::Usage(u))) => usage = Some(u),
+                Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
+                None => return (Outcome::Complete, usage),
+            },
+            _ = save_tick.tick() => {
+                // New text is saved twice a second; silence renews the lease every few seconds.
+                let text = generation.text();
+                if text.len() != saved_len || saved_at.elapsed() >= HEARTBEAT {
+                    let now = common::clock::now_millis();
+                    if let Err(e) = generations.db.save_partial(&generation.message_id, &text, now, now + LEASE_MS).await {
+                        tracing::warn!(error = %e, "cannot save a partial reply");
+                    }
+                    saved_len = text.len();
+                    saved_at = tokio::time::Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when someone asks the generation to stop.
+async fn stop_requested(stopped: &mut watch::Receiver<Option<StopReason>>) -> StopReason {
+    let reason = stopped.wait_for(Option::is_some).await.ok().map(|r| r.unwrap_or(StopReason::User));
+    match reason {
+        Some(reason) => reason,
+        None => std::future::pending().await,
+    }
+}
+
+fn failure_reason(error: &LlmError) -> String {
+    error.to_string()
+}
+
+async fn finish(
+    generations: &Generations,
+    generation: &Generation,
+    outcome: Outcome,
+    usage: Option<llm::Usage>,
+) {
+    let (status, reason) = match &outcome {
+        Outcome::Complete => ("complete", None),
+        Outcome::Stopped(StopReason::User) => ("cancelled", None),
+        Outcome::Stopped(StopReason::Shutdown) => ("interrupted", Some("the server restarted".to_owned())),
+        Outcome::Failed(reason) => ("failed", Some(reason.clone())),
+    };
+    let text = generation.text();
+    let now = common::clock::now_millis();
+    let stored_usage = usage.map(|u| (i64::from(u.prompt_tokens), i64::from(u.completion_tokens)));
+    if let Err(e) = generations
+        .db
+        .finish_message(&generation.message_id, status, &text, stored_usage, reason.as_deref(), now)
+        .await
+    {
+        tracing::error!(error = %e, "cannot store the end of a reply");
+    }
+    let wire_usage =
+        usage.map(|u| Usage { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens });
+    let message = match generations.db.message(&generation.message_id, &generation.owner_id).await {
+        Ok(Some(record)) => message_to_wire(&record),
+        _ => api_types::chat::Message {
+            id: generation.message_id.clone(),
+            conversation_id: generation.conversation_id.clone(),
+            role: "assistant".into(),
+            content: text,
+            status: status.into(),
+            created_at: common::clock::rfc3339_millis(now),
+            parent_id: None,
+            model: Some(generation.model.clone()),
+            usage: wire_usage,
+            error: reason.clone(),
+        },
+    };
+    generation.finish(
+        generations.hub(),
+        ServerEvent::GenerationDone {
+            generation_id: generation.id.clone(),
+            conversation_id: generation.conversation_id.clone(),
+            status: status.into(),
+            message,
+            usage: wire_usage,
+            reason,
+        },
+    );
+}

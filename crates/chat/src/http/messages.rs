@@ -1,0 +1,213 @@
+//! Messages of a conversation: list, post (which starts the reply), SSE streaming.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use api_types::chat::{Message, PostMessage, PostedMessage, ServerEvent};
+use api_types::error::ErrorBody;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use common::http::{ApiError, ApiResult, Json, Query};
+use common::token::AccessClaims;
+use futures_util::Stream;
+use serde::Deserialize;
+
+use super::conversations::owned;
+use super::validate;
+use crate::auth::AuthUser;
+use crate::convert::message_to_wire;
+use crate::generation::Generation;
+use crate::state::AppState;
+use crate::store::{ConversationRecord, MessageRecord, NewMessage};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/conversations/{id}/messages", get(list).post(post))
+        .route("/conversations/{id}/messages", get(list).post(post))
+}
+
+/// Stores a user message (on the active branch, or as a child of `parent` for an edit) and,
+/// when `generate`, starts the reply.
+pub(crate) async fn post_user_message(
+    state: &AppState,
+    conversation: &ConversationRecord,
+    content: &str,
+    parent: Option<Option<String>>,
+    generate: bool,
+) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
+    let content = validate::content(content, state.config.max_message_chars)?;
+    let parent_id = match parent {
+        Some(parent) => parent,
+        None => state.db.last_message(&conversation.id).await.map_err(ApiError::internal)?.map(|m| m.id),
+    };
+    let id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
+    let message = NewMessage {
+        id: &id,
+        conversation_id: &conversation.id,
+        parent_id: parent_id.as_deref(),
+        role: "user",
+        content: &content,
+        status: "complete",
+        model: None,
+        lease_until: None,
+    };
+    let record =
+        state.db.append_message(&message, common::clock::now_millis()).await.map_err(ApiError::internal)?;
+    // Every socket of the user watching this conversation (other tabs too) sees the message
+    // before the reply's events, which follow through the same channel.
+    state.generations.hub().publish(
+        &conversation.owner_id,
+        ServerEvent::MessageAccepted {
+            conversation_id: conversation.id.clone(),
+            message: message_to_wire(&record),
+        },
+    );
+    let generation = if generate {
+        Some(state.generations.start(conversation, &record).await.map_err(ApiError::internal)?)
+    } else {
+        None
+    };
+    Ok((record, generation))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListParams {
+    /// Only messages older than this message id (paging from the newest end).
+    before: Option<String>,
+    /// At most this many (1 to 1000, default 1000), the newest of them, oldest first.
+    limit: Option<i64>,
+}
+
+/// The messages of a conversation, oldest first.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", params(ListParams),
+    security(("bearer" = [])), responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Json<Vec<Message>>> {
+    let conversation = owned(&state, &claims, &id).await?;
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be between 1 and 1000"));
+    }
+    let before = match params.before.as_deref() {
+        Some(before) => {
+            let message = lookup_message(&state, &claims, before).await?;
+            if message.conversation_id != conversation.id {
+                return Err(ApiError::invalid_field("before", "is not a message of this conversation"));
+            }
+            Some(message.position)
+        }
+        None => None,
+    };
+    let messages = state.db.messages(&conversation.id, before, limit).await.map_err(ApiError::internal)?;
+    Ok(Json(messages.iter().map(message_to_wire).collect()))
+}
+
+pub(crate) async fn lookup_message(
+    state: &AppState,
+    claims: &AccessClaims,
+    id: &str,
+) -> ApiResult<MessageRecord> {
+    let not_found = || ApiError::not_found("Message not found");
+    if !validate::plausible_id(id) {
+        return Err(not_found());
+    }
+    state.db.message(id, &claims.sub).await.map_err(ApiError::internal)?.ok_or_else(not_found)
+}
+
+/// Send a message; the assistant's reply starts as a generation (streamed over the WebSocket,
+/// or over this response with `Accept: text/event-stream`).
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "messages", request_body = PostMessage,
+    security(("bearer" = [])),
+    responses((status = 201, body = PostedMessage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn post(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<PostMessage>,
+) -> ApiResult<Response> {
+    let conversation = owned(&state, &claims, &id).await?;
+    if body.role.as_deref().is_some_and(|r| r != "user") {
+        return Err(ApiError::invalid_field("role", "only user messages can be posted"));
+    }
+    if body.conversation_id.as_deref().is_some_and(|c| c != conversation.id) {
+        return Err(ApiError::invalid_field(
+            "conversation_id",
+            "does not match the conversation in the path",
+        ));
+    }
+    let wants_sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    // Subscribe before the reply starts, so the stream cannot miss its first events.
+    let events = wants_sse.then(|| state.generations.hub().subscribe(&claims.sub));
+    let (message, generation) =
+        post_user_message(&state, &conversation, &body.content, None, body.generate.unwrap_or(true)).await?;
+    let posted = PostedMessage {
+        message: message_to_wire(&message),
+        generation_id: generation.as_ref().map(|g| g.id.clone()),
+    };
+    match (events, generation) {
+        (Some(events), Some(generation)) => Ok(sse(posted, events, generation.id.clone()).into_response()),
+        _ => Ok((StatusCode::CREATED, Json(posted)).into_response()),
+    }
+}
+
+/// The SSE form: the stored message first, then the same events as the WebSocket, until the
+/// reply is done.
+fn sse(
+    posted: PostedMessage,
+    events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+    generation_id: String,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let accepted = ServerEvent::MessageAccepted {
+        conversation_id: posted.message.conversation_id.clone(),
+        message: posted.message,
+    };
+    let stream =
+        futures_util::stream::unfold((Some(accepted), events, false), move |(first, mut events, done)| {
+            let generation_id = generation_id.clone();
+            async move {
+                if let Some(first) = first {
+                    return Some((Ok(to_sse(&first)), (None, events, false)));
+                }
+                if done {
+                    return None;
+                }
+                loop {
+                    match events.recv().await {
+                        Ok(event) if belongs_to(&event, &generation_id) => {
+                            let finished = matches!(*event, ServerEvent::GenerationDone { .. });
+                            return Some((Ok(to_sse(&event)), (None, events, finished)));
+                        }
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn belongs_to(event: &ServerEvent, generation_id: &str) -> bool {
+    match event {
+        ServerEvent::GenerationStarted { generation_id: g, .. }
+        | ServerEvent::GenerationQueued { generation_id: g, .. }
+        | ServerEvent::Delta { generation_id: g, .. }
+        | ServerEvent::GenerationDone { generation_id: g, .. } => g == generation_id,
+        _ => false,
+    }
+}
+
+fn to_sse(event: &ServerEvent) -> SseEvent {
+    SseEvent::default().json_data(event).unwrap_or_else(|_| SseEvent::default().data("{}"))
+}

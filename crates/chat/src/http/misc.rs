@@ -1,0 +1,62 @@
+use api_types::chat::{Model, ModelList};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::http::Json;
+use serde_json::{Value, json};
+
+use crate::auth::AuthUser;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(root))
+        .route("/health", get(health))
+        .route("/api/v1/chat/health", get(chat_health))
+        .route("/api/v1/models", get(models))
+}
+
+async fn root() -> axum::Json<Value> {
+    axum::Json(json!({"message": "Open ChatBot chat service", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+/// Liveness and readiness: 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200), (status = 503)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
+    let database_ok = state.db.ping().await.is_ok();
+    let registry = state.generations.registry();
+    let body = json!({
+        "status": if database_ok { "healthy" } else { "unhealthy" },
+        "service": "chat-service",
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": if database_ok { "ok" } else { "unreachable" },
+        "providers": if registry.is_empty() { "none configured" } else { "configured" },
+        "models": registry.models().len(),
+    });
+    (if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
+}
+
+async fn chat_health(State(state): State<AppState>) -> axum::Json<Value> {
+    let registry = state.generations.registry();
+    axum::Json(json!({
+        "chat_service": "active",
+        "status": "healthy",
+        "model_provider": if registry.is_empty() { "none" } else { "configured" },
+    }))
+}
+
+/// The models conversations can pick.
+#[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])),
+    responses((status = 200, body = ModelList)))]
+pub async fn models(State(state): State<AppState>, AuthUser(_): AuthUser) -> Json<ModelList> {
+    let registry = state.generations.registry();
+    Json(ModelList {
+        models: registry
+            .models()
+            .iter()
+            .map(|m| Model { id: m.id.clone(), provider: m.provider.clone() })
+            .collect(),
+        default_model: registry.default_model().map(str::to_owned),
+    })
+}

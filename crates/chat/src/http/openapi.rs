@@ -1,0 +1,24 @@
+use axum::Router;
+use common::http::openapi::BearerAuth;
+use utoipa::OpenApi;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Open ChatBot chat service", description = "Conversations, messages and streamed replies. \
+        The WebSocket protocol is described in docs/ws-protocol.md."),
+    paths(
+        super::misc::health, super::misc::models,
+        super::conversations::create, super::conversations::list, super::conversations::read,
+        super::conversations::update, super::conversations::remove,
+        super::messages::list, super::messages::post,
+    ),
+    components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    common::http::openapi::routes(&ApiDoc::openapi(), "Open ChatBot chat service API")
+}

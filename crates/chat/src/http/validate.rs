@@ -1,0 +1,70 @@
+//! Bounds on what users send.
+
+use common::http::ApiError;
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 16_000;
+/// Longest id accepted in a path or frame before it is even looked up.
+pub const MAX_ID_CHARS: usize = 64;
+
+pub fn title(raw: &str) -> Result<String, ApiError> {
+    let title = raw.trim();
+    if title.is_empty() {
+        return Err(ApiError::invalid_field("title", "must not be empty"));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::invalid_field("title", "must be at most 200 characters"));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("title", "must not contain control characters"));
+    }
+    Ok(title.to_owned())
+}
+
+pub fn system_prompt(raw: &str) -> Result<Option<String>, ApiError> {
+    if raw.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+        return Err(ApiError::invalid_field("system_prompt", "must be at most 16000 characters"));
+    }
+    if raw.contains('\0') {
+        return Err(ApiError::invalid_field("system_prompt", "must not contain NUL characters"));
+    }
+    Ok(Some(raw.to_owned()).filter(|p| !p.trim().is_empty()))
+}
+
+pub fn content(raw: &str, max_chars: usize) -> Result<String, ApiError> {
+    if raw.trim().is_empty() {
+        return Err(ApiError::invalid_field("content", "must not be empty"));
+    }
+    if raw.chars().count() > max_chars {
+        return Err(ApiError::invalid_field("content", format!("must be at most {max_chars} characters")));
+    }
+    if raw.contains('\0') {
+        return Err(ApiError::invalid_field("content", "must not contain NUL characters"));
+    }
+    Ok(raw.to_owned())
+}
+
+/// A model must be one the registry offers (when any provider is configured).
+pub fn model(raw: &str, registry: &llm::Registry) -> Result<Option<String>, ApiError> {
+    let model = raw.trim();
+    if model.is_empty() {
+        return Ok(None);
+    }
+    if !registry.is_empty() && !registry.models().iter().any(|m| m.id == model) {
+        return Err(ApiError::invalid_field(
+            "model",
+            "is not one of the configured models (see GET /api/v1/models)",
+        ));
+    }
+    if model.len() > 200 || model.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("model", "is not a valid model name"));
+    }
+    Ok(Some(model.to_owned()))
+}
+
+/// Ids that could never have been issued are answered like unknown ones.
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

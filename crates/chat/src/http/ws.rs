@@ -1,0 +1,458 @@
+//! The three WebSocket endpoints and the session that serves the protocol of ws-protocol.md.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use api_types::chat::{ClientAction, ServerEvent};
+use axum::Router;
+use axum::extract::ws::{
+    CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
+};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use common::http::{ApiError, ApiResult, Query};
+use common::token::AccessClaims;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::conversations::{create_for, owned};
+use super::messages::{lookup_message, post_user_message};
+use crate::auth::authenticate;
+use crate::convert::conversation_to_wire;
+use crate::generation::Event;
+use crate::state::AppState;
+
+/// Largest frame the protocol accepts; larger ones get an `error` frame.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Larger frames than this close the socket (protocol abuse).
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Frames per second a socket may send (with a burst of twice that).
+const FRAMES_PER_SECOND: f64 = 20.0;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ws/chat", get(anonymous))
+        .route("/ws/chat/{username}", get(for_user))
+        .route("/ws/{conversation_id}", get(for_conversation))
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn token_claims(state: &AppState, token: Option<&str>) -> ApiResult<AccessClaims> {
+    let token =
+        token.filter(|t| !t.is_empty()).ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
+    authenticate(state, token).await
+}
+
+fn upgrade(ws: WebSocketUpgrade, session: Session) -> Response {
+    ws.max_message_size(HARD_FRAME_LIMIT).on_upgrade(move |socket| session.run(socket))
+}
+
+/// `/ws/chat`: authenticate with the first frame.
+async fn anonymous(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    upgrade(ws, Session::new(state, None, None))
+}
+
+/// `/ws/chat/{username}?token=…`: the seed's action protocol; the token must be that user's.
+async fn for_user(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let claims = token_claims(&state, query.token.as_deref()).await?;
+    if !claims.preferred_username.eq_ignore_ascii_case(&username) {
+        return Err(ApiError::forbidden("The token belongs to another user"));
+    }
+    Ok(upgrade(ws, Session::new(state, Some(claims), None)))
+}
+
+/// `/ws/{conversation_id}?token=…`: what the seed's web UI uses; watches that conversation.
+async fn for_conversation(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(conversation_id): Path<String>,
+    Query(query): Query<TokenQuery>,
+) -> ApiResult<Response> {
+    let claims = token_claims(&state, query.token.as_deref()).await?;
+    owned(&state, &claims, &conversation_id).await?;
+    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id))))
+}
+
+struct Session {
+    state: AppState,
+    claims: Option<AccessClaims>,
+    /// The conversation of `/ws/{conversation_id}`, for bare seed frames.
+    default_conversation: Option<String>,
+    watching: HashSet<String>,
+    /// Per generation: the last `seq` this socket has sent (`u64::MAX` once done was sent).
+    sent: HashMap<String, u64>,
+    /// Token bucket for flood control.
+    allowance: f64,
+    last_frame: tokio::time::Instant,
+}
+
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+impl Session {
+    fn new(state: AppState, claims: Option<AccessClaims>, default_conversation: Option<String>) -> Self {
+        let watching = default_conversation.iter().cloned().collect();
+        Self {
+            state,
+            claims,
+            default_conversation,
+            watching,
+            sent: HashMap::new(),
+            allowance: FRAMES_PER_SECOND * 2.0,
+            last_frame: tokio::time::Instant::now(),
+        }
+    }
+
+    async fn run(mut self, mut socket: WebSocket) {
+        if self.claims.is_none() {
+            match self.authenticate_first(&mut socket).await {
+                Ok(()) => {}
+                Err(reason) => {
+                    close(&mut socket, close_code::POLICY, reason).await;
+                    return;
+                }
+            }
+        }
+        let owner = self.claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default();
+        let mut events = self.state.generations.hub().subscribe(&owner);
+        if let Some(conversation_id) = self.default_conversation.clone() {
+            self.replay(&mut socket, &conversation_id, 0).await;
+        }
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let mut alive = true;
+        loop {
+            tokio::select! {
+                incoming = socket.recv() => {
+                    let flow = match incoming {
+                        Some(Ok(WsMessage::Text(text))) => self.on_text(&mut socket, text.as_str()).await,
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            self.error(&mut socket, "invalid_frame", "Binary frames are not supported; send JSON text").await;
+                            Flow::Continue
+                        }
+                        Some(Ok(WsMessage::Pong(_) | WsMessage::Ping(_))) => Flow::Continue,
+                        Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                    };
+                    alive = true;
+                    if let Flow::Close(code, reason) = flow {
+                        close(&mut socket, code, reason).await;
+                        break;
+                    }
+                }
+                event = events.recv() => match event {
+                    Ok(event) => {
+                        if !self.forward(&mut socket, &event).await {
+                            break;
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        // Fell behind: catch up from the generations' own records.
+                        for conversation_id in self.watching.clone() {
+                            self.replay(&mut socket, &conversation_id, 0).await;
+                        }
+                    }
+                    Err(RecvError::Closed) => break,
+                },
+                _ = ping.tick() => {
+                    if !alive {
+                        break; // no sign of life for a whole interval: a dead peer
+                    }
+                    alive = false;
+                    if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `/ws/chat` requires `{"action":"authenticate","token":…}` (or with `data`) first.
+    async fn authenticate_first(&mut self, socket: &mut WebSocket) -> Result<(), &'static str> {
+        let first = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
+            .await
+            .map_err(|_| "authentication timed out")?;
+        let Some(Ok(WsMessage::Text(text))) = first else {
+            return Err("authenticate first");
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text.as_str()).map_err(|_| "authenticate first")?;
+        if value["action"] != "authenticate" {
+            return Err("authenticate first");
+        }
+        let token = value["token"]
+            .as_str()
+            .or_else(|| value["data"]["token"].as_str())
+            .ok_or("authenticate first")?;
+        let claims = authenticate(&self.state, token).await.map_err(|_| "invalid token")?;
+        let username = claims.preferred_username.clone();
+        self.claims = Some(claims);
+        send(socket, &ServerEvent::Authenticated { username }).await;
+        Ok(())
+    }
+
+    fn claims(&self) -> &AccessClaims {
+        self.claims.as_ref().expect("sessions are authenticated before serving frames")
+    }
+
+    fn over_rate(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let elapsed = now.duration_since(self.last_frame).as_secs_f64();
+        self.last_frame = now;
+        self.allowance = (self.allowance + elapsed * FRAMES_PER_SECOND).min(FRAMES_PER_SECOND * 2.0) - 1.0;
+        self.allowance < 0.0
+    }
+
+    async fn on_text(&mut self, socket: &mut WebSocket, text: &str) -> Flow {
+        if self.over_rate() {
+            if self.allowance < -FRAMES_PER_SECOND * 10.0 {
+                return Flow::Close(close_code::POLICY, "too many frames");
+            }
+            self.error(socket, "rate_limited", "Too many frames; slow down").await;
+            return Flow::Continue;
+        }
+        if text.len() > MAX_FRAME_BYTES {
+            self.error(socket, "too_large", "The frame is larger than 64 KiB").await;
+            return Flow::Continue;
+        }
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            self.error(socket, "invalid_json", "The frame is not valid JSON").await;
+            return Flow::Continue;
+        };
+        let action = match self.parse_action(value) {
+            Ok(action) => action,
+            Err(detail) => {
+                self.error(socket, "invalid_frame", &detail).await;
+                return Flow::Continue;
+            }
+        };
+        if let ClientAction::Authenticate { token } = &action {
+            // A long-lived socket renews its token; it must stay the same user.
+            return match authenticate(&self.state, token).await {
+                Ok(claims) if claims.sub == self.claims().sub => {
+                    let username = claims.preferred_username.clone();
+                    self.claims = Some(claims);
+                    send(socket, &ServerEvent::Authenticated { username }).await;
+                    Flow::Continue
+                }
+                _ => Flow::Close(close_code::POLICY, "invalid token"),
+            };
+        }
+        if let Err(error) = self.handle(socket, action).await {
+            let code = match error.status() {
+                StatusCode::NOT_FOUND => "not_found",
+                StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+                StatusCode::FORBIDDEN => "forbidden",
+                _ => "error",
+            };
+            self.error(socket, code, error.detail()).await;
+        }
+        Flow::Continue
+    }
+
+    /// The action of a frame; bare `{"content": …}` frames on `/ws/{id}` are messages to it.
+    fn parse_action(&self, value: serde_json::Value) -> Result<ClientAction, String> {
+        if value.get("action").is_none()
+            && let Some(conversation_id) = &self.default_conversation
+        {
+            let content = value.get("content").or_else(|| value.get("message")).and_then(|c| c.as_str());
+            return content
+                .map(|c| ClientAction::SendMessage {
+                    conversation_id: conversation_id.clone(),
+                    content: c.to_owned(),
+                })
+                .ok_or_else(|| "A frame needs an \"action\" (or, here, a \"content\")".to_owned());
+        }
+        // `ping` carries no data; accept it with or without an empty `data`.
+        if value["action"] == "ping" {
+            return Ok(ClientAction::Ping);
+        }
+        serde_json::from_value(value).map_err(|e| {
+            let message = e.to_string();
+            if message.contains("unknown variant") {
+                "Unknown action".to_owned()
+            } else {
+                format!("Invalid frame: {}", message.split(" at line").next().unwrap_or("malformed"))
+            }
+        })
+    }
+
+    async fn handle(&mut self, socket: &mut WebSocket, action: ClientAction) -> ApiResult<()> {
+        let claims = self.claims().clone();
+        let state = self.state.clone();
+        match action {
+            ClientAction::Authenticate { .. } => {}
+            ClientAction::Ping => send(socket, &ServerEvent::Pong).await,
+            ClientAction::StartConversation { title, model, system_prompt } => {
+                let title =
+                    title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "New conversation".into());
+                let record =
+                    create_for(&state, &claims, &title, model.as_deref(), system_prompt.as_deref()).await?;
+                self.watching.insert(record.id.clone());
+                let conversation = conversation_to_wire(&record);
+                let started = ServerEvent::ConversationStarted {
+                    conversation_id: record.id.clone(),
+                    id: record.id.clone(),
+                    conversation: conversation.clone(),
+                };
+                send(socket, &started).await;
+                state
+                    .generations
+                    .hub()
+                    .publish(&claims.sub, ServerEvent::ConversationUpdated { conversation });
+            }
+            ClientAction::SendMessage { conversation_id, content } => {
+                let conversation = owned(&state, &claims, &conversation_id).await?;
+                self.watching.insert(conversation.id.clone());
+                post_user_message(&state, &conversation, &content, None, true).await?;
+            }
+            ClientAction::EndConversation { conversation_id } => {
+                owned(&state, &claims, &conversation_id).await?;
+                self.watching.remove(&conversation_id);
+                send(socket, &ServerEvent::ConversationEnded { conversation_id }).await;
+            }
+            ClientAction::Subscribe { conversation_id, after_seq } => {
+                owned(&state, &claims, &conversation_id).await?;
+                self.watching.insert(conversation_id.clone());
+                self.replay(socket, &conversation_id, after_seq.unwrap_or(0)).await;
+            }
+            ClientAction::Stop { generation_id } => {
+                if !super::validate::plausible_id(&generation_id)
+                    || !state.generations.stop(&generation_id, &claims.sub)
+                {
+                    return Err(ApiError::not_found("Generation not found"));
+                }
+            }
+            ClientAction::Regenerate { message_id } => {
+                let message = lookup_message(&state, &claims, &message_id).await?;
+                let user_message = match message.role.as_str() {
+                    "user" => message,
+                    _ => match message.parent_id.as_deref() {
+                        Some(parent) => lookup_message(&state, &claims, parent).await?,
+                        None => {
+                            return Err(ApiError::invalid_field(
+                                "message_id",
+                                "has no user message to answer",
+                            ));
+                        }
+                    },
+                };
+                let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
+                self.watching.insert(conversation.id.clone());
+                state.generations.start(&conversation, &user_message).await.map_err(ApiError::internal)?;
+            }
+            ClientAction::EditMessage { message_id, content } => {
+                let original = lookup_message(&state, &claims, &message_id).await?;
+                if original.role != "user" {
+                    return Err(ApiError::invalid_field("message_id", "only user messages can be edited"));
+                }
+                let conversation = owned(&state, &claims, &original.conversation_id).await?;
+                self.watching.insert(conversation.id.clone());
+                post_user_message(&state, &conversation, &content, Some(original.parent_id.clone()), true)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what this socket has not seen of the conversation's newest generation: a
+    /// `subscribed` frame, the deltas after `after_seq`, and the end if it has ended.
+    async fn replay(&mut self, socket: &mut WebSocket, conversation_id: &str, after_seq: u64) {
+        let owner = self.claims().sub.clone();
+        let generation = self.state.generations.active_in(conversation_id, &owner).pop();
+        let Some(generation) = generation else {
+            send(
+                socket,
+                &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation: None },
+            )
+            .await;
+            return;
+        };
+        let already = self.sent.get(&generation.id).copied().unwrap_or(0);
+        let (deltas, last, done) =
+            generation.replay(after_seq.max(if already == u64::MAX { 0 } else { already }));
+        let mut state = generation.state();
+        state.seq = last;
+        send(
+            socket,
+            &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation: Some(state) },
+        )
+        .await;
+        for delta in &deltas {
+            send(socket, delta).await;
+        }
+        if already != u64::MAX {
+            self.sent.insert(generation.id.clone(), last);
+        }
+        if let Some(done) = done
+            && already != u64::MAX
+        {
+            send(socket, &done).await;
+            self.sent.insert(generation.id.clone(), u64::MAX);
+        }
+    }
+
+    /// Forwards a hub event if this socket should see it, exactly once. Returns false when the
+    /// socket is gone.
+    async fn forward(&mut self, socket: &mut WebSocket, event: &Event) -> bool {
+        let relevant = match &**event {
+            ServerEvent::ConversationUpdated { .. } | ServerEvent::ConversationDeleted { .. } => true,
+            ServerEvent::MessageAccepted { conversation_id, .. }
+            | ServerEvent::GenerationStarted { conversation_id, .. }
+            | ServerEvent::GenerationQueued { conversation_id, .. } => {
+                self.watching.contains(conversation_id)
+            }
+            ServerEvent::Delta { conversation_id, generation_id, seq, .. } => {
+                let last = self.sent.entry(generation_id.clone()).or_insert(0);
+                let fresh = self.watching.contains(conversation_id) && *last != u64::MAX && *seq > *last;
+                if fresh {
+                    *last = *seq;
+                }
+                fresh
+            }
+            ServerEvent::GenerationDone { conversation_id, generation_id, .. } => {
+                let last = self.sent.entry(generation_id.clone()).or_insert(0);
+                let fresh = self.watching.contains(conversation_id) && *last != u64::MAX;
+                if fresh {
+                    *last = u64::MAX;
+                }
+                fresh
+            }
+            _ => false,
+        };
+        if let ServerEvent::ConversationDeleted { conversation_id } = &**event {
+            self.watching.remove(conversation_id);
+        }
+        !relevant || socket.send(WsMessage::Text(encode(event))).await.is_ok()
+    }
+
+    async fn error(&self, socket: &mut WebSocket, code: &str, detail: &str) {
+        send(socket, &ServerEvent::Error { code: code.into(), detail: detail.into() }).await;
+    }
+}
+
+fn encode(event: &ServerEvent) -> Utf8Bytes {
+    serde_json::to_string(event).unwrap_or_else(|_| "{}".into()).into()
+}
+
+async fn send(socket: &mut WebSocket, event: &ServerEvent) {
+    let _ = socket.send(WsMessage::Text(encode(event))).await;
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}

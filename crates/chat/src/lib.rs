@@ -1,0 +1,13 @@
+//! The Open ChatBot chat service: conversations and messages over REST, replies streamed as
+//! durable generations over WebSockets, and the bridge to model providers.
+
+mod app;
+pub mod auth;
+pub mod convert;
+pub mod generation;
+pub mod http;
+pub mod providers;
+pub mod state;
+pub mod store;
+
+pub use app::{App, BuildError, build};

@@ -1,0 +1,30 @@
+use std::sync::Arc;
+
+use common::config::ChatConfig;
+use common::jwks::JwksVerifier;
+
+use crate::generation::Generations;
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: ChatConfig,
+    pub db: Db,
+    pub tokens: JwksVerifier,
+    pub generations: Arc<Generations>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(config: ChatConfig, db: Db, tokens: JwksVerifier, generations: Arc<Generations>) -> Self {
+        Self(Arc::new(Inner { config, db, tokens, generations }))
+    }
+}

@@ -1,0 +1,251 @@
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreError, StoreResult};
+
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    pub id: String,
+    pub conversation_id: String,
+    pub parent_id: Option<String>,
+    pub position: i64,
+    pub role: String,
+    pub content: String,
+    pub status: String,
+    pub model: Option<String>,
+    pub prompt_tokens: Option<i64>,
+    pub completion_tokens: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+}
+
+/// A message to append.
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub conversation_id: &'a str,
+    pub parent_id: Option<&'a str>,
+    pub role: &'a str,
+    pub content: &'a str,
+    pub status: &'a str,
+    pub model: Option<&'a str>,
+    pub lease_until: Option<i64>,
+}
+
+macro_rules! columns {
+    () => {
+        "m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, m.status, m.model, \
+         m.prompt_tokens, m.completion_tokens, m.error, m.created_at"
+    };
+}
+
+impl MessageRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            conversation_id: row.try_get("conversation_id")?,
+            parent_id: row.try_get("parent_id")?,
+            position: row.try_get("position")?,
+            role: row.try_get("role")?,
+            content: row.try_get("content")?,
+            status: row.try_get("status")?,
+            model: row.try_get("model")?,
+            prompt_tokens: row.try_get("prompt_tokens")?,
+            completion_tokens: row.try_get("completion_tokens")?,
+            error: row.try_get("error")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+impl Db {
+    /// Appends a message at the end of its conversation and bumps the conversation's counters,
+    /// in one transaction. Two concurrent appends race on the unique position; the loser retries.
+    pub async fn append_message(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_append(m, now).await {
+                Err(StoreError::Database(e)) if attempt < 5 && common::db::unique_violation(&e).is_some() => {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_append(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
+        let mut tx = self.pool.begin().await?;
+        let position: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(position), 0) + 1 FROM messages WHERE conversation_id = $1",
+        )
+        .bind(m.conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO messages (id, conversation_id, parent_id, position, role, content, status, model, \
+             created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+        )
+        .bind(m.id)
+        .bind(m.conversation_id)
+        .bind(m.parent_id)
+        .bind(position)
+        .bind(m.role)
+        .bind(m.content)
+        .bind(m.status)
+        .bind(m.model)
+        .bind(now)
+        .bind(m.lease_until)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \
+             WHERE id = $1",
+        )
+        .bind(m.conversation_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(MessageRecord {
+            id: m.id.to_owned(),
+            conversation_id: m.conversation_id.to_owned(),
+            parent_id: m.parent_id.map(str::to_owned),
+            position,
+            role: m.role.to_owned(),
+            content: m.content.to_owned(),
+            status: m.status.to_owned(),
+            model: m.model.map(str::to_owned),
+            prompt_tokens: None,
+            completion_tokens: None,
+            error: None,
+            created_at: now,
+        })
+    }
+
+    /// A message of a conversation owned by `owner_id`.
+    pub async fn message(&self, id: &str, owner_id: &str) -> StoreResult<Option<MessageRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND c.owner_id = $2"
+        ))
+        .bind(id)
+        .bind(owner_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(MessageRecord::from_row).transpose()
+    }
+
+    /// The last message of a conversation (the tip of the active branch).
+    pub async fn last_message(&self, conversation_id: &str) -> StoreResult<Option<MessageRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages m WHERE m.conversation_id = $1 ORDER BY m.position DESC LIMIT 1"
+        ))
+        .bind(conversation_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(MessageRecord::from_row).transpose()
+    }
+
+    /// Up to `limit` messages, oldest first; with `before_position`, only older ones (paging from
+    /// the newest end).
+    pub async fn messages(
+        &self,
+        conversation_id: &str,
+        before_position: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages m WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.position < $2) \
+              ORDER BY m.position DESC LIMIT $3"
+        ))
+        .bind(conversation_id)
+        .bind(before_position)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows.iter().map(MessageRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
+        messages.reverse();
+        Ok(messages)
+    }
+
+    /// The branch ending at `message_id`: it and its ancestors, oldest first, at most `limit`.
+    pub async fn branch(
+        &self,
+        conversation_id: &str,
+        message_id: &str,
+        limit: usize,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let all = self.messages(conversation_id, None, i64::MAX).await?;
+        let by_id: std::collections::HashMap<&str, &MessageRecord> =
+            all.iter().map(|m| (m.id.as_str(), m)).collect();
+        let mut chain = Vec::new();
+        let mut cursor = by_id.get(message_id).copied();
+        while let Some(message) = cursor {
+            chain.push(message.clone());
+            if chain.len() >= limit {
+                break;
+            }
+            cursor = message.parent_id.as_deref().and_then(|p| by_id.get(p).copied());
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// Stores the text streamed so far and extends the lease.
+    pub async fn save_partial(&self, id: &str, content: &str, now: i64, lease_until: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET content = $2, updated_at = $3, lease_until = $4 WHERE id = $1 AND status = 'streaming'",
+        )
+        .bind(id)
+        .bind(content)
+        .bind(now)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Final state of a reply.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_message(
+        &self,
+        id: &str,
+        status: &str,
+        content: &str,
+        usage: Option<(i64, i64)>,
+        error: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET status = $2, content = $3, prompt_tokens = $4, completion_tokens = $5, error = $6, \
+             updated_at = $7, lease_until = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(content)
+        .bind(usage.map(|u| u.0))
+        .bind(usage.map(|u| u.1))
+        .bind(error)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Replies still `streaming` whose lease ran out (their process died) become `interrupted`.
+    pub async fn interrupt_expired(&self, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'interrupted', lease_until = NULL, updated_at = $1 \
+             WHERE status = 'streaming' AND (lease_until IS NULL OR lease_until < $1)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,9 @@
+//! Chat service API tests: the real auth server and chat service on free ports, a fresh chat
+//! database (SQLite and PostgreSQL), and the fake provider — a real HTTP server speaking
+//! OpenAI's streaming protocol — in place of the model.
+
+mod helpers;
+
+mod generations;
+mod rest;
+mod ws;

@@ -1,0 +1,38 @@
+//! Serving a service's OpenAPI document and its interactive reference.
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::Modify;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// Adds the `bearer` (JWT) security scheme that operations refer to.
+pub struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+    }
+}
+
+/// `GET /openapi.json` (serialised once) and `GET /docs`.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    document: &utoipa::openapi::OpenApi,
+    title: &'static str,
+) -> Router<S> {
+    let json = document.to_json().expect("the OpenAPI document serialises");
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let json = json.clone();
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }
+            }),
+        )
+        .route("/docs", get(move || async move { super::docs::page(title) }))
+}

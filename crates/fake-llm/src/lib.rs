@@ -1,0 +1,323 @@
+//! A fake model provider: a real HTTP server that speaks OpenAI's Chat Completions streaming
+//! protocol and Anthropic's Messages streaming protocol. What it does is scripted by
+//! directives in the last user message, so concurrent tests do not interfere:
+//!
+//! - `[[reply=text]]` answer exactly `text` (otherwise `Echo: <message>`), one word per chunk
+//! - `[[words=N]]` answer with N numbered words
+//! - `[[delay=MS]]` wait MS milliseconds before each chunk
+//! - `[[status=CODE]]` answer with that HTTP error status instead of a stream
+//! - `[[fail_after=N]]` send N chunks, then an error event and end the stream
+//! - `[[drop_after=N]]` send N chunks, then cut the connection without finishing
+//! - `[[stall]]` accept the request and never send anything
+//! - `[[stall_after=N]]` send N chunks, then go silent forever
+//!
+//! Every request body is recorded, and the number of streams in flight is counted, so a test
+//! can check what was asked and that a stopped reply really aborted the upstream request.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+pub const MODELS: &[&str] = &["fake-model", "fake-model-large"];
+
+#[derive(Default)]
+struct Shared {
+    requests: Mutex<Vec<Value>>,
+    in_flight: AtomicUsize,
+    started: AtomicUsize,
+}
+
+/// A running fake provider.
+#[derive(Clone)]
+pub struct FakeLlm {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl FakeLlm {
+    /// Starts on a free loopback port.
+    pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0".parse().expect("valid address")).await
+    }
+
+    pub async fn start_on(addr: SocketAddr) -> Self {
+        let shared = Arc::new(Shared::default());
+        let router = Router::new()
+            .route("/v1/models", get(models))
+            .route("/v1/chat/completions", post(openai))
+            .route("/v1/messages", post(anthropic))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("the fake provider binds");
+        let addr = listener.local_addr().expect("bound address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { addr, shared }
+    }
+
+    /// The OpenAI-style base URL (`…/v1`).
+    pub fn openai_base(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The Anthropic-style base URL.
+    pub fn anthropic_base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request body received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.shared.requests.lock().expect("lock").clone()
+    }
+
+    /// Streams currently being sent.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Streams started so far.
+    pub fn started(&self) -> usize {
+        self.shared.started.load(Ordering::SeqCst)
+    }
+}
+
+/// What the last user message asks for.
+#[derive(Debug, Default, Clone)]
+struct Script {
+    words: Vec<String>,
+    delay: Duration,
+    status: Option<u16>,
+    fail_after: Option<usize>,
+    drop_after: Option<usize>,
+    stall_after: Option<usize>,
+}
+
+fn directive<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let start = text.find(&format!("[[{name}"))? + name.len() + 2;
+    let rest = &text[start..];
+    let end = rest.find("]]")?;
+    Some(rest[..end].trim_start_matches('='))
+}
+
+fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    *prompt_tokens =
+        messages.iter().map(|m| m["content"].as_str().unwrap_or("").split_whitespace().count()).sum();
+    let last = messages
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_owned();
+    let number = |name: &str| directive(&last, name).and_then(|v| v.parse::<u64>().ok());
+    let words: Vec<String> = if let Some(reply) = directive(&last, "reply") {
+        split_words(reply)
+    } else if let Some(n) = number("words") {
+        (1..=n).map(|i| format!("w{i} ")).collect()
+    } else {
+        let cleaned: String = strip_directives(&last);
+        split_words(&format!("Echo: {}", cleaned.trim()))
+    };
+    Script {
+        words,
+        delay: Duration::from_millis(number("delay").unwrap_or(0)),
+        status: number("status").map(|s| s as u16),
+        fail_after: number("fail_after").map(|n| n as usize),
+        drop_after: number("drop_after").map(|n| n as usize),
+        stall_after: if last.contains("[[stall]]") {
+            Some(0)
+        } else {
+            number("stall_after").map(|n| n as usize)
+        },
+    }
+}
+
+fn strip_directives(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("[[") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("]]") {
+            Some(end) => rest = &rest[start + end + 2..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Words with their trailing spaces, so the chunks concatenate to the exact reply.
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    for c in text.chars() {
+        current.push(c);
+        if c == ' ' {
+            words.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+async fn models() -> Json<Value> {
+    Json(
+        json!({"object": "list", "data": MODELS.iter().map(|m| json!({"id": m, "object": "model"})).collect::<Vec<_>>()}),
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Dialect {
+    OpenAi,
+    Anthropic,
+}
+
+async fn openai(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    respond(shared, body, Dialect::OpenAi)
+}
+
+async fn anthropic(State(shared): State<Arc<Shared>>, Json(body): Json<Value>) -> Response {
+    respond(shared, body, Dialect::Anthropic)
+}
+
+fn respond(shared: Arc<Shared>, body: Value, dialect: Dialect) -> Response {
+    shared.requests.lock().expect("lock").push(body.clone());
+    let mut prompt_tokens = 0;
+    let script = script(&body, &mut prompt_tokens);
+    if let Some(status) = script.status {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, Json(json!({"error": {"message": format!("scripted failure {}", status.as_u16()), "type": "fake"}})))
+            .into_response();
+    }
+    shared.started.fetch_add(1, Ordering::SeqCst);
+    let model = body["model"].as_str().unwrap_or("fake-model").to_owned();
+    let frames = frames(&script, dialect, &model, prompt_tokens);
+    let guard = InFlight::new(shared);
+    let stream =
+        futures_util::stream::unfold((frames.into_iter(), guard), move |(mut frames, guard)| async move {
+            let frame = frames.next()?;
+            match frame {
+                Frame::Data(text, delay) => {
+                    tokio::time::sleep(delay).await;
+                    Some((Ok::<_, std::io::Error>(text), (frames, guard)))
+                }
+                Frame::Stall => {
+                    std::future::pending::<()>().await;
+                    None
+                }
+                Frame::Drop => {
+                    // Give the chunks already sent time to leave before the connection is cut.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((Err(std::io::Error::other("scripted connection drop")), (frames, guard)))
+                }
+            }
+        });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
+
+enum Frame {
+    Data(String, Duration),
+    Stall,
+    Drop,
+}
+
+fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let sse = |event: Option<&str>, data: Value| match event {
+        Some(event) => format!("event: {event}\ndata: {data}\n\n"),
+        None => format!("data: {data}\n\n"),
+    };
+    if let Dialect::Anthropic = dialect {
+        let start = json!({"type": "message_start", "message": {"model": model, "usage": {"input_tokens": prompt_tokens, "output_tokens": 0}}});
+        out.push(Frame::Data(sse(Some("message_start"), start), Duration::ZERO));
+    }
+    for (i, word) in script.words.iter().enumerate() {
+        if script.stall_after == Some(i) {
+            out.push(Frame::Stall);
+            return out;
+        }
+        if script.drop_after == Some(i) {
+            out.push(Frame::Drop);
+            return out;
+        }
+        if script.fail_after == Some(i) {
+            let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "scripted mid-stream failure"}});
+            let frame = match dialect {
+                Dialect::OpenAi => sse(None, json!({"error": error["error"]})),
+                Dialect::Anthropic => sse(Some("error"), error),
+            };
+            out.push(Frame::Data(frame, script.delay));
+            return out;
+        }
+        let frame = match dialect {
+            Dialect::OpenAi => sse(
+                None,
+                json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
+                "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]}),
+            ),
+            Dialect::Anthropic => sse(
+                Some("content_block_delta"),
+                json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "text_delta", "text": word}}),
+            ),
+        };
+        out.push(Frame::Data(frame, script.delay));
+    }
+    if script.stall_after.is_some_and(|n| n >= script.words.len()) {
+        out.push(Frame::Stall);
+        return out;
+    }
+    let completion = script.words.len();
+    match dialect {
+        Dialect::OpenAi => {
+            out.push(Frame::Data(
+                sse(None, json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})),
+                Duration::ZERO,
+            ));
+            out.push(Frame::Data(
+                sse(None, json!({"choices": [], "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion}})),
+                Duration::ZERO,
+            ));
+            out.push(Frame::Data("data: [DONE]\n\n".into(), Duration::ZERO));
+        }
+        Dialect::Anthropic => {
+            out.push(Frame::Data(sse(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": completion}})), Duration::ZERO));
+            out.push(Frame::Data(sse(Some("message_stop"), json!({"type": "message_stop"})), Duration::ZERO));
+        }
+    }
+    out
+}
+
+/// Counts a stream as in flight until the response body is dropped (finished or aborted).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn new(shared: Arc<Shared>) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(shared)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}

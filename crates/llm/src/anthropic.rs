@@ -1,0 +1,138 @@
+//! Anthropic's Messages API with streaming.
+
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+use serde_json::{Value, json};
+
+use crate::http::{HttpSettings, async_stream, send, sse_events};
+use crate::{ChatRequest, EventStream, LlmError, Provider, Role, StreamEvent, Usage};
+
+const API_VERSION: &str = "2023-06-01";
+/// Anthropic requires `max_tokens`; this is used when the request sets none.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+pub struct AnthropicProvider {
+    name: String,
+    base_url: String,
+    api_key: String,
+    models: Vec<String>,
+    settings: HttpSettings,
+    client: reqwest::Client,
+}
+
+impl AnthropicProvider {
+    pub fn new(
+        name: &str,
+        base_url: &str,
+        api_key: String,
+        models: Vec<String>,
+        settings: HttpSettings,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key,
+            models,
+            client: settings.client(),
+            settings,
+        }
+    }
+
+    async fn start(&self, request: ChatRequest) -> Result<EventStream, LlmError> {
+        // System prompts travel in their own field; the rest must alternate user/assistant.
+        let system: Vec<&str> =
+            request.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
+        let messages: Vec<Value> = request
+            .messages
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .map(|m| json!({"role": m.role, "content": m.content}))
+            .collect();
+        let mut body = json!({
+            "model": request.model,
+            "messages": messages,
+            "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            "stream": true,
+        });
+        if !system.is_empty() {
+            body["system"] = json!(system.join("\n\n"));
+        }
+        if let Some(t) = request.temperature {
+            body["temperature"] = json!(t);
+        }
+        let http = self
+            .client
+            .post(format!("{}/v1/messages", self.base_url))
+            .header("x-api-key", &self.api_key)
+            .header("anthropic-version", API_VERSION)
+            .json(&body);
+        let response = send(http, &self.settings).await?;
+        let mut events = Box::pin(sse_events(response, &self.settings));
+        let stream = async_stream(move |tx| async move {
+            let mut usage = Usage::default();
+            while let Some(event) = events.next().await {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let data: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+                let kind = if event.event.is_empty() || event.event == "message" {
+                    data["type"].as_str().unwrap_or_default().to_owned()
+                } else {
+                    event.event.clone()
+                };
+                let item = match kind.as_str() {
+                    "message_start" => {
+                        usage.prompt_tokens = count(&data, "/message/usage/input_tokens");
+                        None
+                    }
+                    "content_block_delta" => data
+                        .pointer("/delta/text")
+                        .and_then(Value::as_str)
+                        .filter(|t| !t.is_empty())
+                        .map(|t| Ok(StreamEvent::Delta(t.to_owned()))),
+                    "message_delta" => {
+                        usage.completion_tokens = count(&data, "/usage/output_tokens");
+                        None
+                    }
+                    "message_stop" => {
+                        let _ = tx.send(Ok(StreamEvent::Usage(usage))).await;
+                        return;
+                    }
+                    "error" => Some(Err(LlmError::Stream(crate::error::upstream_message(&event.data)))),
+                    _ => None, // ping, content_block_start/stop
+                };
+                if let Some(item) = item {
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+            let _ = tx.send(Err(LlmError::Stream("the stream ended before message_stop".into()))).await;
+        });
+        Ok(stream.boxed())
+    }
+}
+
+fn count(data: &Value, pointer: &str) -> u32 {
+    data.pointer(pointer).and_then(Value::as_u64).unwrap_or(0) as u32
+}
+
+impl Provider for AnthropicProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn models(&self) -> BoxFuture<'_, Vec<String>> {
+        let models = self.models.clone();
+        async move { models }.boxed()
+    }
+
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
+        self.start(request).boxed()
+    }
+}

@@ -1,0 +1,70 @@
+//! Language-model providers behind one trait. This crate knows nothing of users or
+//! conversations: it turns a list of messages into a stream of text deltas.
+
+mod anthropic;
+mod error;
+mod http;
+mod openai;
+mod registry;
+
+pub use anthropic::AnthropicProvider;
+pub use error::LlmError;
+pub use http::HttpSettings;
+pub use openai::OpenAiProvider;
+pub use registry::{ModelInfo, Registry};
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// One completion request.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub max_tokens: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+/// Token counts, when the provider reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+/// What a provider stream yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// New text, never the whole message again.
+    Delta(String),
+    Usage(Usage),
+}
+
+pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
+
+/// A model provider. `stream` resolves once the provider has accepted the request; the stream
+/// then yields deltas until the reply ends (the stream ends) or fails (an `Err` item).
+/// Dropping the stream aborts the upstream request.
+pub trait Provider: Send + Sync {
+    /// The provider's name in configuration (e.g. `openai`, `anthropic`, `ollama`).
+    fn name(&self) -> &str;
+    /// Models this provider serves.
+    fn models(&self) -> BoxFuture<'_, Vec<String>>;
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>>;
+}

@@ -1,0 +1,176 @@
+//! OpenAI's Chat Completions streaming API, which OpenAI, Ollama, vLLM, the llama.cpp server,
+//! LM Studio and OpenRouter all speak.
+
+use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
+use serde_json::{Value, json};
+
+use crate::http::{HttpSettings, async_stream, send, sse_events};
+use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent, Usage};
+
+pub struct OpenAiProvider {
+    name: String,
+    base_url: String,
+    api_key: Option<String>,
+    /// Configured models; when empty, the server's `GET /models` is asked.
+    models: Vec<String>,
+    settings: HttpSettings,
+    client: reqwest::Client,
+}
+
+impl OpenAiProvider {
+    pub fn new(
+        name: &str,
+        base_url: &str,
+        api_key: Option<String>,
+        models: Vec<String>,
+        settings: HttpSettings,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.filter(|k| !k.is_empty()),
+            models,
+            client: settings.client(),
+            settings,
+        }
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.post(format!("{}{path}", self.base_url));
+        match &self.api_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    }
+
+    async fn list_models(&self) -> Vec<String> {
+        if !self.models.is_empty() {
+            return self.models.clone();
+        }
+        let mut request = self.client.get(format!("{}/models", self.base_url));
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        let fetched = async {
+            let response = send(request, &self.settings).await.ok()?;
+            let body: Value = response.json().await.ok()?;
+            let ids: Vec<String> =
+                body["data"].as_array()?.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect();
+            Some(ids)
+        };
+        match fetched.await {
+            Some(ids) if !ids.is_empty() => ids,
+            _ => {
+                tracing::warn!(provider = %self.name, "cannot list models; configure them explicitly");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn start(&self, request: ChatRequest) -> Result<EventStream, LlmError> {
+        let mut body = json!({
+            "model": request.model,
+            "messages": request.messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        if let Some(max) = request.max_tokens {
+            body["max_tokens"] = json!(max);
+        }
+        if let Some(t) = request.temperature {
+            body["temperature"] = json!(t);
+        }
+        let response = send(self.post("/chat/completions").json(&body), &self.settings).await?;
+        let mut events = Box::pin(sse_events(response, &self.settings));
+        let stream = async_stream(move |tx| async move {
+            while let Some(event) = events.next().await {
+                let event = match event {
+                    Ok(event) => event,
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
+                };
+                if event.data.trim() == "[DONE]" {
+                    return;
+                }
+                let Ok(chunk) = serde_json::from_str::<Value>(&event.data) else {
+                    let _ = tx.send(Err(LlmError::Stream("a chunk was not JSON".into()))).await;
+                    return;
+                };
+                for item in parse_chunk(&chunk) {
+                    let failed = item.is_err();
+                    if tx.send(item).await.is_err() || failed {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(stream.boxed())
+    }
+}
+
+/// One streamed chunk → events. Usage may come on its own final chunk (OpenAI with
+/// `include_usage`), on the last content chunk (vLLM, llama.cpp), or under `x_groq`.
+fn parse_chunk(chunk: &Value) -> Vec<Result<StreamEvent, LlmError>> {
+    let mut out = Vec::new();
+    if let Some(error) = chunk.get("error") {
+        let message = crate::error::upstream_message(&json!({"error": error}).to_string());
+        out.push(Err(LlmError::Stream(message)));
+        return out;
+    }
+    if let Some(text) = chunk.pointer("/choices/0/delta/content").and_then(Value::as_str)
+        && !text.is_empty()
+    {
+        out.push(Ok(StreamEvent::Delta(text.to_owned())));
+    }
+    let usage = chunk.get("usage").filter(|u| u.is_object()).or_else(|| chunk.pointer("/x_groq/usage"));
+    if let Some(usage) = usage {
+        let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0) as u32;
+        out.push(Ok(StreamEvent::Usage(Usage {
+            prompt_tokens: count("prompt_tokens"),
+            completion_tokens: count("completion_tokens"),
+        })));
+    }
+    out
+}
+
+impl Provider for OpenAiProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn models(&self) -> BoxFuture<'_, Vec<String>> {
+        self.list_models().boxed()
+    }
+
+    fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
+        self.start(request).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_content_and_every_usage_shape() {
+        let delta = json!({"choices": [{"delta": {"content": "Hi"}}]});
+        assert_eq!(parse_chunk(&delta), vec![Ok(StreamEvent::Delta("Hi".into()))]);
+        let openai_final = json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}});
+        let usage = Usage { prompt_tokens: 3, completion_tokens: 5 };
+        assert_eq!(parse_chunk(&openai_final), vec![Ok(StreamEvent::Usage(usage))]);
+        let vllm = json!({"choices": [{"delta": {"content": "!"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 3, "completion_tokens": 5}});
+        assert_eq!(
+            parse_chunk(&vllm),
+            vec![Ok(StreamEvent::Delta("!".into())), Ok(StreamEvent::Usage(usage))]
+        );
+        let groq = json!({"choices": [{"delta": {}}], "x_groq": {"usage": {"prompt_tokens": 3, "completion_tokens": 5}}});
+        assert_eq!(parse_chunk(&groq), vec![Ok(StreamEvent::Usage(usage))]);
+        let null_usage = json!({"choices": [{"delta": {"content": "a"}}], "usage": null});
+        assert_eq!(parse_chunk(&null_usage), vec![Ok(StreamEvent::Delta("a".into()))]);
+        let error = json!({"error": {"message": "overloaded"}});
+        assert_eq!(parse_chunk(&error), vec![Err(LlmError::Stream("overloaded".into()))]);
+    }
+}
