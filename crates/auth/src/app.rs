@@ -88,6 +88,10 @@ async fn maintenance(state: AppState) {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "cannot prune sessions"),
             }
+            let horizon = common::clock::now_millis() - crate::oauth::REVOCATION_WINDOW_MS;
+            if let Err(error) = state.db.prune_revocations(horizon).await {
+                tracing::warn!(%error, "cannot prune the revocation feed");
+            }
         }
         ticks += 1;
     }

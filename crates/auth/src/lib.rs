@@ -9,7 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod limits;
-mod oauth;
+pub mod oauth;
 pub mod passwords;
 pub mod principal;
 pub mod state;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use common::config::Config;
 use common::jwks::JwksVerifier;
+use common::revocations::RevocationList;
 use tokio::net::TcpListener;
 
 use crate::generation::{Generations, Hub};
@@ -18,6 +19,9 @@ pub enum BuildError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
+
+/// How often the auth server's revocation feed is read: revocations take effect within this.
+const REVOCATION_POLL: Duration = Duration::from_secs(2);
 
 pub struct App {
     listener: TcpListener,
@@ -48,11 +52,17 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let audience =
         if chat.audience.is_empty() { config.auth.audience.clone() } else { chat.audience.clone() };
     let tokens = JwksVerifier::new(&jwks_url, &issuer, &audience);
+    let revocations_url = if chat.revocations_url.is_empty() {
+        jwks_url.replace("/.well-known/jwks.json", "/auth/revocations")
+    } else {
+        chat.revocations_url.clone()
+    };
+    let revocations = RevocationList::new(&revocations_url);
     let registry = crate::providers::registry(&chat).await;
     let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
-    Ok(App { listener, state: AppState::new(chat, db, tokens, generations) })
+    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations) })
 }
 
 impl App {
@@ -70,6 +80,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_interrupted(self.state.clone()));
+        let poller = self.state.revocations.clone().spawn_poller(REVOCATION_POLL);
         tracing::info!(port = self.port(), "chat service listening");
         let router = crate::http::router(self.state.clone());
         let generations = self.state.generations.clone();
@@ -81,6 +92,7 @@ impl App {
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        poller.abort();
         self.state.db.close().await;
         result
     }

@@ -27,8 +27,20 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// Verifies a token (from a header, a query string or a WebSocket frame).
+/// Verifies a token (from a header, a query string or a WebSocket frame) and checks it against
+/// the auth server's revocation feed.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+    let claims = verify(state, token).await?;
+    if state.revocations.is_revoked(&claims) {
+        return Err(ApiError::unauthorized(
+            "Could not validate credentials: the token has been revoked",
+            true,
+        ));
+    }
+    Ok(claims)
+}
+
+async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
     state.tokens.verify(token).await.map_err(|e| {
         let message = e.to_string();
         let mut chars = message.chars();

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use common::config::ChatConfig;
 use common::jwks::JwksVerifier;
+use common::revocations::RevocationList;
 
 use crate::generation::Generations;
 use crate::store::Db;
@@ -13,6 +14,7 @@ pub struct Inner {
     pub config: ChatConfig,
     pub db: Db,
     pub tokens: JwksVerifier,
+    pub revocations: Arc<RevocationList>,
     pub generations: Arc<Generations>,
 }
 
@@ -24,7 +26,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: ChatConfig, db: Db, tokens: JwksVerifier, generations: Arc<Generations>) -> Self {
-        Self(Arc::new(Inner { config, db, tokens, generations }))
+    pub fn new(
+        config: ChatConfig,
+        db: Db,
+        tokens: JwksVerifier,
+        revocations: Arc<RevocationList>,
+        generations: Arc<Generations>,
+    ) -> Self {
+        Self(Arc::new(Inner { config, db, tokens, revocations, generations }))
     }
 }

@@ -50,6 +50,8 @@ pub struct ChatConfig {
     pub database_url: String,
     /// Where the auth server publishes its keys; empty means the local auth server's JWKS.
     pub jwks_url: String,
+    /// The auth server's revocation feed; empty means next to the JWKS URL.
+    pub revocations_url: String,
     /// Expected `iss` of tokens; empty means the auth server's issuer.
     pub issuer: String,
     /// Expected `aud` of tokens; empty means the auth server's audience.
@@ -73,6 +75,7 @@ impl Default for ChatConfig {
             port: 8000,
             database_url: String::new(),
             jwks_url: String::new(),
+            revocations_url: String::new(),
             issuer: String::new(),
             audience: String::new(),
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
@@ -246,6 +249,7 @@ env_vars! {
     "OPENCHAT_CHAT_PORT" => ["chat", "port"] Integer, "chat service port (default 8000)";
     "OPENCHAT_CHAT_DATABASE_URL" => ["chat", "database_url"] Text, "sqlite://… or postgres://… (default sqlite in the data dir)";
     "OPENCHAT_JWKS_URL" => ["chat", "jwks_url"] Text, "the auth server's JWKS (default the local auth server)";
+    "OPENCHAT_REVOCATIONS_URL" => ["chat", "revocations_url"] Text, "the auth server's revocation feed (default next to the JWKS URL)";
     "OPENCHAT_CHAT_CORS_ORIGINS" => ["chat", "cors_origins"] List, "allowed browser origins of the chat service, comma-separated";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
     "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";

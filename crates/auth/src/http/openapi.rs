@@ -12,7 +12,7 @@ use crate::state::AppState;
         super::users::register, super::users::me, super::users::list_users, super::users::get_user,
         super::users::update_user, super::users::delete_user, super::users::set_roles,
         super::audit::list,
-        crate::oauth::token, crate::oauth::revoke, crate::oauth::introspect, crate::oauth::logout,
+        crate::oauth::token, crate::oauth::revoke, crate::oauth::revocations, crate::oauth::introspect, crate::oauth::logout,
         crate::oauth::oauth_metadata, crate::oauth::openid_configuration, crate::oauth::jwks,
     ),
     modifiers(&BearerAuth),

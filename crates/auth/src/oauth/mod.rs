@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints: token (one module per grant), revocation, introspection, logout,
 //! and the metadata documents.
 
+mod feed;
 mod introspect;
 mod metadata;
 mod password;
@@ -20,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
 
+pub use feed::{__path_revocations, WINDOW_MS as REVOCATION_WINDOW_MS};
 pub use introspect::__path_introspect;
 pub use metadata::{__path_jwks, __path_oauth_metadata, __path_openid_configuration};
 pub use revoke::{__path_logout, __path_revoke};
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .layer(SetResponseHeaderLayer::overriding(header::PRAGMA, HeaderValue::from_static("no-cache")));
     Router::new()
         .merge(no_store)
+        .route("/auth/revocations", get(feed::revocations))
         .route("/.well-known/oauth-authorization-server", get(metadata::oauth_metadata))
         .route("/.well-known/openid-configuration", get(metadata::openid_configuration))
         .route("/.well-known/jwks.json", get(metadata::jwks))

@@ -4,11 +4,13 @@
 
 mod audit;
 mod keys;
+mod revocations;
 mod sessions;
 mod users;
 
 pub use audit::AuditRecord;
 pub use keys::KeyRecord;
+pub use revocations::{FOREVER, RevocationRecord};
 pub use sessions::{RefreshOutcome, SessionRecord};
 pub use users::{NewUser, UserPage, UserRecord, UserUpdate};
 

@@ -205,9 +205,13 @@ async fn revoke_session_in(conn: &mut sqlx::AnyConnection, id: &str, now: i64) -
     let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .bind(now)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected() > 0)
+    let ended = done.rows_affected() > 0;
+    if ended {
+        super::revocations::record(conn, "session", id, 0).await?;
+    }
+    Ok(ended)
 }
 
 fn session_from_row(row: &sqlx::any::AnyRow) -> StoreResult<SessionRecord> {

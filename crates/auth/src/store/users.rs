@@ -148,6 +148,8 @@ impl Db {
         now: i64,
     ) -> StoreResult<Option<UserRecord>> {
         let full_name_given = update.full_name.is_some();
+        let cut_off = update.revoke_tokens_at;
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(concat!(
             "UPDATE users SET \
                email = COALESCE($2, email), \
@@ -169,9 +171,13 @@ impl Db {
         .bind(update.roles.map(|r| r.to_db()))
         .bind(update.revoke_tokens_at.unwrap_or(0))
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(on_unique)?;
+        if let (Some(not_before), Some(_)) = (cut_off, &row) {
+            super::revocations::record(&mut tx, "user", id, not_before).await?;
+        }
+        tx.commit().await?;
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
@@ -186,6 +192,9 @@ impl Db {
         .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if deleted.rows_affected() > 0 {
+            super::revocations::record(&mut tx, "user", id, super::FOREVER).await?;
+        }
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }

@@ -44,6 +44,7 @@ both_backends!(
     discovery_documents_and_jwks,
     key_rotation_keeps_old_tokens_valid,
     seed_clients_without_grant_type_still_log_in,
+    revocation_feed_lists_cut_offs,
 );
 
 async fn password_grant_through_an_oauth_client(backend: Backend) {
@@ -364,4 +365,29 @@ async fn seed_clients_without_grant_type_still_log_in(backend: Backend) {
     for field in ["access_token", "expires_in", "refresh_token", "scope"] {
         assert!(body.get(field).is_some(), "{field} missing");
     }
+}
+
+async fn revocation_feed_lists_cut_offs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, empty) = status_json(app.client.get(app.url("/auth/revocations")).send().await.unwrap()).await;
+    assert_eq!(empty["revocations"], json!([]));
+    let since = empty["next"].as_i64().unwrap();
+    let session = app.user("kim").await;
+    let (_, me) = app.get_json("/users/me", &session.access_token).await;
+    app.client.post(app.url("/auth/logout")).bearer_auth(&session.access_token).send().await.unwrap();
+    let again = app.login("kim", PASSWORD).await;
+    app.put("/users/kim", &again.access_token, json!({"password": "a-changed-password"})).await;
+    let feed_url = app.url(&format!("/auth/revocations?since={since}"));
+    let (status, feed) = status_json(app.client.get(feed_url).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = feed["revocations"].as_array().unwrap();
+    let (_, session_claims) = claims_of(&session.access_token);
+    assert!(
+        entries.iter().any(|e| e["kind"] == "session" && e["subject"] == session_claims["sid"]),
+        "{feed}"
+    );
+    let cut =
+        entries.iter().find(|e| e["kind"] == "user" && e["subject"] == me["id"]).expect("a user cut-off");
+    assert!(cut["not_before"].as_i64().unwrap() > session_claims["iat"].as_i64().unwrap());
+    assert!(!entries.iter().any(|e| e["subject"] == "kim"), "ids and instants only, no names");
 }

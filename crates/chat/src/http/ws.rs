@@ -32,6 +32,7 @@ const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Frames per second a socket may send (with a burst of twice that).
 const FRAMES_PER_SECOND: f64 = 20.0;
+const REVOCATION_CHECK: Duration = Duration::from_secs(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -135,6 +136,7 @@ impl Session {
         }
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let mut revocation_check = tokio::time::interval(REVOCATION_CHECK);
         let mut alive = true;
         loop {
             tokio::select! {
@@ -168,6 +170,13 @@ impl Session {
                     }
                     Err(RecvError::Closed) => break,
                 },
+                _ = revocation_check.tick() => {
+                    // A socket lives longer than a request: its token may be revoked meanwhile.
+                    if self.state.revocations.is_revoked(self.claims()) {
+                        close(&mut socket, close_code::POLICY, "token revoked").await;
+                        break;
+                    }
+                }
                 _ = ping.tick() => {
                     if !alive {
                         break; // no sign of life for a whole interval: a dead peer

@@ -341,3 +341,70 @@ async fn without_a_provider_replies_fail_fast_with_a_reason(backend: Backend) {
     let (_, health) = app.get("/health", &token).await;
     assert_eq!(health["providers"], "none configured");
 }
+
+mod revocation {
+    use super::*;
+
+    both_backends!(revoked_tokens_stop_working_here_within_seconds);
+
+    /// Polls `GET /api/v1/conversations/` with `token` until it is refused (10 s at most).
+    async fn refused_soon(app: &TestChat, token: &str) -> bool {
+        for _ in 0..100 {
+            if app.get("/api/v1/conversations/", token).await.0 == StatusCode::UNAUTHORIZED {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    async fn revoked_tokens_stop_working_here_within_seconds(backend: Backend) {
+        let app = TestChat::spawn(backend).await;
+        let logout = app.user("kay").await;
+        let other_session = app.login("kay").await;
+        let id = app.conversation(&logout, "Kay's").await;
+        let mut ws = app.ws(&format!("/ws/{id}?token={logout}")).await;
+        assert_eq!(ws.next().await["type"], "subscribed");
+
+        let response =
+            app.client.post(format!("{}/auth/logout", app.auth)).bearer_auth(&logout).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(refused_soon(&app, &logout).await, "a logged-out session's token is refused");
+        let closed = ws.next().await;
+        assert_eq!(closed["code"], 1008, "the socket of the ended session is closed: {closed}");
+        assert_eq!(
+            app.get("/api/v1/conversations/", &other_session).await.0,
+            StatusCode::OK,
+            "other sessions live on"
+        );
+
+        let body = json!({"password": "another-long-secret"});
+        let response = app
+            .client
+            .put(format!("{}/users/kay", app.auth))
+            .bearer_auth(&other_session)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(refused_soon(&app, &other_session).await, "tokens from before a password change are refused");
+
+        let fresh = app.user("lou").await;
+        let input = api_types::auth::CreateUser {
+            username: "root".into(),
+            email: "root@example.com".into(),
+            password: crate::helpers::PASSWORD.into(),
+            full_name: None,
+            roles: Some(vec!["admin".into()]),
+        };
+        let auth_db =
+            auth::store::Db::connect(&app.config.auth.database_url(&app.config.data_dir)).await.unwrap();
+        auth::admin::create_user(&auth_db, &auth::passwords::Hasher::new(1), input).await.unwrap();
+        let admin = app.login("root").await;
+        let response =
+            app.client.delete(format!("{}/users/lou", app.auth)).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(refused_soon(&app, &fresh).await, "a deleted user's token is refused");
+    }
+}

@@ -4,6 +4,7 @@ pub mod docs;
 mod error;
 mod extract;
 pub mod openapi;
+pub mod trace;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Form, Json, Query};
