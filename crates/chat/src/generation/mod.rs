@@ -3,8 +3,10 @@
 
 mod hub;
 mod run;
+mod title;
 
 pub use hub::{Event, Hub};
+pub use title::DEFAULT_TITLE;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -191,8 +193,24 @@ impl Generations {
         let task_generation = generation.clone();
         let system_prompt = conversation.system_prompt.clone();
         let user_message_id = user_message.id.clone();
+        let needs_title = conversation.title == DEFAULT_TITLE;
+        let question = user_message.content.clone();
         tokio::spawn(async move {
-            run::run(&this, &task_generation, lock, system_prompt, &user_message_id, stopped).await;
+            let complete =
+                run::run(&this, &task_generation, lock, system_prompt, &user_message_id, stopped).await;
+            if complete && needs_title {
+                let g = &task_generation;
+                let answer = g.text();
+                title::name_conversation(
+                    &this,
+                    &g.owner_id,
+                    &g.conversation_id,
+                    &g.model,
+                    &question,
+                    &answer,
+                )
+                .await;
+            }
             let id = task_generation.id.clone();
             tokio::time::sleep(KEEP_FINISHED).await;
             this.running.lock().expect("generations lock poisoned").remove(&id);

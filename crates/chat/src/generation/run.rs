@@ -32,7 +32,7 @@ pub(super) async fn run(
     system_prompt: Option<String>,
     user_message_id: &str,
     mut stopped: watch::Receiver<Option<StopReason>>,
-) {
+) -> bool {
     let hub = generations.hub();
     // Replies in one conversation are answered in order; say so while waiting.
     let _turn = match lock.clone().try_lock_owned() {
@@ -50,14 +50,16 @@ pub(super) async fn run(
                 turn = lock.lock_owned() => turn,
                 reason = stop_requested(&mut stopped) => {
                     finish(generations, generation, Outcome::Stopped(reason), None).await;
-                    return;
+                    return false;
                 }
             }
         }
     };
     let (outcome, usage) =
         stream_reply(generations, generation, system_prompt, user_message_id, &mut stopped).await;
+    let complete = matches!(outcome, Outcome::Complete);
     finish(generations, generation, outcome, usage).await;
+    complete
 }
 
 async fn stream_reply(

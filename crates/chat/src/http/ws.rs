@@ -307,8 +307,9 @@ impl Session {
             ClientAction::Authenticate { .. } => {}
             ClientAction::Ping => send(socket, &ServerEvent::Pong).await,
             ClientAction::StartConversation { title, model, system_prompt } => {
-                let title =
-                    title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "New conversation".into());
+                let title = title
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| crate::generation::DEFAULT_TITLE.into());
                 let record =
                     create_for(&state, &claims, &title, model.as_deref(), system_prompt.as_deref()).await?;
                 self.watching.insert(record.id.clone());

@@ -16,6 +16,7 @@ both_backends!(
     stop_keeps_the_streamed_text_and_aborts_upstream,
     regenerate_and_edit_make_branches,
     changes_made_elsewhere_are_pushed,
+    untitled_conversations_get_a_title_after_the_first_reply,
 );
 
 async fn seed_action_protocol(backend: Backend) {
@@ -265,4 +266,26 @@ async fn changes_made_elsewhere_are_pushed(backend: Backend) {
     let deleted = ws.next().await;
     assert_eq!(deleted["type"], "conversation_deleted");
     assert_eq!(deleted["conversation_id"], id);
+}
+
+async fn untitled_conversations_get_a_title_after_the_first_reply(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("jill").await;
+    let mut ws = app.ws(&format!("/ws/chat/jill?token={token}")).await;
+    ws.send("start_conversation", json!({})).await;
+    let started = ws.next().await;
+    assert_eq!(started["conversation"]["title"], "New conversation");
+    let id = started["conversation_id"].as_str().unwrap().to_owned();
+    assert_eq!(ws.next().await["type"], "conversation_updated", "other tabs learn of the new conversation");
+    ws.send("send_message", json!({"conversation_id": id, "content": "Paris travel tips"})).await;
+    let frames = ws.until("generation_done").await;
+    // The reply is done before (and regardless of) the title.
+    assert!(frames.iter().all(|f| f["type"] != "conversation_updated"));
+    let updated = ws.until("conversation_updated").await.pop().unwrap();
+    // The fake provider echoes the last user message of the title request.
+    assert_eq!(updated["conversation"]["title"], "Echo: Title for the conversation above:");
+    let (_, conversation) = app.get(&format!("/api/v1/conversations/{id}"), &token).await;
+    assert_eq!(conversation["title"], updated["conversation"]["title"]);
+    let title_request = app.fake.requests().pop().unwrap();
+    assert_eq!(title_request["max_tokens"], 24);
 }
