@@ -10,6 +10,8 @@
 //! - `[[drop_after=N]]` send N chunks, then cut the connection without finishing
 //! - `[[stall]]` accept the request and never send anything
 //! - `[[stall_after=N]]` send N chunks, then go silent forever
+//! - `[[stamp]]` each chunk's text is the instant it was sent, in unix microseconds (for
+//!   measuring relay latency)
 //!
 //! Every request body is recorded, and the number of streams in flight is counted, so a test
 //! can check what was asked and that a stopped reply really aborted the upstream request.
@@ -58,6 +60,10 @@ impl FakeLlm {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.expect("the fake provider binds");
         let addr = listener.local_addr().expect("bound address");
+        // Chunks leave at once (no Nagle delay), as a real streaming provider's do.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -99,6 +105,7 @@ struct Script {
     fail_after: Option<usize>,
     drop_after: Option<usize>,
     stall_after: Option<usize>,
+    stamp: bool,
 }
 
 fn directive<'a>(text: &'a str, name: &str) -> Option<&'a str> {
@@ -139,6 +146,7 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         } else {
             number("stall_after").map(|n| n as usize)
         },
+        stamp: last.contains("[[stamp]]"),
     }
 }
 
@@ -212,8 +220,21 @@ fn respond(shared: Arc<Shared>, body: Value, dialect: Dialect) -> Response {
             let frame = frames.next()?;
             match frame {
                 Frame::Data(text, delay) => {
-                    tokio::time::sleep(delay).await;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
                     Some((Ok::<_, std::io::Error>(text), (frames, guard)))
+                }
+                Frame::Stamped(delay) => {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    let micros = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros());
+                    let chunk =
+                        json!({"choices": [{"index": 0, "delta": {"content": format!("{micros} ")}}]});
+                    Some((Ok(format!("data: {chunk}\n\n")), (frames, guard)))
                 }
                 Frame::Stall => {
                     std::future::pending::<()>().await;
@@ -235,6 +256,8 @@ fn respond(shared: Arc<Shared>, body: Value, dialect: Dialect) -> Response {
 
 enum Frame {
     Data(String, Duration),
+    /// An OpenAI content chunk whose text is the instant it is sent.
+    Stamped(Duration),
     Stall,
     Drop,
 }
@@ -257,6 +280,10 @@ fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) 
         if script.drop_after == Some(i) {
             out.push(Frame::Drop);
             return out;
+        }
+        if script.stamp {
+            out.push(Frame::Stamped(script.delay));
+            continue;
         }
         if script.fail_after == Some(i) {
             let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "scripted mid-stream failure"}});

@@ -64,7 +64,7 @@ pub(super) async fn run(
 
 async fn stream_reply(
     generations: &Generations,
-    generation: &Generation,
+    generation: &Arc<Generation>,
     system_prompt: Option<String>,
     user_message_id: &str,
     stopped: &mut watch::Receiver<Option<StopReason>>,
@@ -105,10 +105,8 @@ async fn stream_reply(
         reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
     };
     let mut usage = None;
-    let mut saved_len = 0;
-    let mut saved_at = tokio::time::Instant::now();
-    let mut save_tick = tokio::time::interval(SAVE_EVERY);
-    save_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Saving runs beside the stream, so a slow write never holds back a delta.
+    let _saver = Saver(tokio::spawn(save_periodically(generations.db.clone(), generation.clone())));
     let hub = generations.hub();
     loop {
         tokio::select! {
@@ -121,19 +119,36 @@ async fn stream_reply(
                 Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
                 None => return (Outcome::Complete, usage),
             },
-            _ = save_tick.tick() => {
-                // New text is saved twice a second; silence renews the lease every few seconds.
-                let text = generation.text();
-                if text.len() != saved_len || saved_at.elapsed() >= HEARTBEAT {
-                    let now = common::clock::now_millis();
-                    if let Err(e) = generations.db.save_partial(&generation.message_id, &text, now, now + LEASE_MS).await {
-                        tracing::warn!(error = %e, "cannot save a partial reply");
-                    }
-                    saved_len = text.len();
-                    saved_at = tokio::time::Instant::now();
-                }
-            }
         }
+    }
+}
+
+/// Stores the text streamed so far twice a second, and renews the lease of a silent reply.
+async fn save_periodically(db: crate::store::Db, generation: Arc<Generation>) {
+    let mut saved_len = 0;
+    let mut saved_at = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(SAVE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let text = generation.text();
+        if text.len() != saved_len || saved_at.elapsed() >= HEARTBEAT {
+            let now = common::clock::now_millis();
+            if let Err(e) = db.save_partial(&generation.message_id, &text, now, now + LEASE_MS).await {
+                tracing::warn!(error = %e, "cannot save a partial reply");
+            }
+            saved_len = text.len();
+            saved_at = tokio::time::Instant::now();
+        }
+    }
+}
+
+/// Stops the saver when the stream ends, however it ends.
+struct Saver(tokio::task::JoinHandle<()>);
+
+impl Drop for Saver {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,7 +1,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, StoreError, StoreResult};
+use super::{Db, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
@@ -59,26 +59,17 @@ impl MessageRecord {
 
 impl Db {
     /// Appends a message at the end of its conversation and bumps the conversation's counters,
-    /// in one transaction. Two concurrent appends race on the unique position; the loser retries.
+    /// in one transaction. The position is the conversation's incremented message count: the
+    /// `UPDATE` comes first and locks the conversation's row (the database on SQLite), so
+    /// concurrent appends queue instead of colliding.
     pub async fn append_message(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.try_append(m, now).await {
-                Err(StoreError::Database(e)) if attempt < 5 && common::db::unique_violation(&e).is_some() => {
-                    continue;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn try_append(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
         let mut tx = self.pool.begin().await?;
         let position: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(position), 0) + 1 FROM messages WHERE conversation_id = $1",
+            "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \
+             WHERE id = $1 RETURNING message_count",
         )
         .bind(m.conversation_id)
+        .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
@@ -95,14 +86,6 @@ impl Db {
         .bind(m.model)
         .bind(now)
         .bind(m.lease_until)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \
-             WHERE id = $1",
-        )
-        .bind(m.conversation_id)
-        .bind(now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmarks of the chat service against the fake provider (loopback only, bounded):
+#   bench/chat.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p openchat -p bench
+ulimit -n 30000 2>/dev/null || true
+target=${CARGO_TARGET_DIR:-target}
+exec "$target/release/openchat-bench" "$target/release/openchat" "$@"

@@ -1,0 +1,277 @@
+//! `openchat-bench OPENCHAT_BINARY`: starts `openchat serve` against the in-process fake
+//! provider and measures the chat service: delta relay latency, time-to-first-token overhead,
+//! 1 000 concurrent generations (checking every delta arrives once, in order), REST
+//! throughput, and the memory of idle authenticated WebSockets. Loopback only, bounded.
+//! A second argument runs one part only: relay, ttft, rest, concurrent or idle.
+
+mod server;
+mod ws;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use server::Server;
+
+#[tokio::main]
+async fn main() {
+    let binary = std::env::args().nth(1).expect("usage: openchat-bench PATH/TO/openchat");
+    let fake = fake_llm::FakeLlm::start().await;
+    let server = Server::start(&binary, &fake).await;
+    println!("openchat serve pid {} — idle RSS {:.1} MiB", server.pid(), server.rss_kib() as f64 / 1024.0);
+
+    let token = server.user("bench").await;
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only == name;
+    if run("relay") {
+        relay_latency(&server, &token).await;
+    }
+    if run("ttft") {
+        ttft_overhead(&server, &fake, &token).await;
+    }
+    if run("rest") {
+        rest_throughput(&server, &token).await;
+    }
+    if run("concurrent") {
+        concurrent_generations(&server).await;
+    }
+    if run("idle") {
+        idle_sockets(&server, &token, 10_000).await;
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn now_micros() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros()
+}
+
+/// Each delta carries the instant the fake provider sent it; the difference at the client is
+/// the whole relay path (provider → chat service → WebSocket client).
+async fn relay_latency(server: &Server, token: &str) {
+    let id = server.conversation(token).await;
+    let mut socket = ws::connect(&server.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
+    let mut latencies = Vec::new();
+    // Paced at ~2 ms per token (faster than any model streams), so the figure is the relay's
+    // own delay rather than a queue building up behind a provider that outruns the client.
+    for _ in 0..4 {
+        ws::send(
+            &mut socket,
+            "send_message",
+            json!({"conversation_id": id, "content": "[[words=500]][[stamp]][[delay=2]]"}),
+        )
+        .await;
+        loop {
+            let frame = ws::next(&mut socket).await;
+            match frame["type"].as_str() {
+                Some("delta") => {
+                    let sent: u128 = frame["text"].as_str().unwrap().trim().parse().unwrap();
+                    latencies.push((now_micros() - sent) as f64 / 1000.0);
+                }
+                Some("generation_done") => break,
+                _ => {}
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "delta relay latency (provider → client, {} deltas, one every ~2 ms): p50 {:.3} ms, p99 {:.3} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+}
+
+/// Time to first token through the chat service minus straight from the provider.
+async fn ttft_overhead(server: &Server, fake: &fake_llm::FakeLlm, token: &str) {
+    let client = reqwest::Client::new();
+    let mut direct = Vec::new();
+    let mut via = Vec::new();
+    let id = server.conversation(token).await;
+    let mut socket = ws::connect(&server.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
+    for _ in 0..100 {
+        let start = Instant::now();
+        let response = client
+            .post(format!("{}/chat/completions", fake.openai_base()))
+            .json(&json!({"model": "fake-model", "stream": true, "messages": [{"role": "user", "content": "[[words=3]]"}]}))
+            .send()
+            .await
+            .unwrap();
+        let mut body = response.bytes_stream();
+        body.next().await;
+        direct.push(start.elapsed().as_secs_f64() * 1000.0);
+        drop(body);
+
+        let start = Instant::now();
+        ws::send(&mut socket, "send_message", json!({"conversation_id": id, "content": "[[words=3]]"})).await;
+        let mut first = None;
+        loop {
+            let frame = ws::next(&mut socket).await;
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!("{frame}");
+            }
+            if frame["type"] == "delta" && first.is_none() {
+                first = Some(start.elapsed().as_secs_f64() * 1000.0);
+            }
+            if frame["type"] == "generation_done" {
+                break;
+            }
+        }
+        via.push(first.unwrap());
+        // Stay under the socket's frame rate limit (20 a second).
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    direct.sort_by(f64::total_cmp);
+    via.sort_by(f64::total_cmp);
+    println!(
+        "time to first token: direct p50 {:.2} ms; through openchat p50 {:.2} ms, p99 {:.2} ms; overhead p50 {:.2} ms \
+         (includes storing the user message and the empty reply)",
+        percentile(&direct, 0.5),
+        percentile(&via, 0.5),
+        percentile(&via, 0.99),
+        percentile(&via, 0.5) - percentile(&direct, 0.5)
+    );
+}
+
+async fn rest_throughput(server: &Server, token: &str) {
+    let id = server.conversation(token).await;
+    for (name, path, body) in [
+        ("create conversation", "/api/v1/conversations/".to_owned(), json!({"title": "load"})),
+        (
+            "post message (stored, no reply)",
+            format!("/api/v1/conversations/{id}/messages"),
+            json!({"content": "hello", "generate": false}),
+        ),
+    ] {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let workers: Vec<_> = (0..32)
+            .map(|_| {
+                let (client, url, body, token) =
+                    (client.clone(), server.url(&path), body.clone(), token.to_owned());
+                tokio::spawn(async move {
+                    let (mut ok, mut failed) = (0u64, 0u64);
+                    while Instant::now() < deadline {
+                        match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                            Ok(r) if r.status().is_success() => ok += 1,
+                            _ => failed += 1,
+                        }
+                    }
+                    (ok, failed)
+                })
+            })
+            .collect();
+        let (mut ok, mut failed) = (0, 0);
+        for worker in workers {
+            let (o, f) = worker.await.unwrap();
+            ok += o;
+            failed += f;
+        }
+        println!("{name}: {:.0} req/s at concurrency 32 ({failed} failed)", ok as f64 / 5.0);
+    }
+}
+
+/// 100 users × 10 conversations, all replies at once; every reply must arrive complete, with
+/// gap-free `seq` and no duplicates.
+async fn concurrent_generations(server: &Server) {
+    const USERS: usize = 100;
+    const PER_USER: usize = 10;
+    const WORDS: usize = 50;
+    let mut tasks = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..USERS {
+        tokens.push(server.user(&format!("load{i}")).await);
+    }
+    let rss_before = server.rss_kib();
+    let start = Instant::now();
+    for (i, token) in tokens.into_iter().enumerate() {
+        let ws_url = server.ws_url(&format!("/ws/chat/load{i}?token={token}"));
+        let conversations: Vec<String> =
+            futures_util::future::join_all((0..PER_USER).map(|_| server.conversation(&token))).await;
+        tasks.push(tokio::spawn(async move {
+            let mut socket = ws::connect(&ws_url).await;
+            for id in &conversations {
+                ws::send(
+                    &mut socket,
+                    "send_message",
+                    json!({"conversation_id": id, "content": format!("[[words={WORDS}]][[delay=20]]")}),
+                )
+                .await;
+            }
+            let mut texts: std::collections::HashMap<String, (u64, String)> = Default::default();
+            let (mut done, mut problems) = (0, 0u64);
+            while done < PER_USER {
+                let frame: Value = ws::next(&mut socket).await;
+                match frame["type"].as_str() {
+                    Some("delta") => {
+                        let entry =
+                            texts.entry(frame["generation_id"].as_str().unwrap().to_owned()).or_default();
+                        if frame["seq"].as_u64() != Some(entry.0 + 1) {
+                            problems += 1;
+                        }
+                        entry.0 = frame["seq"].as_u64().unwrap();
+                        entry.1.push_str(frame["text"].as_str().unwrap());
+                    }
+                    Some("generation_done") => {
+                        done += 1;
+                        let text = &texts
+                            .get(frame["generation_id"].as_str().unwrap())
+                            .map(|t| t.1.clone())
+                            .unwrap_or_default();
+                        if frame["status"] != "complete"
+                            || frame["message"]["content"].as_str() != Some(text.as_str())
+                        {
+                            problems += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            problems
+        }));
+    }
+    let mut peak = rss_before;
+    let mut problems = 0;
+    for task in tasks {
+        peak = peak.max(server.rss_kib());
+        problems += task.await.unwrap();
+    }
+    println!(
+        "{} concurrent generations ({USERS} users × {PER_USER}, {WORDS} deltas each at 50/s): all done in {:.2} s, \
+         {problems} lost/duplicated/out-of-order deltas or mismatched texts; RSS {:.1} → {:.1} MiB",
+        USERS * PER_USER,
+        start.elapsed().as_secs_f64(),
+        rss_before as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+}
+
+async fn idle_sockets(server: &Server, token: &str, count: usize) {
+    let before = server.rss_kib();
+    let url = server.ws_url(&format!("/ws/chat/bench?token={token}"));
+    let mut sockets = Vec::with_capacity(count);
+    for chunk in 0..count / 100 {
+        let batch = futures_util::future::join_all((0..100).map(|_| ws::try_connect(&url))).await;
+        for socket in batch {
+            match socket {
+                Some(s) => sockets.push(s),
+                None => {
+                    println!("idle sockets: connection refused after {} (batch {chunk})", sockets.len());
+                    break;
+                }
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_kib();
+    println!(
+        "{} idle authenticated WebSockets: RSS {:.1} → {:.1} MiB, {:.2} KiB per socket",
+        sockets.len(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        (after - before) as f64 / sockets.len().max(1) as f64
+    );
+}
