@@ -61,12 +61,7 @@ impl App {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         tracing::info!(port = self.port(), "auth server listening");
         let router = crate::http::router(self.state.clone());
-        let result = axum::serve(
-            common::http::no_delay(self.listener),
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = common::http::serve(self.listener, router, shutdown).await;
         maintenance.abort();
         self.state.db.close().await;
         result

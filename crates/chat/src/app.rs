@@ -88,12 +88,7 @@ impl App {
             shutdown.await;
             generations.stop_all().await;
         };
-        let result = axum::serve(
-            common::http::no_delay(self.listener),
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = common::http::serve(self.listener, router, shutdown).await;
         sweeper.abort();
         poller.abort();
         self.state.db.close().await;

@@ -22,3 +22,39 @@ pub fn no_delay(
         }
     })
 }
+
+/// What every service's router ends with: JSON 404 and 405 answers, a body limit, the CORS
+/// allowlist (never a reflected origin; no credentials, as bearer tokens travel in headers) and
+/// request tracing.
+pub fn finish_router(router: axum::Router, cors_origins: &[String], max_body_bytes: usize) -> axum::Router {
+    use axum::http::{HeaderValue, Method, StatusCode, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> =
+        cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::WWW_AUTHENTICATE, header::RETRY_AFTER])
+        .max_age(std::time::Duration::from_secs(600));
+    router
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+        .layer(cors)
+        .layer(trace::layer())
+}
+
+/// Serves `router` on `listener` (with TCP_NODELAY and the peer address available to
+/// handlers) until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(no_delay(listener), router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
