@@ -20,5 +20,5 @@ use crate::state::AppState;
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    common::http::openapi::routes(&ApiDoc::openapi(), "Open ChatBot auth server API")
+    common::http::openapi::routes(ApiDoc::openapi, "Open ChatBot auth server API")
 }

@@ -157,13 +157,15 @@ impl Db {
     }
 
     /// The branch ending at `message_id`: it and its ancestors, oldest first, at most `limit`.
+    /// Only the newest `4 × limit` messages are read: enough for the usual shapes (a linear
+    /// chat, a few regenerations and edits) without reading a long conversation whole.
     pub async fn branch(
         &self,
         conversation_id: &str,
         message_id: &str,
         limit: usize,
     ) -> StoreResult<Vec<MessageRecord>> {
-        let all = self.messages(conversation_id, None, i64::MAX).await?;
+        let all = self.messages(conversation_id, None, (limit * 4) as i64).await?;
         let by_id: std::collections::HashMap<&str, &MessageRecord> =
             all.iter().map(|m| (m.id.as_str(), m)).collect();
         let mut chain = Vec::new();

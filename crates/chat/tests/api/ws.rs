@@ -17,6 +17,7 @@ both_backends!(
     regenerate_and_edit_make_branches,
     changes_made_elsewhere_are_pushed,
     untitled_conversations_get_a_title_after_the_first_reply,
+    an_expired_token_is_refused_at_the_handshake,
 );
 
 async fn seed_action_protocol(backend: Backend) {
@@ -288,4 +289,42 @@ async fn untitled_conversations_get_a_title_after_the_first_reply(backend: Backe
     assert_eq!(conversation["title"], updated["conversation"]["title"]);
     let title_request = app.fake.requests().pop().unwrap();
     assert_eq!(title_request["max_tokens"], 24);
+}
+
+/// A token signed with the auth server's real key but expired an hour ago.
+async fn an_expired_token_is_refused_at_the_handshake(backend: Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("kim").await;
+    let id = app.conversation(&token, "Expiry").await;
+    let payload = token.split('.').nth(1).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let now = common::clock::now();
+    claims["iat"] = json!(now - 7200);
+    claims["exp"] = json!(now - 3600);
+    let auth_db =
+        auth::store::Db::connect(&app.config.auth.database_url(&app.config.data_dir)).await.unwrap();
+    let key = auth_db.signing_keys(0).await.unwrap().into_iter().find(|k| k.retired_at.is_none()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid.clone());
+    let signing = jsonwebtoken::EncodingKey::from_ed_der(&STANDARD.decode(&key.private_key).unwrap());
+    let expired = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+    // Control: the same claims with a live expiry are accepted.
+    claims["exp"] = json!(now + 600);
+    let live = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+    assert_eq!(app.get("/api/v1/conversations/", &live).await.0, StatusCode::OK);
+    for path in [format!("/ws/{id}?token={expired}"), format!("/ws/chat/kim?token={expired}")] {
+        match tokio_tungstenite::connect_async(app.ws_url(&path)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 401)
+            }
+            other => panic!("an expired token was not refused: {:?}", other.map(|_| ())),
+        }
+    }
+    let mut ws = app.ws("/ws/chat").await;
+    ws.send_raw(&json!({"action": "authenticate", "token": expired}).to_string()).await;
+    assert_eq!(ws.next().await["code"], 1008);
 }

@@ -20,18 +20,23 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `GET /openapi.json` (serialised once) and `GET /docs`.
+/// `GET /openapi.json` and `GET /docs`. The document is built on first request, not at start:
+/// generating it touches code that an idle server would otherwise keep resident.
 pub fn routes<S: Clone + Send + Sync + 'static>(
-    document: &utoipa::openapi::OpenApi,
+    document: fn() -> utoipa::openapi::OpenApi,
     title: &'static str,
 ) -> Router<S> {
-    let json = document.to_json().expect("the OpenAPI document serialises");
+    let json = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
     Router::new()
         .route(
             "/openapi.json",
             get(move || {
                 let json = json.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], json) }
+                async move {
+                    let body =
+                        json.get_or_init(|| document().to_json().expect("the OpenAPI document serialises"));
+                    ([(axum::http::header::CONTENT_TYPE, "application/json")], body.clone())
+                }
             }),
         )
         .route("/docs", get(move || async move { super::docs::page(title) }))
