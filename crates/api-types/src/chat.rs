@@ -220,8 +220,11 @@ pub enum ClientAction {
     },
     Subscribe {
         conversation_id: String,
+        /// The last `seq` the client has of `generation_id` (or of the newest generation).
         #[serde(default)]
         after_seq: Option<u64>,
+        #[serde(default)]
+        generation_id: Option<String>,
     },
     Stop {
         generation_id: String,

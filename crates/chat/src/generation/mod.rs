@@ -16,10 +16,12 @@ use api_types::chat::{GenerationState, ServerEvent};
 use llm::Registry;
 use tokio::sync::watch;
 
-use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage};
+use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage, Parent};
 
 /// How long a finished generation stays findable, for sockets that resubscribe late.
 const KEEP_FINISHED: Duration = Duration::from_secs(30);
+/// Replies one user may have running or queued at once.
+pub const MAX_UNFINISHED_PER_USER: usize = 8;
 /// A streaming reply not saved for this long is considered dead (its process died).
 pub const LEASE_MS: i64 = 15_000;
 
@@ -97,6 +99,11 @@ impl Generation {
         (deltas, last, state.done.clone())
     }
 
+    /// Whether the generation has ended.
+    pub fn is_done(&self) -> bool {
+        self.state.lock().expect("generation lock poisoned").done.is_some()
+    }
+
     pub fn state(&self) -> GenerationState {
         let state = self.state.lock().expect("generation lock poisoned");
         GenerationState {
@@ -154,7 +161,7 @@ impl Generations {
                 &NewMessage {
                     id: &message_id,
                     conversation_id: &conversation.id,
-                    parent_id: Some(&user_message.id),
+                    parent: Parent::Exactly(Some(&user_message.id)),
                     role: "assistant",
                     content: "",
                     status: "streaming",
@@ -222,6 +229,23 @@ impl Generations {
         let mut locks = self.conversation_locks.lock().expect("locks poisoned");
         locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         locks.entry(conversation_id.to_owned()).or_default().clone()
+    }
+
+    /// Refuses a new reply when the owner already has `MAX_UNFINISHED_PER_USER` running or
+    /// queued, so nobody can pile up provider calls (or memory) without bound.
+    pub fn check_capacity(&self, owner_id: &str) -> Result<(), common::http::ApiError> {
+        let running = self.running.lock().expect("generations lock poisoned");
+        let unfinished = running
+            .values()
+            .filter(|g| g.owner_id == owner_id)
+            .filter(|g| g.state.lock().expect("generation lock poisoned").done.is_none())
+            .count();
+        if unfinished >= MAX_UNFINISHED_PER_USER {
+            let mut error = common::http::ApiError::too_many_requests(1);
+            error = error.with_detail("Too many replies in progress; wait for one to finish");
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// A generation of this owner, running or recently finished.

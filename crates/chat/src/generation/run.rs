@@ -33,6 +33,9 @@ pub(super) async fn run(
     user_message_id: &str,
     mut stopped: watch::Receiver<Option<StopReason>>,
 ) -> bool {
+    // Saving runs beside the stream, so a slow write never holds back a delta; it starts now,
+    // so the lease is renewed while the reply waits for its turn or for the first token.
+    let _saver = Saver(tokio::spawn(save_periodically(generations.db.clone(), generation.clone())));
     let hub = generations.hub();
     // Replies in one conversation are answered in order; say so while waiting.
     let _turn = match lock.clone().try_lock_owned() {
@@ -105,8 +108,6 @@ async fn stream_reply(
         reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
     };
     let mut usage = None;
-    // Saving runs beside the stream, so a slow write never holds back a delta.
-    let _saver = Saver(tokio::spawn(save_periodically(generations.db.clone(), generation.clone())));
     let hub = generations.hub();
     loop {
         tokio::select! {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use common::http::{ApiError, ApiResult, Json, Query};
 use common::token::AccessClaims;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::conversations::owned;
@@ -22,7 +22,7 @@ use crate::auth::AuthUser;
 use crate::convert::message_to_wire;
 use crate::generation::Generation;
 use crate::state::AppState;
-use crate::store::{ConversationRecord, MessageRecord, NewMessage};
+use crate::store::{ConversationRecord, MessageRecord, NewMessage, Parent, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,23 +40,25 @@ pub(crate) async fn post_user_message(
     generate: bool,
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
-    let parent_id = match parent {
-        Some(parent) => parent,
-        None => state.db.last_message(&conversation.id).await.map_err(ApiError::internal)?.map(|m| m.id),
+    if generate {
+        state.generations.check_capacity(&conversation.owner_id)?;
+    }
+    let parent = match &parent {
+        Some(parent) => Parent::Exactly(parent.as_deref()),
+        None => Parent::Newest,
     };
     let id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
     let message = NewMessage {
         id: &id,
         conversation_id: &conversation.id,
-        parent_id: parent_id.as_deref(),
+        parent,
         role: "user",
         content: &content,
         status: "complete",
         model: None,
         lease_until: None,
     };
-    let record =
-        state.db.append_message(&message, common::clock::now_millis()).await.map_err(ApiError::internal)?;
+    let record = state.db.append_message(&message, common::clock::now_millis()).await.map_err(store_error)?;
     // Every socket of the user watching this conversation (other tabs too) sees the message
     // before the reply's events, which follow through the same channel.
     state.generations.hub().publish(
@@ -67,7 +69,7 @@ pub(crate) async fn post_user_message(
         },
     );
     let generation = if generate {
-        Some(state.generations.start(conversation, &record).await.map_err(ApiError::internal)?)
+        Some(state.generations.start(conversation, &record).await.map_err(store_error)?)
     } else {
         None
     };
@@ -157,44 +159,72 @@ pub async fn post(
         generation_id: generation.as_ref().map(|g| g.id.clone()),
     };
     match (events, generation) {
-        (Some(events), Some(generation)) => Ok(sse(posted, events, generation.id.clone()).into_response()),
+        (Some(events), Some(generation)) => Ok(sse(posted, events, generation).into_response()),
         _ => Ok((StatusCode::CREATED, Json(posted)).into_response()),
     }
 }
 
 /// The SSE form: the stored message first, then the same events as the WebSocket, until the
-/// reply is done.
+/// reply is done. A reader that falls behind the fan-out catches up from the generation's own
+/// record, so no delta is lost and the stream always ends.
 fn sse(
     posted: PostedMessage,
     events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
-    generation_id: String,
+    generation: Arc<Generation>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    use tokio::sync::broadcast::error::RecvError;
     let accepted = ServerEvent::MessageAccepted {
         conversation_id: posted.message.conversation_id.clone(),
         message: posted.message,
     };
-    let stream =
-        futures_util::stream::unfold((Some(accepted), events, false), move |(first, mut events, done)| {
-            let generation_id = generation_id.clone();
-            async move {
-                if let Some(first) = first {
-                    return Some((Ok(to_sse(&first)), (None, events, false)));
-                }
-                if done {
-                    return None;
-                }
-                loop {
-                    match events.recv().await {
-                        Ok(event) if belongs_to(&event, &generation_id) => {
-                            let finished = matches!(*event, ServerEvent::GenerationDone { .. });
-                            return Some((Ok(to_sse(&event)), (None, events, finished)));
-                        }
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    struct Progress {
+        events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+        generation: Arc<Generation>,
+        last_seq: u64,
+        done: bool,
+    }
+    let start = Progress { events, generation, last_seq: 0, done: false };
+    let batches = futures_util::stream::unfold((Some(accepted), start), |(first, mut p)| async move {
+        if let Some(first) = first {
+            return Some((vec![first], (None, p)));
+        }
+        if p.done {
+            return None;
+        }
+        loop {
+            match p.events.recv().await {
+                Ok(event) if belongs_to(&event, &p.generation.id) => {
+                    match &*event {
+                        ServerEvent::Delta { seq, .. } if *seq <= p.last_seq => continue,
+                        ServerEvent::Delta { seq, .. } => p.last_seq = *seq,
+                        ServerEvent::GenerationDone { .. } => p.done = true,
+                        _ => {}
                     }
+                    return Some((vec![(*event).clone()], (None, p)));
+                }
+                Ok(_) => continue,
+                Err(error @ (RecvError::Lagged(_) | RecvError::Closed)) => {
+                    if matches!(error, RecvError::Closed) {
+                        // No more fan-out: follow the generation's record until it ends.
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                    let (deltas, last, done) = p.generation.replay(p.last_seq);
+                    p.last_seq = last;
+                    let mut batch = deltas;
+                    if let Some(done) = done {
+                        p.done = true;
+                        batch.push(done);
+                    }
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    return Some((batch, (None, p)));
                 }
             }
-        });
+        }
+    });
+    let stream =
+        batches.flat_map(|batch| futures_util::stream::iter(batch.into_iter().map(|e| Ok(to_sse(&e)))));
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
@@ -210,4 +240,12 @@ fn belongs_to(event: &ServerEvent, generation_id: &str) -> bool {
 
 fn to_sse(event: &ServerEvent) -> SseEvent {
     SseEvent::default().json_data(event).unwrap_or_else(|_| SseEvent::default().data("{}"))
+}
+
+/// A conversation deleted mid-request is gone (404); anything else is internal.
+pub(crate) fn store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::ConversationGone => super::conversation_not_found(),
+        other => ApiError::internal(other),
+    }
 }

@@ -33,6 +33,8 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// Frames per second a socket may send (with a burst of twice that).
 const FRAMES_PER_SECOND: f64 = 20.0;
 const REVOCATION_CHECK: Duration = Duration::from_secs(2);
+/// In `sent`: the generation's `generation_done` has gone out.
+const DONE_SENT: u64 = u64::MAX;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,7 +139,7 @@ impl Session {
         let owner = self.claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default();
         let mut events = self.state.generations.hub().subscribe(&owner);
         if let Some(conversation_id) = self.default_conversation.clone() {
-            self.replay(&mut socket, &conversation_id, 0).await;
+            self.catch_up(&mut socket, &conversation_id, None, 0, true).await;
         }
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
@@ -170,15 +172,21 @@ impl Session {
                     Err(RecvError::Lagged(_)) => {
                         // Fell behind: catch up from the generations' own records.
                         for conversation_id in self.watching.clone() {
-                            self.replay(&mut socket, &conversation_id, 0).await;
+                            self.catch_up(&mut socket, &conversation_id, None, 0, false).await;
                         }
                     }
                     Err(RecvError::Closed) => break,
                 },
                 _ = revocation_check.tick() => {
-                    // A socket lives longer than a request: its token may be revoked meanwhile.
+                    // A socket lives longer than a request: its token may be revoked or expire
+                    // meanwhile (clients renew it with `authenticate`).
                     if self.state.revocations.is_revoked(self.claims()) {
                         close(&mut socket, close_code::POLICY, "token revoked").await;
+                        break;
+                    }
+                    let expired = self.claims().exp + common::token::LEEWAY_SECS as i64 <= common::clock::now();
+                    if expired {
+                        close(&mut socket, close_code::POLICY, "token expired").await;
                         break;
                     }
                 }
@@ -271,6 +279,7 @@ impl Session {
                 StatusCode::NOT_FOUND => "not_found",
                 StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
                 StatusCode::FORBIDDEN => "forbidden",
+                StatusCode::TOO_MANY_REQUESTS => "rate_limited",
                 _ => "error",
             };
             self.error(socket, code, error.detail()).await;
@@ -340,10 +349,11 @@ impl Session {
                 self.watching.remove(&conversation_id);
                 send(socket, &ServerEvent::ConversationEnded { conversation_id }).await;
             }
-            ClientAction::Subscribe { conversation_id, after_seq } => {
+            ClientAction::Subscribe { conversation_id, after_seq, generation_id } => {
                 owned(&state, &claims, &conversation_id).await?;
                 self.watching.insert(conversation_id.clone());
-                self.replay(socket, &conversation_id, after_seq.unwrap_or(0)).await;
+                let target = generation_id.as_deref();
+                self.catch_up(socket, &conversation_id, target, after_seq.unwrap_or(0), true).await;
             }
             ClientAction::Stop { generation_id } => {
                 if !super::validate::plausible_id(&generation_id)
@@ -368,7 +378,12 @@ impl Session {
                 };
                 let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                state.generations.start(&conversation, &user_message).await.map_err(ApiError::internal)?;
+                state.generations.check_capacity(&claims.sub)?;
+                state
+                    .generations
+                    .start(&conversation, &user_message)
+                    .await
+                    .map_err(super::messages::store_error)?;
             }
             ClientAction::EditMessage { message_id, content } => {
                 let original = lookup_message(&state, &claims, &message_id).await?;
@@ -384,40 +399,50 @@ impl Session {
         Ok(())
     }
 
-    /// Sends what this socket has not seen of the conversation's newest generation: a
-    /// `subscribed` frame, the deltas after `after_seq`, and the end if it has ended.
-    async fn replay(&mut self, socket: &mut WebSocket, conversation_id: &str, after_seq: u64) {
+    /// Brings the socket up to date with the generations of a conversation still in memory.
+    /// With `announce`, a `subscribed` frame (naming the newest generation) comes first.
+    /// `target` is the generation the client already holds `after_seq` deltas of (default: the
+    /// newest). Each generation resumes after what this socket already sent; one that ended
+    /// before this socket ever saw it is left to REST, except the target.
+    async fn catch_up(
+        &mut self,
+        socket: &mut WebSocket,
+        conversation_id: &str,
+        target: Option<&str>,
+        after_seq: u64,
+        announce: bool,
+    ) {
         let owner = self.claims().sub.clone();
-        let generation = self.state.generations.active_in(conversation_id, &owner).pop();
-        let Some(generation) = generation else {
+        let generations = self.state.generations.active_in(conversation_id, &owner);
+        let newest = generations.last().cloned();
+        if announce {
+            let generation = newest.as_ref().map(|g| g.state());
             send(
                 socket,
-                &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation: None },
+                &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation },
             )
             .await;
-            return;
-        };
-        let already = self.sent.get(&generation.id).copied().unwrap_or(0);
-        let (deltas, last, done) =
-            generation.replay(after_seq.max(if already == u64::MAX { 0 } else { already }));
-        let mut state = generation.state();
-        state.seq = last;
-        send(
-            socket,
-            &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation: Some(state) },
-        )
-        .await;
-        for delta in &deltas {
-            send(socket, delta).await;
         }
-        if already != u64::MAX {
-            self.sent.insert(generation.id.clone(), last);
-        }
-        if let Some(done) = done
-            && already != u64::MAX
-        {
-            send(socket, &done).await;
-            self.sent.insert(generation.id.clone(), u64::MAX);
+        let target = target.map(str::to_owned).or_else(|| newest.map(|g| g.id.clone()));
+        for generation in generations {
+            let already = self.sent.get(&generation.id).copied();
+            let is_target = target.as_deref() == Some(generation.id.as_str());
+            let from = match already {
+                Some(DONE_SENT) => continue,
+                Some(sent) => sent.max(if is_target { after_seq } else { 0 }),
+                None if is_target => after_seq,
+                None if generation.is_done() => continue,
+                None => 0,
+            };
+            let (deltas, last, done) = generation.replay(from);
+            for delta in &deltas {
+                send(socket, delta).await;
+            }
+            self.sent.insert(generation.id.clone(), last.max(from));
+            if let Some(done) = done {
+                send(socket, &done).await;
+                self.sent.insert(generation.id.clone(), DONE_SENT);
+            }
         }
     }
 
@@ -432,18 +457,25 @@ impl Session {
                 self.watching.contains(conversation_id)
             }
             ServerEvent::Delta { conversation_id, generation_id, seq, .. } => {
-                let last = self.sent.entry(generation_id.clone()).or_insert(0);
-                let fresh = self.watching.contains(conversation_id) && *last != u64::MAX && *seq > *last;
-                if fresh {
-                    *last = *seq;
+                self.watching.contains(conversation_id) && {
+                    let last = self.sent.entry(generation_id.clone()).or_insert(0);
+                    let fresh = *last != DONE_SENT && *seq > *last;
+                    if fresh {
+                        *last = *seq;
+                    }
+                    fresh
                 }
-                fresh
             }
             ServerEvent::GenerationDone { conversation_id, generation_id, .. } => {
-                let last = self.sent.entry(generation_id.clone()).or_insert(0);
-                let fresh = self.watching.contains(conversation_id) && *last != u64::MAX;
+                let fresh = self.watching.contains(conversation_id)
+                    && self.sent.get(generation_id).copied() != Some(DONE_SENT);
                 if fresh {
-                    *last = u64::MAX;
+                    self.sent.insert(generation_id.clone(), DONE_SENT);
+                    // Forget generations that have left memory: the map stays as small as
+                    // what is still replayable.
+                    let (generations, owner) = (&self.state.generations, &self.claims().sub);
+                    let owner = owner.clone();
+                    self.sent.retain(|id, _| id == generation_id || generations.get(id, &owner).is_some());
                 }
                 fresh
             }

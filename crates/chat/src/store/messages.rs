@@ -1,7 +1,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, StoreResult};
+use super::{Db, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct MessageRecord {
@@ -19,11 +19,20 @@ pub struct MessageRecord {
     pub created_at: i64,
 }
 
+/// Where a new message hangs in the conversation's tree.
+#[derive(Debug, Clone, Copy)]
+pub enum Parent<'a> {
+    /// After the newest message (chosen inside the append, so concurrent senders chain up).
+    Newest,
+    /// Exactly here (`None`: a root), for replies, edits and regenerations.
+    Exactly(Option<&'a str>),
+}
+
 /// A message to append.
 pub struct NewMessage<'a> {
     pub id: &'a str,
     pub conversation_id: &'a str,
-    pub parent_id: Option<&'a str>,
+    pub parent: Parent<'a>,
     pub role: &'a str,
     pub content: &'a str,
     pub status: &'a str,
@@ -62,23 +71,36 @@ impl Db {
     /// in one transaction. The position is the conversation's incremented message count: the
     /// `UPDATE` comes first and locks the conversation's row (the database on SQLite), so
     /// concurrent appends queue instead of colliding.
+    /// The conversation may vanish meanwhile (deleted by another request): `ConversationGone`.
     pub async fn append_message(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
         let mut tx = self.pool.begin().await?;
-        let position: i64 = sqlx::query_scalar(
+        let position: Option<i64> = sqlx::query_scalar(
             "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \
              WHERE id = $1 RETURNING message_count",
         )
         .bind(m.conversation_id)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        let position = position.ok_or(StoreError::ConversationGone)?;
+        let parent_id: Option<String> = match m.parent {
+            Parent::Exactly(parent) => parent.map(str::to_owned),
+            Parent::Newest => {
+                sqlx::query_scalar(
+                    "SELECT id FROM messages WHERE conversation_id = $1 ORDER BY position DESC LIMIT 1",
+                )
+                .bind(m.conversation_id)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
         sqlx::query(
             "INSERT INTO messages (id, conversation_id, parent_id, position, role, content, status, model, \
              created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
         )
         .bind(m.id)
         .bind(m.conversation_id)
-        .bind(m.parent_id)
+        .bind(&parent_id)
         .bind(position)
         .bind(m.role)
         .bind(m.content)
@@ -92,7 +114,7 @@ impl Db {
         Ok(MessageRecord {
             id: m.id.to_owned(),
             conversation_id: m.conversation_id.to_owned(),
-            parent_id: m.parent_id.map(str::to_owned),
+            parent_id,
             position,
             role: m.role.to_owned(),
             content: m.content.to_owned(),
@@ -114,19 +136,6 @@ impl Db {
         ))
         .bind(id)
         .bind(owner_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(MessageRecord::from_row).transpose()
-    }
-
-    /// The last message of a conversation (the tip of the active branch).
-    pub async fn last_message(&self, conversation_id: &str) -> StoreResult<Option<MessageRecord>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM messages m WHERE m.conversation_id = $1 ORDER BY m.position DESC LIMIT 1"
-        ))
-        .bind(conversation_id)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(MessageRecord::from_row).transpose()

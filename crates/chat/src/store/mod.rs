@@ -5,7 +5,7 @@ mod conversations;
 mod messages;
 
 pub use conversations::{ConversationPatch, ConversationRecord};
-pub use messages::{MessageRecord, NewMessage};
+pub use messages::{MessageRecord, NewMessage, Parent};
 
 use common::db::{Backend, ConnectError};
 use sqlx::AnyPool;
@@ -16,6 +16,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The conversation was deleted while something was being added to it.
+    #[error("the conversation no longer exists")]
+    ConversationGone,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

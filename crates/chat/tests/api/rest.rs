@@ -19,6 +19,8 @@ both_backends!(
     models_are_listed,
     replies_stream_over_sse,
     without_a_provider_replies_fail_fast_with_a_reason,
+    concurrent_sends_chain_up,
+    unfinished_replies_per_user_are_capped,
 );
 
 async fn service_routes_answer_without_a_token(backend: Backend) {
@@ -407,4 +409,62 @@ mod revocation {
         assert_eq!(response.status(), StatusCode::OK);
         assert!(refused_soon(&app, &fresh).await, "a deleted user's token is refused");
     }
+}
+
+async fn concurrent_sends_chain_up(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("mona").await;
+    let id = app.conversation(&token, "Race").await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let sends: Vec<_> = (0..6)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url(&path))
+                .bearer_auth(&token)
+                .json(&json!({"content": format!("m{i}"), "generate": false}));
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap(), StatusCode::CREATED);
+    }
+    let (_, messages) = app.get(&path, &token).await;
+    let messages = messages.as_array().unwrap();
+    assert_eq!(messages.len(), 6);
+    assert_eq!(messages[0]["parent_id"], Value::Null);
+    for pair in messages.windows(2) {
+        assert_eq!(pair[1]["parent_id"], pair[0]["id"], "each message follows the one before it");
+    }
+}
+
+async fn unfinished_replies_per_user_are_capped(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("ned").await;
+    let id = app.conversation(&token, "Flood").await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    for i in 0..8 {
+        let (status, _) =
+            app.post(&path, &token, json!({"content": format!("[[words=200]][[delay=20]] {i}")})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, body) = app.post(&path, &token, json!({"content": "one too many"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(body["detail"].as_str().unwrap().contains("in progress"));
+    let (_, messages) = app.get(&path, &token).await;
+    assert!(
+        messages.as_array().unwrap().iter().all(|m| m["content"] != "one too many"),
+        "the refused message was not stored"
+    );
+    // Storing without a reply is still fine, and other users are not affected.
+    assert_eq!(
+        app.post(&path, &token, json!({"content": "note", "generate": false})).await.0,
+        StatusCode::CREATED
+    );
+    let other = app.user("oda").await;
+    let other_id = app.conversation(&other, "Mine").await;
+    let (status, _) = app
+        .post(&format!("/api/v1/conversations/{other_id}/messages"), &other, json!({"content": "hi"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
 }

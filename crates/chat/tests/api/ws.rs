@@ -18,6 +18,7 @@ both_backends!(
     changes_made_elsewhere_are_pushed,
     untitled_conversations_get_a_title_after_the_first_reply,
     an_expired_token_is_refused_at_the_handshake,
+    resubscribing_after_the_end_sends_nothing_twice,
 );
 
 async fn seed_action_protocol(backend: Backend) {
@@ -327,4 +328,28 @@ async fn an_expired_token_is_refused_at_the_handshake(backend: Backend) {
     let mut ws = app.ws("/ws/chat").await;
     ws.send_raw(&json!({"action": "authenticate", "token": expired}).to_string()).await;
     assert_eq!(ws.next().await["code"], 1008);
+}
+
+async fn resubscribing_after_the_end_sends_nothing_twice(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("lena").await;
+    let id = app.conversation(&token, "Once").await;
+    let mut ws = app.ws(&format!("/ws/chat/lena?token={token}")).await;
+    ws.send("send_message", json!({"conversation_id": id, "content": "[[words=5]]"})).await;
+    let frames = ws.until("generation_done").await;
+    let generation_id = frames.last().unwrap()["generation_id"].clone();
+    ws.send("subscribe", json!({"conversation_id": id})).await;
+    let subscribed = ws.next().await;
+    assert_eq!(subscribed["type"], "subscribed");
+    assert_eq!(subscribed["generation"]["generation_id"], generation_id);
+    assert_eq!(subscribed["generation"]["seq"], 5);
+    ws.send("ping", json!(null)).await;
+    assert_eq!(ws.next().await["type"], "pong", "no delta or done was sent a second time");
+    // A new socket asking for what it lacks gets exactly that.
+    let mut other = app.ws(&format!("/ws/chat/lena?token={token}")).await;
+    other
+        .send("subscribe", json!({"conversation_id": id, "generation_id": generation_id, "after_seq": 3}))
+        .await;
+    let rest = other.until("generation_done").await;
+    assert_eq!(text_of(&rest, 4), "w4 w5 ");
 }

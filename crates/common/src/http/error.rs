@@ -127,6 +127,12 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable")
     }
 
+    /// Replaces the sentence (for a 429 that is not about login attempts, say).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.0.body.detail = detail.into();
+        self
+    }
+
     pub fn with_www_authenticate(mut self, value: impl Into<String>) -> Self {
         self.0.www_authenticate = Some(value.into());
         self
