@@ -174,11 +174,11 @@ async fn rest_throughput(server: &Server, token: &str) {
     }
 }
 
-/// 100 users × 10 conversations, all replies at once; every reply must arrive complete, with
+/// 125 users × 8 conversations, all replies at once; every reply must arrive complete, with
 /// gap-free `seq` and no duplicates.
 async fn concurrent_generations(server: &Server) {
-    const USERS: usize = 100;
-    const PER_USER: usize = 10;
+    const USERS: usize = 125;
+    const PER_USER: usize = 8; // the most unfinished replies one user may have
     const WORDS: usize = 50;
     let mut tasks = Vec::new();
     let mut tokens = Vec::new();

@@ -73,6 +73,7 @@ impl Db {
     /// concurrent appends queue instead of colliding.
     /// The conversation may vanish meanwhile (deleted by another request): `ConversationGone`.
     pub async fn append_message(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let position: Option<i64> = sqlx::query_scalar(
             "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \

@@ -29,12 +29,26 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time, and a connection that finds the database locked sleeps
+    /// and retries. Queueing multi-statement write transactions here instead (FIFO) keeps them
+    /// from sleeping on each other (post-message throughput 2 360 → 2 780 req/s). Single-statement
+    /// writes do not need it (measured: it only slowed them down).
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Db {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let (pool, backend) = common::db::connect(url, &MIGRATOR).await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, sqlite_writer: Default::default() })
+    }
+
+    /// Held around a write transaction: on SQLite it queues writers in-process; on PostgreSQL,
+    /// where writers run in parallel, it is not taken.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     pub fn backend(&self) -> Backend {
