@@ -136,22 +136,29 @@ async fn ttft_overhead(server: &Server, fake: &fake_llm::FakeLlm, token: &str) {
     );
 }
 
+/// 32 clients for 5 s each: creating conversations, then posting messages (stored without a
+/// reply), each client in a conversation of its own, as different users' tabs would.
 async fn rest_throughput(server: &Server, token: &str) {
-    let id = server.conversation(token).await;
-    for (name, path, body) in [
-        ("create conversation", "/api/v1/conversations/".to_owned(), json!({"title": "load"})),
-        (
-            "post message (stored, no reply)",
-            format!("/api/v1/conversations/{id}/messages"),
-            json!({"content": "hello", "generate": false}),
-        ),
-    ] {
+    const CLIENTS: usize = 32;
+    let mut own_conversations = Vec::new();
+    for _ in 0..CLIENTS {
+        own_conversations.push(server.conversation(token).await);
+    }
+    for (name, post_messages) in [("create conversation", false), ("post message (stored, no reply)", true)] {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(5);
-        let workers: Vec<_> = (0..32)
-            .map(|_| {
-                let (client, url, body, token) =
-                    (client.clone(), server.url(&path), body.clone(), token.to_owned());
+        let workers: Vec<_> = own_conversations
+            .iter()
+            .map(|id| {
+                let (url, body) = if post_messages {
+                    (
+                        server.url(&format!("/api/v1/conversations/{id}/messages")),
+                        json!({"content": "hello", "generate": false}),
+                    )
+                } else {
+                    (server.url("/api/v1/conversations/"), json!({"title": "load"}))
+                };
+                let (client, token) = (client.clone(), token.to_owned());
                 tokio::spawn(async move {
                     let (mut ok, mut failed) = (0u64, 0u64);
                     while Instant::now() < deadline {
@@ -170,7 +177,7 @@ async fn rest_throughput(server: &Server, token: &str) {
             ok += o;
             failed += f;
         }
-        println!("{name}: {:.0} req/s at concurrency 32 ({failed} failed)", ok as f64 / 5.0);
+        println!("{name}: {:.0} req/s with {CLIENTS} concurrent clients ({failed} failed)", ok as f64 / 5.0);
     }
 }
 

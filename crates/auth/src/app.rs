@@ -68,6 +68,9 @@ impl App {
     }
 }
 
+/// How long security events are kept.
+const AUDIT_RETENTION_DAYS: i64 = 180;
+
 /// Periodic work: pick up keys rotated by another process, and prune ended sessions.
 async fn maintenance(state: AppState) {
     let state = Arc::new(state);
@@ -89,6 +92,10 @@ async fn maintenance(state: AppState) {
             let horizon = common::clock::now_millis() - crate::oauth::REVOCATION_WINDOW_MS;
             if let Err(error) = state.db.prune_revocations(horizon).await {
                 tracing::warn!(%error, "cannot prune the revocation feed");
+            }
+            let audit_horizon = common::clock::now_millis() - AUDIT_RETENTION_DAYS * 24 * 3600 * 1000;
+            if let Err(error) = state.db.prune_audit(audit_horizon).await {
+                tracing::warn!(%error, "cannot prune the audit log");
             }
         }
         ticks += 1;

@@ -14,7 +14,27 @@ const PRUNE_ABOVE: usize = 10_000;
 pub struct FailureLimiter<K> {
     allowance: f64,
     drain_per_sec: f64,
-    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+    buckets: Mutex<Buckets<K, (f64, Instant)>>,
+}
+
+/// A map that prunes itself from time to time: only when it has doubled since the last
+/// pruning, so a flood of new keys costs amortised O(1) per insert, never a scan per request.
+struct Buckets<K, V> {
+    map: HashMap<K, V>,
+    prune_at: usize,
+}
+
+impl<K: Eq + Hash, V> Buckets<K, V> {
+    fn new() -> Self {
+        Self { map: HashMap::new(), prune_at: PRUNE_ABOVE }
+    }
+
+    fn prune_if_grown(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
+        if self.map.len() > self.prune_at {
+            self.map.retain(keep);
+            self.prune_at = (self.map.len() * 2).max(PRUNE_ABOVE);
+        }
+    }
 }
 
 impl<K: Eq + Hash + Clone> FailureLimiter<K> {
@@ -24,28 +44,53 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
         Self {
             allowance,
             drain_per_sec: allowance / window.as_secs_f64(),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::new()),
         }
     }
 
     /// How long `key` must wait before its next attempt; `None` if it may go now.
     pub fn wait_time(&self, key: &K) -> Option<Duration> {
         let buckets = self.buckets.lock().expect("limiter lock poisoned");
-        let (level, at) = buckets.get(key)?;
-        let level = self.drained(*level, *at);
-        // One more failure must fit under the allowance: wait until the level drains to it.
+        let (level, at) = buckets.map.get(key)?;
+        self.wait_for(self.drained(*level, *at))
+    }
+
+    /// One more failure must fit under the allowance: wait until the level drains to it.
+    fn wait_for(&self, level: f64) -> Option<Duration> {
         let free_level = self.allowance - 1.0;
         (level > free_level).then(|| Duration::from_secs_f64((level - free_level) / self.drain_per_sec))
+    }
+
+    /// Checks and counts in one step: `Some(wait)` if `key` must wait, otherwise the attempt is
+    /// counted as a failure until [`forgive`](Self::forgive) takes it back.
+    pub fn try_attempt(&self, key: &K) -> Option<Duration> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
+        buckets.prune_if_grown(|_, (level, at)| self.drained(*level, *at) > 0.0);
+        let entry = buckets.map.entry(key.clone()).or_insert((0.0, now));
+        let level = self.drained(entry.0, entry.1);
+        if let Some(wait) = self.wait_for(level) {
+            return Some(wait);
+        }
+        *entry = (level + 1.0, now);
+        None
+    }
+
+    /// Takes back one counted attempt (it succeeded).
+    pub fn forgive(&self, key: &K) {
+        let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
+        if let Some(entry) = buckets.map.get_mut(key) {
+            entry.0 = (self.drained(entry.0, entry.1) - 1.0).max(0.0);
+            entry.1 = Instant::now();
+        }
     }
 
     /// Records one failure.
     pub fn record_failure(&self, key: &K) {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, (level, at)| self.drained(*level, *at) > 0.0);
-        }
-        let entry = buckets.entry(key.clone()).or_insert((0.0, now));
+        buckets.prune_if_grown(|_, (level, at)| self.drained(*level, *at) > 0.0);
+        let entry = buckets.map.entry(key.clone()).or_insert((0.0, now));
         entry.0 = self.drained(entry.0, entry.1) + 1.0;
         entry.1 = now;
     }
@@ -63,34 +108,53 @@ pub struct BackoffLimiter<K> {
     free: u32,
     base: Duration,
     cap: Duration,
-    failures: Mutex<HashMap<K, (u32, Instant)>>,
+    failures: Mutex<Buckets<K, (u32, Instant)>>,
 }
 
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
     pub fn new(free: u32, base: Duration, cap: Duration) -> Self {
-        Self { free: free.max(1), base, cap, failures: Mutex::new(HashMap::new()) }
+        Self { free: free.max(1), base, cap, failures: Mutex::new(Buckets::new()) }
     }
 
     /// How long `key` must still wait; `None` if it may try now.
     pub fn wait_time(&self, key: &K) -> Option<Duration> {
         let failures = self.failures.lock().expect("limiter lock poisoned");
-        let (count, last) = failures.get(key)?;
-        if *count < self.free || last.elapsed() >= FORGET_AFTER {
+        let (count, last) = failures.map.get(key)?;
+        self.wait_for(*count, *last)
+    }
+
+    fn wait_for(&self, count: u32, last: Instant) -> Option<Duration> {
+        if count < self.free || last.elapsed() >= FORGET_AFTER {
             return None;
         }
-        let exponent = (*count - self.free).min(20);
+        let exponent = (count - self.free).min(20);
         let delay = self.base.saturating_mul(1 << exponent).min(self.cap);
         delay.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
     }
 
+    /// Checks and counts in one step: `Some(wait)` if `key` must wait, otherwise the attempt
+    /// counts as a failure until [`reset`](Self::reset) (a success) clears the count.
+    pub fn try_attempt(&self, key: &K) -> Option<Duration> {
+        let mut failures = self.failures.lock().expect("limiter lock poisoned");
+        failures.prune_if_grown(|_, (_, last)| last.elapsed() < FORGET_AFTER);
+        let now = Instant::now();
+        let entry = failures.map.entry(key.clone()).or_insert((0, now));
+        if let Some(wait) = self.wait_for(entry.0, entry.1) {
+            return Some(wait);
+        }
+        if entry.1.elapsed() >= FORGET_AFTER {
+            entry.0 = 0;
+        }
+        *entry = (entry.0.saturating_add(1), now);
+        None
+    }
+
     pub fn record_failure(&self, key: &K) {
         let mut failures = self.failures.lock().expect("limiter lock poisoned");
-        if failures.len() > PRUNE_ABOVE {
-            failures.retain(|_, (_, last)| last.elapsed() < FORGET_AFTER);
-        }
-        let entry = failures.entry(key.clone()).or_insert((0, Instant::now()));
+        failures.prune_if_grown(|_, (_, last)| last.elapsed() < FORGET_AFTER);
+        let entry = failures.map.entry(key.clone()).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= FORGET_AFTER {
             entry.0 = 0;
         }
@@ -99,7 +163,23 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
     }
 
     pub fn reset(&self, key: &K) {
-        self.failures.lock().expect("limiter lock poisoned").remove(key);
+        self.failures.lock().expect("limiter lock poisoned").map.remove(key);
+    }
+}
+
+/// The key an address is limited under: IPv6 clients usually hold a whole /64, so they are
+/// limited per /64 rather than per address; IPv4-mapped IPv6 addresses count as IPv4.
+pub fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                std::net::Ipv6Addr::from(segments).into()
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -143,6 +223,30 @@ mod tests {
         assert!(limiter.wait_time(&"k").is_some());
         limiter.reset(&"k");
         assert!(limiter.wait_time(&"k").is_none(), "a success clears the count");
+    }
+
+    #[test]
+    fn attempts_are_counted_before_they_finish() {
+        let limiter = FailureLimiter::new(3, Duration::from_secs(60));
+        // Three parallel attempts pass, the fourth must wait although none has failed yet.
+        assert!((0..3).all(|_| limiter.try_attempt(&"k").is_none()));
+        assert!(limiter.try_attempt(&"k").is_some());
+        limiter.forgive(&"k");
+        assert!(limiter.try_attempt(&"k").is_none(), "a success gives its attempt back");
+        let accounts = BackoffLimiter::new(2, Duration::from_secs(5), Duration::from_secs(60));
+        assert!(accounts.try_attempt(&"a").is_none() && accounts.try_attempt(&"a").is_none());
+        assert!(accounts.try_attempt(&"a").is_some());
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_slash_64() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: std::net::IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        let mapped: std::net::IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        assert_eq!(address_key(mapped), "192.0.2.1".parse::<std::net::IpAddr>().unwrap());
     }
 
     #[test]

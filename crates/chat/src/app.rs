@@ -20,6 +20,8 @@ pub enum BuildError {
     Bind { addr: SocketAddr, source: std::io::Error },
 }
 
+/// How often the auth server's keys are re-read (the JWKS is served with max-age=60).
+const KEY_REFRESH: Duration = Duration::from_secs(60);
 /// How often the auth server's revocation feed is read: revocations take effect within this.
 const REVOCATION_POLL: Duration = Duration::from_secs(2);
 
@@ -51,7 +53,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let issuer = if chat.issuer.is_empty() { config.auth.issuer.clone() } else { chat.issuer.clone() };
     let audience =
         if chat.audience.is_empty() { config.auth.audience.clone() } else { chat.audience.clone() };
-    let tokens = JwksVerifier::new(&jwks_url, &issuer, &audience);
+    let tokens = Arc::new(JwksVerifier::new(&jwks_url, &issuer, &audience));
     let revocations_url = if chat.revocations_url.is_empty() {
         jwks_url.replace("/.well-known/jwks.json", "/auth/revocations")
     } else {
@@ -81,6 +83,7 @@ impl App {
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_interrupted(self.state.clone()));
         let poller = self.state.revocations.clone().spawn_poller(REVOCATION_POLL);
+        let key_refresher = self.state.tokens.clone().spawn_refresher(KEY_REFRESH);
         tracing::info!(port = self.port(), "chat service listening");
         let router = crate::http::router(self.state.clone());
         let generations = self.state.generations.clone();
@@ -91,6 +94,7 @@ impl App {
         let result = common::http::serve(self.listener, router, shutdown).await;
         sweeper.abort();
         poller.abort();
+        key_refresher.abort();
         self.state.db.close().await;
         result
     }

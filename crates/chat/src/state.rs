@@ -13,7 +13,7 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: ChatConfig,
     pub db: Db,
-    pub tokens: JwksVerifier,
+    pub tokens: Arc<JwksVerifier>,
     pub revocations: Arc<RevocationList>,
     pub generations: Arc<Generations>,
 }
@@ -29,7 +29,7 @@ impl AppState {
     pub fn new(
         config: ChatConfig,
         db: Db,
-        tokens: JwksVerifier,
+        tokens: Arc<JwksVerifier>,
         revocations: Arc<RevocationList>,
         generations: Arc<Generations>,
     ) -> Self {

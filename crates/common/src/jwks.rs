@@ -64,6 +64,19 @@ impl JwksVerifier {
         }
     }
 
+    /// Re-reads the key set every `every`, so keys the auth server has dropped (rotated out
+    /// after their tokens expired, or after a leak) stop being trusted here too.
+    pub fn spawn_refresher(self: std::sync::Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                self.refresh().await;
+            }
+        })
+    }
+
     /// Refetches the key set unless that was done within the last ten seconds.
     async fn refresh(&self) {
         let mut last = self.last_fetch.lock().await;

@@ -53,10 +53,9 @@ pub async fn register(
                 "Registration is closed; ask an administrator to create your account",
             ));
         }
-        if let Some(wait) = state.ip_registrations.wait_time(&ip) {
+        if let Some(wait) = state.ip_registrations.try_attempt(&crate::limits::address_key(ip)) {
             return Err(ApiError::too_many_requests(retry_after_secs(wait)));
         }
-        state.ip_registrations.record_failure(&ip);
     }
     let valid = accounts::validate_new_user(&input)?;
     if !by_admin && valid.roles.as_ref().is_some_and(|r| !r.is_only_user()) {

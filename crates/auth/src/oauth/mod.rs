@@ -71,7 +71,7 @@ pub async fn token(
     let client_id = client_id(request.client_id.as_deref())?;
     match request.grant_type.as_deref().unwrap_or("password") {
         "password" => password::grant(&state, ip, &request, &client_id).await.map(Json),
-        "refresh_token" => refresh::grant(&state, ip, &request, &client_id).await.map(Json),
+        "refresh_token" => refresh::grant(&state, ip, &request).await.map(Json),
         other => Err(ApiError::oauth(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

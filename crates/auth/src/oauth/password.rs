@@ -8,7 +8,7 @@ use common::http::{ApiError, ApiResult};
 
 use super::{TokenRequest, required};
 use crate::domain::{Password, Username};
-use crate::limits::retry_after_secs;
+use crate::limits::{self, retry_after_secs};
 use crate::passwords::Verdict;
 use crate::state::AppState;
 use crate::store::UserUpdate;
@@ -29,18 +29,22 @@ pub async fn grant(
 ) -> ApiResult<TokenResponse> {
     let raw_username = required(&request.username, "username")?;
     let password = required(&request.password, "password")?;
-    if let Some(wait) = state.ip_failures.wait_time(&ip) {
-        state.audit("login_throttled_ip", None, Some(ip), None).await;
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
-    // Limits are keyed by the canonical name, so `Admin` and `admin` share one counter, and
-    // they apply to names that do not exist too (no hint about which accounts exist).
-    let account_key: String = raw_username.trim().to_lowercase().chars().take(64).collect();
-    if let Some(wait) = state.account_failures.wait_time(&account_key) {
-        state.audit("login_delayed_account", Some(&account_key), Some(ip), None).await;
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
     let scope = tokens::resolve_scope(request.scope.as_deref(), None)?;
+    // Limits are keyed by the canonical name, so `Admin` and `admin` share one counter, and
+    // they apply to names that do not exist too (no hint about which accounts exist). An
+    // attempt is counted as a failure *before* the password is checked (check and count in
+    // one step) and forgiven on success, so a burst of parallel guesses cannot all slip past
+    // the limits while the hashes are being computed. Throttled requests are not audited one
+    // by one (a flood must not fill the disk); the failures that led to them are.
+    let ip_key = limits::address_key(ip);
+    let account_key: String = raw_username.trim().to_lowercase().chars().take(64).collect();
+    if let Some(wait) = state.ip_failures.try_attempt(&ip_key) {
+        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
+    }
+    if let Some(wait) = state.account_failures.try_attempt(&account_key) {
+        state.ip_failures.forgive(&ip_key);
+        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
+    }
 
     let username = Username::parse(raw_username).ok();
     let user = match &username {
@@ -68,17 +72,19 @@ pub async fn grant(
             user
         }
         (verdict, user) => {
-            state.ip_failures.record_failure(&ip);
-            state.account_failures.record_failure(&account_key);
             let detail = match (&verdict, &user) {
                 (Verdict::Correct { .. }, Some(_)) => "account disabled",
                 (_, Some(_)) => "wrong password",
                 _ => "unknown user",
             };
-            state.audit("login_failed", Some(&account_key), Some(ip), Some(detail.into())).await;
+            // What was typed as the name of an unknown user is not recorded: people type
+            // their password there by mistake.
+            let name = user.as_ref().map(|u| u.username.as_str());
+            state.audit("login_failed", name, Some(ip), Some(detail.into())).await;
             return Err(bad_credentials());
         }
     };
+    state.ip_failures.forgive(&ip_key);
     state.account_failures.reset(&account_key);
     let response = tokens::start_session(state, &user, client_id, &scope).await?;
     state.audit("login_succeeded", Some(&user.username), Some(ip), Some(format!("client {client_id}"))).await;

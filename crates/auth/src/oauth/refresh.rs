@@ -16,22 +16,28 @@ fn invalid_grant(description: &str) -> ApiError {
     ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-pub async fn grant(
-    state: &AppState,
-    ip: IpAddr,
-    request: &TokenRequest,
-    client_id: &str,
-) -> ApiResult<TokenResponse> {
+pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiResult<TokenResponse> {
     let presented = required(&request.refresh_token, "refresh_token")?;
-    if let Some(wait) = state.ip_failures.wait_time(&ip) {
+    let ip_key = crate::limits::address_key(ip);
+    if let Some(wait) = state.ip_failures.wait_time(&ip_key) {
         return Err(ApiError::too_many_requests(crate::limits::retry_after_secs(wait)));
+    }
+    // A client that names itself must be the one the token was issued to. This is checked
+    // before rotating, so a wrong client cannot use up (and so destroy) someone's session.
+    let presented_hash = tokens::hash_refresh_token(presented);
+    if let Some(explicit) = request.client_id.as_deref().filter(|c| !c.trim().is_empty()) {
+        let session =
+            state.db.session_of_refresh_token(&presented_hash).await.map_err(ApiError::unavailable)?;
+        if session.is_some_and(|s| s.client_id != explicit.trim()) {
+            return Err(invalid_grant("The refresh token was issued to another client"));
+        }
     }
     let now = common::clock::now();
     let (new_token, new_hash) = tokens::new_refresh_token();
     let outcome = state
         .db
         .rotate_refresh_token(
-            &tokens::hash_refresh_token(presented),
+            &presented_hash,
             &new_hash,
             now,
             now + state.config.refresh_idle_ttl_secs as i64,
@@ -54,13 +60,10 @@ pub async fn grant(
             return Err(invalid_grant("The refresh token was already used; the session has been ended"));
         }
         RefreshOutcome::Invalid => {
-            state.ip_failures.record_failure(&ip);
+            state.ip_failures.record_failure(&ip_key);
             return Err(invalid_grant("The refresh token is invalid or expired"));
         }
     };
-    if session.client_id != client_id && client_id != tokens::DEFAULT_CLIENT_ID {
-        return Err(invalid_grant("The refresh token was issued to another client"));
-    }
     let user = state.db.user_by_id(&session.user_id).await.map_err(ApiError::unavailable)?;
     let Some(user) = user.filter(|u| u.is_active) else {
         state.db.revoke_session(&session.id, now).await.map_err(ApiError::unavailable)?;

@@ -15,7 +15,7 @@ pub struct AuditRecord {
 }
 
 impl Db {
-    /// Appends an event. The table is append-only: nothing in the code updates or deletes it.
+    /// Appends an event. Events are never changed; only those past the retention period are deleted.
     pub async fn append_audit(&self, record: &AuditRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_events (id, at, event, username, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -29,6 +29,13 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Forgets events older than `before` (unix milliseconds): the log is kept for a bounded time.
+    pub async fn prune_audit(&self, before: i64) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM audit_events WHERE at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// Newest first, optionally only one kind of event or one user's.

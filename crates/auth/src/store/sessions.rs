@@ -140,16 +140,23 @@ impl Db {
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<u64> {
-        let done = sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let ended: Vec<String> = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $2 \
-             WHERE user_id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3)",
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($3 IS NULL OR id <> $3) RETURNING id",
         )
         .bind(user_id)
         .bind(now)
         .bind(keep)
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        // Each ended session goes into the revocation feed, so resource servers refuse tokens
+        // refreshed from it in the moment between the cut-off and this revocation.
+        for session_id in &ended {
+            super::revocations::record(&mut tx, "session", session_id, 0).await?;
+        }
+        tx.commit().await?;
+        Ok(ended.len() as u64)
     }
 
     /// Deletes sessions that ended more than `grace` seconds ago, with their tokens.

@@ -16,6 +16,7 @@ both_backends!(
     tampered_payloads_are_refused,
     bad_claims_are_refused_even_when_signed_by_us,
     brute_force_on_one_account_gets_delayed,
+    parallel_guesses_cannot_outrun_the_limits,
     password_spraying_from_one_address_is_throttled_but_logins_are_not,
     spoofed_forwarded_for_does_not_dodge_limits,
     oversized_bodies_are_413,
@@ -299,4 +300,27 @@ async fn cors_allows_only_the_configured_origins(backend: Backend) {
     let simple =
         app.client.get(app.url("/health")).header("origin", "https://evil.example").send().await.unwrap();
     assert!(simple.headers().get("access-control-allow-origin").is_none());
+}
+
+async fn parallel_guesses_cannot_outrun_the_limits(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.account_failures_before_delay = 3).await;
+    app.user("target").await;
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url("/auth/token"))
+                .form(&[("username", "target".to_owned()), ("password", format!("guess-{i}-x"))]);
+            tokio::spawn(async move { request.send().await.unwrap().status() })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(checked, 3, "only the allowance of guesses reached the password check");
 }

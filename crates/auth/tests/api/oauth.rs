@@ -45,6 +45,7 @@ both_backends!(
     key_rotation_keeps_old_tokens_valid,
     seed_clients_without_grant_type_still_log_in,
     revocation_feed_lists_cut_offs,
+    a_wrong_client_cannot_use_up_a_refresh_token,
 );
 
 async fn password_grant_through_an_oauth_client(backend: Backend) {
@@ -390,4 +391,18 @@ async fn revocation_feed_lists_cut_offs(backend: Backend) {
         entries.iter().find(|e| e["kind"] == "user" && e["subject"] == me["id"]).expect("a user cut-off");
     assert!(cut["not_before"].as_i64().unwrap() > session_claims["iat"].as_i64().unwrap());
     assert!(!entries.iter().any(|e| e["subject"] == "kim"), "ids and instants only, no names");
+}
+
+async fn a_wrong_client_cannot_use_up_a_refresh_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user("lou").await;
+    let form = [("username", "lou"), ("password", PASSWORD), ("client_id", "openchat-web")];
+    let (_, tokens) = status_json(app.token_request(&form).await).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let wrong = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", "evil-app")];
+    let (status, body) = status_json(app.token_request(&wrong).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    let right = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", "openchat-web")];
+    assert_eq!(app.token_request(&right).await.status(), StatusCode::OK, "the session survived");
 }
