@@ -143,34 +143,59 @@ impl Generations {
         &self.registry
     }
 
+    /// The model a reply in `conversation` uses.
+    pub fn model_for(&self, conversation: &ConversationRecord) -> String {
+        conversation
+            .model
+            .clone()
+            .or_else(|| self.registry.default_model().map(str::to_owned))
+            .unwrap_or_else(|| "none".to_owned())
+    }
+
+    /// The empty, streaming assistant message a reply starts as (to store with
+    /// [`Db::append_messages`], then [`launch`](Self::launch)).
+    pub fn reply_row<'a>(
+        conversation: &'a ConversationRecord,
+        parent: Parent<'a>,
+        id: &'a str,
+        model: &'a str,
+        now: i64,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            id,
+            conversation_id: &conversation.id,
+            parent,
+            role: "assistant",
+            content: "",
+            status: "streaming",
+            model: Some(model),
+            lease_until: Some(now + LEASE_MS),
+        }
+    }
+
     /// Stores an empty assistant reply to `user_message` and starts producing it.
     pub async fn start(
         self: &Arc<Self>,
         conversation: &ConversationRecord,
         user_message: &MessageRecord,
     ) -> Result<Arc<Generation>, crate::store::StoreError> {
-        let model = conversation
-            .model
-            .clone()
-            .or_else(|| self.registry.default_model().map(str::to_owned))
-            .unwrap_or_else(|| "none".to_owned());
+        let model = self.model_for(conversation);
         let now = common::clock::now_millis();
         let message_id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
-        self.db
-            .append_message(
-                &NewMessage {
-                    id: &message_id,
-                    conversation_id: &conversation.id,
-                    parent: Parent::Exactly(Some(&user_message.id)),
-                    role: "assistant",
-                    content: "",
-                    status: "streaming",
-                    model: Some(&model),
-                    lease_until: Some(now + LEASE_MS),
-                },
-                now,
-            )
-            .await?;
+        let row =
+            Self::reply_row(conversation, Parent::Exactly(Some(&user_message.id)), &message_id, &model, now);
+        self.db.append_message(&row, now).await?;
+        Ok(self.launch(conversation, user_message, message_id, model))
+    }
+
+    /// Starts producing a reply whose (empty) message is already stored.
+    pub fn launch(
+        self: &Arc<Self>,
+        conversation: &ConversationRecord,
+        user_message: &MessageRecord,
+        message_id: String,
+        model: String,
+    ) -> Arc<Generation> {
         let (stop, stopped) = watch::channel(None);
         let generation = Arc::new(Generation {
             id: common::ids::random_id(16),
@@ -222,7 +247,7 @@ impl Generations {
             tokio::time::sleep(KEEP_FINISHED).await;
             this.running.lock().expect("generations lock poisoned").remove(&id);
         });
-        Ok(generation)
+        generation
     }
 
     fn conversation_lock(&self, conversation_id: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -20,7 +20,7 @@ use super::conversations::owned;
 use super::validate;
 use crate::auth::AuthUser;
 use crate::convert::message_to_wire;
-use crate::generation::Generation;
+use crate::generation::{Generation, Generations};
 use crate::state::AppState;
 use crate::store::{ConversationRecord, MessageRecord, NewMessage, Parent, StoreError};
 
@@ -58,7 +58,16 @@ pub(crate) async fn post_user_message(
         model: None,
         lease_until: None,
     };
-    let record = state.db.append_message(&message, common::clock::now_millis()).await.map_err(store_error)?;
+    let now = common::clock::now_millis();
+    // With a reply, the user message and the reply's empty message are stored together.
+    let reply_id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
+    let model = state.generations.model_for(conversation);
+    let mut rows = vec![message];
+    if generate {
+        rows.push(Generations::reply_row(conversation, Parent::Exactly(Some(&id)), &reply_id, &model, now));
+    }
+    let records = state.db.append_messages(&rows, now).await.map_err(store_error)?;
+    let record = records.into_iter().next().expect("the user message was stored");
     // Every socket of the user watching this conversation (other tabs too) sees the message
     // before the reply's events, which follow through the same channel.
     state.generations.hub().publish(
@@ -68,11 +77,7 @@ pub(crate) async fn post_user_message(
             message: message_to_wire(&record),
         },
     );
-    let generation = if generate {
-        Some(state.generations.start(conversation, &record).await.map_err(store_error)?)
-    } else {
-        None
-    };
+    let generation = generate.then(|| state.generations.launch(conversation, &record, reply_id, model));
     Ok((record, generation))
 }
 

@@ -67,65 +67,88 @@ impl MessageRecord {
 }
 
 impl Db {
-    /// Appends a message at the end of its conversation and bumps the conversation's counters,
-    /// in one transaction. The position is the conversation's incremented message count: the
-    /// `UPDATE` comes first and locks the conversation's row (the database on SQLite), so
-    /// concurrent appends queue instead of colliding.
-    /// The conversation may vanish meanwhile (deleted by another request): `ConversationGone`.
+    /// Appends a message at the end of its conversation; see [`Db::append_messages`].
     pub async fn append_message(&self, m: &NewMessage<'_>, now: i64) -> StoreResult<MessageRecord> {
+        let mut records = self.append_messages(std::slice::from_ref(m), now).await?;
+        Ok(records.pop().expect("one message in, one record out"))
+    }
+
+    /// Appends messages at the end of their conversation and bumps its counters, in one
+    /// transaction (a user message and the empty reply to it cost one commit, not two).
+    /// Positions come from the conversation's incremented message count: the `UPDATE` comes
+    /// first and locks the conversation's row (the database on SQLite), so concurrent appends
+    /// queue instead of colliding, and `Parent::Newest` is read under that lock, so concurrent
+    /// senders chain up. The conversation may vanish meanwhile: `ConversationGone`.
+    pub async fn append_messages(
+        &self,
+        messages: &[NewMessage<'_>],
+        now: i64,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        let Some(first) = messages.first() else { return Ok(Vec::new()) };
+        let conversation_id = first.conversation_id;
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
-        let position: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at = $2, last_message_at = $2 \
+        let count: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET message_count = message_count + $3, updated_at = $2, last_message_at = $2 \
              WHERE id = $1 RETURNING message_count",
         )
-        .bind(m.conversation_id)
+        .bind(conversation_id)
         .bind(now)
+        .bind(messages.len() as i64)
         .fetch_optional(&mut *tx)
         .await?;
-        let position = position.ok_or(StoreError::ConversationGone)?;
-        let parent_id: Option<String> = match m.parent {
-            Parent::Exactly(parent) => parent.map(str::to_owned),
-            Parent::Newest => {
-                sqlx::query_scalar(
-                    "SELECT id FROM messages WHERE conversation_id = $1 ORDER BY position DESC LIMIT 1",
-                )
-                .bind(m.conversation_id)
-                .fetch_optional(&mut *tx)
-                .await?
-            }
+        let count = count.ok_or(StoreError::ConversationGone)?;
+        let mut tip: Option<String> = if messages.iter().any(|m| matches!(m.parent, Parent::Newest)) {
+            sqlx::query_scalar(
+                "SELECT id FROM messages WHERE conversation_id = $1 ORDER BY position DESC LIMIT 1",
+            )
+            .bind(conversation_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        } else {
+            None
         };
-        sqlx::query(
-            "INSERT INTO messages (id, conversation_id, parent_id, position, role, content, status, model, \
-             created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
-        )
-        .bind(m.id)
-        .bind(m.conversation_id)
-        .bind(&parent_id)
-        .bind(position)
-        .bind(m.role)
-        .bind(m.content)
-        .bind(m.status)
-        .bind(m.model)
-        .bind(now)
-        .bind(m.lease_until)
-        .execute(&mut *tx)
-        .await?;
+        let mut records = Vec::with_capacity(messages.len());
+        for (offset, m) in messages.iter().enumerate() {
+            let position = count - messages.len() as i64 + 1 + offset as i64;
+            let parent_id = match m.parent {
+                Parent::Exactly(parent) => parent.map(str::to_owned),
+                Parent::Newest => tip.clone(),
+            };
+            sqlx::query(
+                "INSERT INTO messages (id, conversation_id, parent_id, position, role, content, status, model, \
+                 created_at, updated_at, lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+            )
+            .bind(m.id)
+            .bind(conversation_id)
+            .bind(&parent_id)
+            .bind(position)
+            .bind(m.role)
+            .bind(m.content)
+            .bind(m.status)
+            .bind(m.model)
+            .bind(now)
+            .bind(m.lease_until)
+            .execute(&mut *tx)
+            .await?;
+            tip = Some(m.id.to_owned());
+            records.push(MessageRecord {
+                id: m.id.to_owned(),
+                conversation_id: conversation_id.to_owned(),
+                parent_id,
+                position,
+                role: m.role.to_owned(),
+                content: m.content.to_owned(),
+                status: m.status.to_owned(),
+                model: m.model.map(str::to_owned),
+                prompt_tokens: None,
+                completion_tokens: None,
+                error: None,
+                created_at: now,
+            });
+        }
         tx.commit().await?;
-        Ok(MessageRecord {
-            id: m.id.to_owned(),
-            conversation_id: m.conversation_id.to_owned(),
-            parent_id,
-            position,
-            role: m.role.to_owned(),
-            content: m.content.to_owned(),
-            status: m.status.to_owned(),
-            model: m.model.map(str::to_owned),
-            prompt_tokens: None,
-            completion_tokens: None,
-            error: None,
-            created_at: now,
-        })
+        Ok(records)
     }
 
     /// A message of a conversation owned by `owner_id`.

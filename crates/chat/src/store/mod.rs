@@ -44,7 +44,7 @@ impl Db {
 
     /// Held around a write transaction: on SQLite it queues writers in-process; on PostgreSQL,
     /// where writers run in parallel, it is not taken.
-    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
