@@ -1,10 +1,11 @@
 //! Auth server request and response bodies (seed-compatible field names).
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use utoipa::ToSchema;
 
 /// A user as every auth endpoint returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct User {
     /// 16-character random id.
     pub id: String,
@@ -18,7 +19,8 @@ pub struct User {
 }
 
 /// `POST /users/` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
 pub struct CreateUser {
     pub username: String,
     pub email: String,
@@ -31,7 +33,8 @@ pub struct CreateUser {
 }
 
 /// `PUT /users/{username}` body; every field optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
 pub struct UpdateUser {
     #[serde(default)]
     pub email: Option<String>,
@@ -45,26 +48,27 @@ pub struct UpdateUser {
 }
 
 /// `PUT /roles/{username}` body.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct SetRoles {
     pub roles: Vec<String>,
 }
 
 /// A message together with the user it concerns.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct UserMessage {
     pub message: String,
     pub user: User,
 }
 
 /// A message alone.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[ts(rename = "AuthMessage")]
 pub struct Message {
     pub message: String,
 }
 
 /// `GET /users/` response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct UserList {
     pub users: Vec<User>,
     /// How many users match the query, regardless of paging.
@@ -72,7 +76,7 @@ pub struct UserList {
 }
 
 /// RFC 6749 §5.1 token response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `bearer` (the seed's spelling).
@@ -84,33 +88,33 @@ pub struct TokenResponse {
 }
 
 /// RFC 7662 introspection response. Inactive tokens are exactly `{"active":false}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 pub struct Introspection {
     pub active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
 }
 
 /// One security event of the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct AuditEvent {
     pub id: String,
     /// RFC 3339 timestamp.
@@ -123,7 +127,7 @@ pub struct AuditEvent {
 }
 
 /// `GET /audit` response, newest first.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct AuditList {
     pub events: Vec<AuditEvent>,
     pub total: i64,

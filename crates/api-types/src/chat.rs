@@ -2,10 +2,11 @@
 //! with `type`; client frames keep the seed's `{"action": …, "data": {…}}` shape.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use utoipa::ToSchema;
 
 /// A conversation (seed field names, plus ours).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct Conversation {
     /// 12-character random id.
     pub id: String,
@@ -23,7 +24,8 @@ pub struct Conversation {
 }
 
 /// `POST /api/v1/conversations/` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
 pub struct CreateConversation {
     pub title: String,
     /// When given, must be the caller's username.
@@ -36,7 +38,8 @@ pub struct CreateConversation {
 }
 
 /// `PUT /api/v1/conversations/{id}` body; every field optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
 pub struct UpdateConversation {
     #[serde(default)]
     pub title: Option<String>,
@@ -51,14 +54,14 @@ pub struct UpdateConversation {
 }
 
 /// Token counts reported by the provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct Usage {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
 }
 
 /// One message. `status` is `complete`, `streaming`, `cancelled`, `failed` or `interrupted`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct Message {
     /// 10-character random id.
     pub id: String,
@@ -69,17 +72,18 @@ pub struct Message {
     pub status: String,
     pub created_at: String,
     pub parent_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Why a reply failed, for `failed`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// `POST …/messages` body.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
 pub struct PostMessage {
     pub content: String,
     /// Only `user` may be posted (the default).
@@ -93,7 +97,7 @@ pub struct PostMessage {
 }
 
 /// `POST …/messages` answer: the stored user message and the reply's generation id.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct PostedMessage {
     #[serde(flatten)]
     pub message: Message,
@@ -101,21 +105,21 @@ pub struct PostedMessage {
 }
 
 /// A model a conversation can use.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct Model {
     pub id: String,
     pub provider: String,
 }
 
 /// `GET /api/v1/models`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct ModelList {
     pub models: Vec<Model>,
     pub default_model: Option<String>,
 }
 
 /// Where a running generation is, for a client that subscribes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct GenerationState {
     pub generation_id: String,
     pub message_id: String,
@@ -124,7 +128,7 @@ pub struct GenerationState {
 }
 
 /// Frames the server sends, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// Answer to `authenticate`.
@@ -146,7 +150,10 @@ pub enum ServerEvent {
     GenerationStarted {
         generation_id: String,
         conversation_id: String,
+        /// The reply being written.
         message_id: String,
+        /// The user message it answers (the reply's `parent_id`).
+        parent_id: String,
         model: String,
     },
     /// New text of a reply; `seq` counts 1, 2, 3, … per generation without gaps.
@@ -197,8 +204,9 @@ pub enum ServerEvent {
 }
 
 /// Frames the client sends: `{"action": "...", "data": {...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(tag = "action", content = "data", rename_all = "snake_case")]
+#[ts(optional_fields)]
 pub enum ClientAction {
     Authenticate {
         token: String,

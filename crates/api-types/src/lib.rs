@@ -6,3 +6,4 @@
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod typescript;

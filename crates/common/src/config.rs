@@ -27,6 +27,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub auth: AuthConfig,
     pub chat: ChatConfig,
+    pub web: WebConfig,
 }
 
 impl Default for Config {
@@ -36,6 +37,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -117,6 +119,32 @@ pub struct ProviderConfig {
     /// Models to offer; empty asks the provider (`GET /models`).
     #[serde(default)]
     pub models: Vec<String>,
+}
+
+/// The web UI server's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    /// A directory holding a built web UI (`web/dist`); empty serves the one built into the binary.
+    pub dir: Option<PathBuf>,
+    /// The auth server's URL as browsers reach it; empty means the page's host on the auth port.
+    pub auth_url: String,
+    /// The chat service's URL as browsers reach it; empty means the page's host on the chat port.
+    pub chat_url: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 3000,
+            dir: None,
+            auth_url: String::new(),
+            chat_url: String::new(),
+        }
+    }
 }
 
 /// The auth server's settings.
@@ -253,6 +281,11 @@ env_vars! {
     "OPENCHAT_CHAT_CORS_ORIGINS" => ["chat", "cors_origins"] List, "allowed browser origins of the chat service, comma-separated";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
     "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
+    "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
+    "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
+    "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
+    "OPENCHAT_WEB_AUTH_URL" => ["web", "auth_url"] Text, "auth server URL for browsers (default: the page's host, auth port)";
+    "OPENCHAT_WEB_CHAT_URL" => ["web", "chat_url"] Text, "chat service URL for browsers (default: the page's host, chat port)";
 }
 
 /// Why a configuration could not be loaded.
@@ -343,6 +376,12 @@ impl Config {
         }
         if auth.refresh_idle_ttl_secs == 0 || auth.refresh_absolute_ttl_secs == 0 {
             return Err(ConfigError::Invalid("refresh token lifetimes must be positive".into()));
+        }
+        for (name, url) in [("web.auth_url", &self.web.auth_url), ("web.chat_url", &self.web.chat_url)] {
+            let plain = url.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | ';' | ','));
+            if !url.is_empty() && !(plain && (url.starts_with("http://") || url.starts_with("https://"))) {
+                return Err(ConfigError::Invalid(format!("{name} must be an http:// or https:// URL")));
+            }
         }
         Ok(())
     }

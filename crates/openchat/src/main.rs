@@ -20,12 +20,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every service in one process (auth server on 8001, chat service on 8000).
+    /// Run every service in one process (web UI on 3000, auth server on 8001, chat service on 8000).
     Serve,
     /// Run the auth server alone.
     Auth,
     /// Run the chat service alone (it trusts the auth server's published keys).
     Chat,
+    /// Serve the web UI alone.
+    Web,
     /// Manage users and keys directly in the auth database.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -46,9 +48,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve(&config, &[Service::Auth, Service::Chat]).await,
+            Command::Serve => serve(&config, &[Service::Auth, Service::Chat, Service::Web]).await,
             Command::Auth => serve(&config, &[Service::Auth]).await,
             Command::Chat => serve(&config, &[Service::Chat]).await,
+            Command::Web => serve(&config, &[Service::Web]).await,
             Command::Admin(command) => admin::run(&config, command).await,
             Command::Env => {
                 for var in common::config::ENV_VARS {
@@ -64,6 +67,7 @@ fn main() -> anyhow::Result<()> {
 enum Service {
     Auth,
     Chat,
+    Web,
 }
 
 /// Runs the services until Ctrl-C or SIGTERM, then lets each finish its in-flight work.
@@ -81,6 +85,10 @@ async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
     }
     if services.contains(&Service::Chat) {
         let app = chat::build(config).await?;
+        tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
+    }
+    if services.contains(&Service::Web) {
+        let app = web::build(config).await?;
         tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
     }
     common::shutdown::signal().await;

@@ -57,6 +57,8 @@ async fn a_killed_process_leaves_the_reply_interrupted(backend: TestBackend) {
         ("OPENCHAT_AUTH_PORT".to_owned(), auth_port.to_string()),
         ("OPENCHAT_CHAT_HOST".to_owned(), "127.0.0.1".to_owned()),
         ("OPENCHAT_CHAT_PORT".to_owned(), chat_port.to_string()),
+        ("OPENCHAT_WEB_HOST".to_owned(), "127.0.0.1".to_owned()),
+        ("OPENCHAT_WEB_PORT".to_owned(), "0".to_owned()),
         ("OPENAI_BASE_URL".to_owned(), fake.openai_base()),
         ("OPENAI_API_KEY".to_owned(), "test-key".to_owned()),
     ];

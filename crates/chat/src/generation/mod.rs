@@ -217,6 +217,7 @@ impl Generations {
                 generation_id: generation.id.clone(),
                 conversation_id: generation.conversation_id.clone(),
                 message_id: generation.message_id.clone(),
+                parent_id: user_message.id.clone(),
                 model: generation.model.clone(),
             },
         );

@@ -1,0 +1,165 @@
+// Generated from crates/api-types by `UPDATE_TS_TYPES=1 cargo test -p api-types`. Do not edit.
+
+export type User = { 
+/**
+ * 16-character random id.
+ */
+id: string, username: string, email: string, full_name: string | null, roles: Array<string>, is_active: boolean, 
+/**
+ * RFC 3339 timestamp.
+ */
+created_at: string, };
+
+export type CreateUser = { username: string, email: string, password: string, full_name?: string, 
+/**
+ * Only an administrator may ask for roles other than `["user"]`.
+ */
+roles?: Array<string>, };
+
+export type UpdateUser = { email?: string, full_name?: string, password?: string, 
+/**
+ * Administrators only.
+ */
+is_active?: boolean, };
+
+export type SetRoles = { roles: Array<string>, };
+
+export type UserMessage = { message: string, user: User, };
+
+export type AuthMessage = { message: string, };
+
+export type UserList = { users: Array<User>, 
+/**
+ * How many users match the query, regardless of paging.
+ */
+total: number, };
+
+export type TokenResponse = { access_token: string, 
+/**
+ * Always `bearer` (the seed's spelling).
+ */
+token_type: string, 
+/**
+ * Seconds until the access token expires.
+ */
+expires_in: number, refresh_token: string, scope: string, };
+
+export type AuditEvent = { id: string, 
+/**
+ * RFC 3339 timestamp.
+ */
+at: string, 
+/**
+ * e.g. `login_succeeded`, `login_failed`, `refresh_reuse`, `roles_changed`.
+ */
+event: string, username: string | null, ip: string | null, detail: string | null, };
+
+export type AuditList = { events: Array<AuditEvent>, total: number, };
+
+export type Conversation = { 
+/**
+ * 12-character random id.
+ */
+id: string, title: string, 
+/**
+ * The owner's username.
+ */
+user_id: string, model: string | null, system_prompt: string | null, created_at: string, updated_at: string, message_count: number, last_message_at: string | null, pinned: boolean, archived: boolean, };
+
+export type CreateConversation = { title: string, 
+/**
+ * When given, must be the caller's username.
+ */
+user_id?: string, model?: string, system_prompt?: string, };
+
+export type UpdateConversation = { title?: string, model?: string, system_prompt?: string, pinned?: boolean, archived?: boolean, };
+
+export type Usage = { prompt_tokens: number, completion_tokens: number, };
+
+export type Message = { 
+/**
+ * 10-character random id.
+ */
+id: string, conversation_id: string, 
+/**
+ * `user`, `assistant` or `system`.
+ */
+role: string, content: string, status: string, created_at: string, parent_id: string | null, model?: string | null, usage?: Usage | null, 
+/**
+ * Why a reply failed, for `failed`.
+ */
+error?: string | null, };
+
+export type PostMessage = { content: string, 
+/**
+ * Only `user` may be posted (the default).
+ */
+role?: string, conversation_id?: string, 
+/**
+ * `false` stores the message without asking the model.
+ */
+generate?: boolean, };
+
+export type PostedMessage = { generation_id: string | null, 
+/**
+ * 10-character random id.
+ */
+id: string, conversation_id: string, 
+/**
+ * `user`, `assistant` or `system`.
+ */
+role: string, content: string, status: string, created_at: string, parent_id: string | null, model?: string | null, usage?: Usage | null, 
+/**
+ * Why a reply failed, for `failed`.
+ */
+error?: string | null, };
+
+export type Model = { id: string, provider: string, };
+
+export type ModelList = { models: Array<Model>, default_model: string | null, };
+
+export type GenerationState = { generation_id: string, message_id: string, 
+/**
+ * The last `seq` sent so far.
+ */
+seq: number, };
+
+export type ServerEvent = { "type": "authenticated", username: string, } | { "type": "conversation_started", conversation_id: string, id: string, conversation: Conversation, } | { "type": "message_accepted", conversation_id: string, message: Message, } | { "type": "generation_started", generation_id: string, conversation_id: string, 
+/**
+ * The reply being written.
+ */
+message_id: string, 
+/**
+ * The user message it answers (the reply's `parent_id`).
+ */
+parent_id: string, model: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
+/**
+ * `complete`, `cancelled` or `failed`.
+ */
+status: string, message: Message, usage: Usage | null, 
+/**
+ * For `failed`: a sentence saying why.
+ */
+reason: string | null, } | { "type": "conversation_ended", conversation_id: string, } | { "type": "subscribed", conversation_id: string, generation: GenerationState | null, } | { "type": "conversation_updated", conversation: Conversation, } | { "type": "conversation_deleted", conversation_id: string, } | { "type": "pong" } | { "type": "error", code: string, detail: string, };
+
+export type ClientAction = { "action": "authenticate", "data": { token: string, } } | { "action": "start_conversation", "data": { title?: string, model?: string, system_prompt?: string, } } | { "action": "send_message", "data": { conversation_id: string, content: string, } } | { "action": "end_conversation", "data": { conversation_id: string, } } | { "action": "subscribe", "data": { conversation_id: string, 
+/**
+ * The last `seq` the client has of `generation_id` (or of the newest generation).
+ */
+after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "ping" };
+
+export type ErrorBody = { 
+/**
+ * A sentence for people.
+ */
+detail: string, 
+/**
+ * RFC 6749 / RFC 6750 error code, on token-endpoint and bearer errors.
+ */
+error?: string | null, error_description?: string | null, 
+/**
+ * Which fields were invalid and why, on validation errors (422).
+ */
+errors?: Array<FieldError>, };
+
+export type FieldError = { field: string, message: string, };

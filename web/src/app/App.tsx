@@ -1,0 +1,56 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+
+import { ApiError } from '../api/errors';
+import { AccountPage } from '../features/auth/AccountPage';
+import { LoginPage } from '../features/auth/LoginPage';
+import { RegisterPage } from '../features/auth/RegisterPage';
+import { GuestOnly, RequireAuth } from '../features/auth/RequireAuth';
+import { ChatPage } from '../features/chat/ChatPage';
+import { session } from '../lib/session';
+import { AppShell } from './AppShell';
+
+const AdminPage = lazy(() => import('../features/admin/AdminPage').then((m) => ({ default: m.AdminPage })));
+
+function makeClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        // Client errors (404, 403, …) won't change by asking again.
+        retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+        refetchOnWindowFocus: false,
+      },
+    },
+  });
+}
+
+export function App() {
+  const [client] = useState(makeClient);
+  // Signing out (here or in another tab) forgets everything cached for the old user.
+  useEffect(() => session.subscribe(() => !session.get() && client.clear()), [client]);
+  return (
+    <QueryClientProvider client={client}>
+      <BrowserRouter>
+        <Routes>
+          <Route path="/login" element={<GuestOnly><LoginPage /></GuestOnly>} />
+          <Route path="/register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
+          <Route element={<RequireAuth><AppShell /></RequireAuth>}>
+            <Route index element={<ChatPage />} />
+            <Route path="c/:conversationId" element={<ChatPage />} />
+            <Route path="account" element={<AccountPage />} />
+            <Route
+              path="admin"
+              element={
+                <Suspense fallback={<main className="page">Loading…</main>}>
+                  <AdminPage />
+                </Suspense>
+              }
+            />
+          </Route>
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Routes>
+      </BrowserRouter>
+    </QueryClientProvider>
+  );
+}

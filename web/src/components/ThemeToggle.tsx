@@ -1,0 +1,20 @@
+import { useTheme, type ThemeChoice } from '../lib/theme';
+import { Icon } from './Icon';
+
+const next: Record<ThemeChoice, ThemeChoice> = { system: 'light', light: 'dark', dark: 'system' };
+const icon = { system: 'monitor', light: 'sun', dark: 'moon' } as const;
+
+export function ThemeToggle() {
+  const [theme, setTheme] = useTheme();
+  return (
+    <button
+      type="button"
+      className="icon-button"
+      onClick={() => setTheme(next[theme])}
+      aria-label={`Theme: ${theme}. Switch to ${next[theme]}`}
+      title={`Theme: ${theme}`}
+    >
+      <Icon name={icon[theme]} />
+    </button>
+  );
+}

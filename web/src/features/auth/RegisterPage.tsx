@@ -1,0 +1,83 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+
+import { ApiError, messageOf } from '../../api/errors';
+import { Field } from '../../components/Field';
+import { session } from '../../lib/session';
+import { register } from './api';
+
+/** Which field a 400 "already registered" answer is about. */
+function duplicateField(detail: string): string | null {
+  const d = detail.toLowerCase();
+  if (!d.includes('already registered')) return null;
+  return d.includes('email') ? 'email' : 'username';
+}
+
+export function RegisterPage() {
+  const navigate = useNavigate();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget);
+    const username = String(form.get('username')).trim();
+    const password = String(form.get('password'));
+    const fullName = String(form.get('full_name')).trim();
+    setBusy(true);
+    setErrors({});
+    setFormError(null);
+    try {
+      await register({
+        username,
+        email: String(form.get('email')).trim(),
+        password,
+        ...(fullName ? { full_name: fullName } : {}),
+      });
+      await session.login(username, password);
+      navigate('/', { replace: true });
+    } catch (err) {
+      if (err instanceof ApiError && Object.keys(err.fields).length > 0) {
+        setErrors(err.fields);
+      } else if (err instanceof ApiError && duplicateField(err.message)) {
+        setErrors({ [duplicateField(err.message) as string]: err.message });
+      } else {
+        setFormError(messageOf(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth-page">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="register-title" noValidate>
+        <h1 id="register-title">Create your account</h1>
+        {formError && (
+          <p className="form-error" role="alert">
+            {formError}
+          </p>
+        )}
+        <Field label="Username" name="username" autoComplete="username" required autoFocus error={errors.username} />
+        <Field label="Email" name="email" type="email" autoComplete="email" required error={errors.email} />
+        <Field label="Full name" name="full_name" autoComplete="name" error={errors.full_name} />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={errors.password}
+          hint="At least 8 characters."
+        />
+        <button className="button primary wide" type="submit" disabled={busy}>
+          {busy ? 'Creating account…' : 'Create account'}
+        </button>
+        <p className="auth-switch">
+          Already have an account? <Link to="/login">Log in</Link>
+        </p>
+      </form>
+    </main>
+  );
+}

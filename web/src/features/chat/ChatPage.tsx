@@ -1,0 +1,266 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useNavigate, useParams } from 'react-router';
+
+import { messageOf } from '../../api/errors';
+import type { Message } from '../../api/types.gen';
+import { createConversation, useConversation, useUpdateConversation } from '../conversations/api';
+import { fetchMessages, PAGE_SIZE, postMessage, useModels } from './api';
+import { activePath, newestDescendant } from './branches';
+import { ChatHeader } from './ChatHeader';
+import { Composer } from './Composer';
+import { MessageItem } from './MessageItem';
+import { MessageList } from './MessageList';
+import { setPendingMessage, takePendingMessage } from './pending';
+import { displayOf, ordered, runningReply } from './stream';
+import { useChatStore, useConnection, useSocketError, useStream } from './useChat';
+
+const DEFAULT_TITLE = 'New conversation';
+
+export function ChatPage() {
+  const { conversationId } = useParams();
+  return conversationId ? <Conversation key={conversationId} id={conversationId} /> : <NewChat />;
+}
+
+/** The empty chat: the conversation is created with the first message. */
+function NewChat() {
+  const navigate = useNavigate();
+  const models = useModels();
+  const connection = useConnection();
+  const [model, setModel] = useState('');
+  const [systemPrompt, setSystemPrompt] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const chosen = model || models.data?.default_model || '';
+
+  async function send(content: string) {
+    setError(null);
+    try {
+      const c = await createConversation({
+        title: DEFAULT_TITLE,
+        ...(chosen ? { model: chosen } : {}),
+        ...(systemPrompt ? { system_prompt: systemPrompt } : {}),
+      });
+      setPendingMessage(c.id, content);
+      navigate(`/c/${c.id}`);
+      return true;
+    } catch (err) {
+      setError(messageOf(err));
+      return false;
+    }
+  }
+
+  return (
+    <main className="chat" aria-label="New chat">
+      <ChatHeader
+        title="New chat"
+        models={models.data}
+        model={chosen}
+        onModel={setModel}
+        systemPrompt={systemPrompt}
+        onSystemPrompt={async (p) => setSystemPrompt(p)}
+        connection={connection}
+      />
+      <div className="message-scroller">
+        <div className="welcome">
+          <h2>How can I help?</h2>
+          <p className="muted">Replies stream live and keep going through a reload or a dropped connection.</p>
+        </div>
+      </div>
+      <div className="composer-wrap">
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <Composer onSend={send} onStop={null} />
+      </div>
+    </main>
+  );
+}
+
+function Conversation({ id }: { id: string }) {
+  const store = useChatStore();
+  const stream = useStream(id);
+  const connection = useConnection();
+  const socketError = useSocketError();
+  const conversation = useConversation(id);
+  const models = useModels();
+  const update = useUpdateConversation();
+  const navigate = useNavigate();
+  const [leaf, setLeaf] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [older, setOlder] = useState<{ has: boolean; before?: string }>({ has: false });
+  const watched = useRef<Promise<void>>(Promise.resolve());
+
+  // Watch the conversation on the socket and load its newest page of messages.
+  useEffect(() => {
+    watched.current = store.socket.watch(id);
+    let cancelled = false;
+    fetchMessages(id)
+      .then((messages) => {
+        if (cancelled) return;
+        store.dispatch(id, { type: 'snapshot', messages });
+        setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
+      })
+      .catch((err) => !cancelled && setError(messageOf(err)));
+    const first = takePendingMessage(id);
+    if (first) void send(first);
+    return () => {
+      cancelled = true;
+      store.socket.unwatch(id);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation (the component is keyed by id)
+  }, [id, store]);
+
+  const loadOlder = useCallback(async () => {
+    if (!older.has || !older.before) return;
+    try {
+      const messages = await fetchMessages(id, older.before);
+      store.dispatch(id, { type: 'snapshot', messages });
+      setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }, [id, older, store]);
+
+  const all = useMemo(() => ordered(stream), [stream.messages, stream.seen]); // eslint-disable-line react-hooks/exhaustive-deps
+  const path = useMemo(() => activePath(all, leaf), [all, leaf]);
+  const running = runningReply(stream);
+
+  // One announcement when a reply ends, not one per token.
+  const finished = stream.finished;
+  const announcement = !finished
+    ? ''
+    : finished.status.kind === 'complete'
+      ? 'The reply is complete.'
+      : finished.status.kind === 'incomplete' && finished.status.reason === 'cancelled'
+        ? 'The reply was stopped.'
+        : 'The reply failed.';
+
+  const stop = useCallback(() => {
+    if (running && !store.socket.send({ action: 'stop', data: { generation_id: running.generationId } })) {
+      setError('Not connected: the reply cannot be stopped until the connection is back.');
+    }
+  }, [running, store]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && running && !document.querySelector('dialog[open]')) stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [running, stop]);
+
+  async function send(content: string): Promise<boolean> {
+    setError(null);
+    setLeaf(null);
+    await watched.current;
+    try {
+      const { generation_id, ...message } = await postMessage(id, content);
+      store.dispatch(id, { type: 'message', message });
+      return true;
+    } catch (err) {
+      setError(messageOf(err));
+      return false;
+    }
+  }
+
+  const regenerate = useCallback(
+    (m: Message) => {
+      setError(null);
+      setLeaf(null);
+      if (!store.socket.send({ action: 'regenerate', data: { message_id: m.id } })) {
+        setError('Not connected: try again when the connection is back.');
+      }
+    },
+    [store],
+  );
+
+  const edit = useCallback(
+    (m: Message, content: string) => {
+      setError(null);
+      setLeaf(null);
+      if (!store.socket.send({ action: 'edit_message', data: { message_id: m.id, content } })) {
+        setError('Not connected: try again when the connection is back.');
+      }
+    },
+    [store],
+  );
+
+  const showSibling = useCallback((sibling: string) => setLeaf(newestDescendant(all, sibling)), [all]);
+
+  const c = conversation.data;
+  if (conversation.isError && !c) {
+    return (
+      <main className="chat">
+        <div className="page">
+          <p className="form-error" role="alert">
+            {messageOf(conversation.error)}
+          </p>
+          <button type="button" className="button" onClick={() => navigate('/')}>
+            Start a new chat
+          </button>
+        </div>
+      </main>
+    );
+  }
+
+  const model = c?.model ?? models.data?.default_model ?? '';
+  const lastText = path.length ? displayOf(stream, path[path.length - 1]!.message).text.length : 0;
+
+  return (
+    <main className="chat" aria-label={c?.title ?? 'Conversation'}>
+      <ChatHeader
+        title={c?.title ?? ''}
+        models={models.data}
+        model={model}
+        onModel={(m) => update.mutate({ id, patch: { model: m } })}
+        systemPrompt={c?.system_prompt ?? ''}
+        onSystemPrompt={async (p) => void (await update.mutateAsync({ id, patch: { system_prompt: p } }))}
+        connection={connection}
+      />
+      <MessageList
+        count={path.length}
+        hasOlder={older.has}
+        loadOlder={loadOlder}
+        version={`${path.length}:${lastText}`}
+        render={(i) => {
+          const entry = path[i]!;
+          const shown = displayOf(stream, entry.message);
+          return (
+            <MessageItem
+              key={entry.message.id}
+              entry={entry}
+              text={shown.text}
+              status={shown.status}
+              busy={running !== null}
+              onRegenerate={regenerate}
+              onEdit={edit}
+              onSibling={showSibling}
+            />
+          );
+        }}
+      />
+      <div className="composer-wrap">
+        {(error || socketError) && (
+          <p className="form-error" role="alert">
+            {error ?? socketError}
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                setError(null);
+                store.clearError();
+              }}
+            >
+              Dismiss
+            </button>
+          </p>
+        )}
+        <Composer onSend={send} onStop={running ? stop : null} />
+      </div>
+      <div className="visually-hidden" aria-live="polite" role="status">
+        {finished && <p key={finished.messageId}>{announcement}</p>}
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,179 @@
+import { lazy, memo, Suspense, useState, type KeyboardEvent } from 'react';
+
+import type { Message } from '../../api/types.gen';
+import { Icon } from '../../components/Icon';
+import type { PathEntry } from './branches';
+import type { ReplyStatus } from './stream';
+
+const Markdown = lazy(() => import('./Markdown'));
+
+interface Props {
+  entry: PathEntry;
+  text: string;
+  status: ReplyStatus;
+  busy: boolean;
+  onRegenerate: (m: Message) => void;
+  onEdit: (m: Message, content: string) => void;
+  onSibling: (id: string) => void;
+}
+
+function StatusLine({ status }: { status: ReplyStatus }) {
+  switch (status.kind) {
+    case 'queued':
+      return (
+        <p className="reply-status">
+          Waiting in line{status.position > 0 ? ` — position ${status.position}` : ''}…
+        </p>
+      );
+    case 'incomplete':
+      if (status.reason === 'cancelled') return <p className="reply-status">Stopped.</p>;
+      if (status.reason === 'interrupted') return <p className="reply-status warn">The reply was interrupted.</p>;
+      return (
+        <p className="reply-status error" role="alert">
+          The reply failed{status.detail ? `: ${status.detail}` : '.'}
+        </p>
+      );
+    default:
+      return null;
+  }
+}
+
+export const MessageItem = memo(function MessageItem({ entry, text, status, busy, onRegenerate, onEdit, onSibling }: Props) {
+  const { message, siblings, index } = entry;
+  const [editing, setEditing] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const isUser = message.role === 'user';
+  const streaming = status.kind === 'streaming' || status.kind === 'queued';
+  const failed = status.kind === 'incomplete' && status.reason !== 'cancelled';
+
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    } catch {
+      setCopied(false);
+    }
+  }
+
+  function onEditKey(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      save(e.currentTarget.value);
+    }
+    if (e.key === 'Escape') setEditing(false);
+  }
+
+  function save(value: string) {
+    const content = value.trim();
+    if (!content) return;
+    setEditing(false);
+    if (content !== message.content) onEdit(message, content);
+  }
+
+  return (
+    <article
+      className={`message ${isUser ? 'from-user' : 'from-assistant'}`}
+      aria-label={isUser ? 'You said' : 'Assistant said'}
+      data-status={status.kind === 'incomplete' ? status.reason : status.kind}
+      data-message-id={message.id}
+    >
+      {editing ? (
+        <form
+          className="edit-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save(new FormData(e.currentTarget).get('content') as string);
+          }}
+        >
+          <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
+            Edit your message
+          </label>
+          <textarea id={`edit-${message.id}`} name="content" defaultValue={message.content} autoFocus rows={3} onKeyDown={onEditKey} />
+          <div className="edit-actions">
+            <button type="button" className="button" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+            <button type="submit" className="button primary">
+              Save & send
+            </button>
+          </div>
+        </form>
+      ) : (
+        <div className="bubble">
+          {isUser ? (
+            <p className="plain">{text}</p>
+          ) : text ? (
+            <Suspense fallback={<p className="plain">{text}</p>}>
+              <div className="markdown">
+                <Markdown text={text} highlight={!streaming} />
+              </div>
+            </Suspense>
+          ) : streaming ? (
+            <p className="typing" aria-label="The assistant is writing">
+              <span />
+              <span />
+              <span />
+            </p>
+          ) : null}
+          {streaming && text && <span className="caret" aria-hidden="true" />}
+          <StatusLine status={status} />
+        </div>
+      )}
+
+      {!editing && (
+        <div className="message-actions">
+          {siblings.length > 1 && (
+            <span className="siblings">
+              <button
+                type="button"
+                className="icon-button small"
+                aria-label="Previous version"
+                disabled={index <= 0}
+                onClick={() => onSibling(siblings[index - 1]!)}
+              >
+                <Icon name="left" size={14} />
+              </button>
+              <span aria-label={`Version ${index + 1} of ${siblings.length}`}>
+                {index + 1}/{siblings.length}
+              </span>
+              <button
+                type="button"
+                className="icon-button small"
+                aria-label="Next version"
+                disabled={index >= siblings.length - 1}
+                onClick={() => onSibling(siblings[index + 1]!)}
+              >
+                <Icon name="right" size={14} />
+              </button>
+            </span>
+          )}
+          {isUser ? (
+            <button type="button" className="icon-button small" aria-label="Edit message" disabled={busy} onClick={() => setEditing(true)}>
+              <Icon name="edit" size={16} />
+            </button>
+          ) : (
+            <>
+              {text && (
+                <button type="button" className="icon-button small" aria-label={copied ? 'Copied' : 'Copy reply'} onClick={copy}>
+                  <Icon name={copied ? 'check' : 'copy'} size={16} />
+                </button>
+              )}
+              {!streaming && (
+                <button
+                  type="button"
+                  className={failed ? 'button small' : 'icon-button small'}
+                  aria-label={failed ? 'Retry' : 'Regenerate reply'}
+                  onClick={() => onRegenerate(message)}
+                >
+                  <Icon name="retry" size={16} />
+                  {failed && ' Retry'}
+                </button>
+              )}
+            </>
+          )}
+        </div>
+      )}
+    </article>
+  );
+});

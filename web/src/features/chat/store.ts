@@ -1,0 +1,124 @@
+import type { QueryClient } from '@tanstack/react-query';
+
+import { config } from '../../api/config';
+import type { Conversation, ServerEvent } from '../../api/types.gen';
+import { session } from '../../lib/session';
+import { ChatSocket, type SocketStatus } from '../../lib/socket';
+import { conversationKeys } from '../conversations/api';
+import { emptyStream, reduce, resumePoint, type ConversationStream, type StreamAction } from './stream';
+
+type Listener = () => void;
+
+/**
+ * Every conversation's live state in this tab, fed by one socket. Components read it with
+ * `useSyncExternalStore`; the reducer in `stream.ts` does the folding.
+ */
+export class ChatStore {
+  readonly socket: ChatSocket;
+  private streams = new Map<string, ConversationStream>();
+  private readonly listeners = new Set<Listener>();
+  private status: SocketStatus = 'closed';
+  private lastError: string | null = null;
+  private unsubscribeSession: (() => void) | null = null;
+
+  constructor(private readonly queries: QueryClient) {
+    const url = `${config().chat_url.replace(/^http/, 'ws')}/ws/chat`;
+    this.socket = new ChatSocket({
+      url,
+      getToken: (stale) => (stale ? session.refresh(stale) : session.accessToken()),
+      onEvent: (event) => this.onEvent(event),
+      onStatus: (status) => {
+        this.status = status;
+        this.emit();
+      },
+      resumeFrom: (id) => resumePoint(this.get(id)),
+    });
+  }
+
+  start(): void {
+    this.socket.start();
+    this.unsubscribeSession = session.subscribe(() => {
+      const s = session.get();
+      if (s) this.socket.renew(s.accessToken);
+    });
+    window.addEventListener('online', this.onOnline);
+  }
+
+  stop(): void {
+    this.socket.stop();
+    this.unsubscribeSession?.();
+    window.removeEventListener('online', this.onOnline);
+    this.streams = new Map();
+  }
+
+  subscribe = (listener: Listener): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  get(conversationId: string): ConversationStream {
+    return this.streams.get(conversationId) ?? emptyStream;
+  }
+
+  connection = (): SocketStatus => this.status;
+
+  /** The newest `error` frame's sentence (e.g. a refused action), until read. */
+  takeError = (): string | null => this.lastError;
+
+  clearError(): void {
+    if (this.lastError === null) return;
+    this.lastError = null;
+    this.emit();
+  }
+
+  dispatch(conversationId: string, action: StreamAction): void {
+    const before = this.get(conversationId);
+    const after = reduce(before, action);
+    if (after === before) return;
+    this.streams.set(conversationId, after);
+    if (after.resync && after.resync !== before.resync) this.socket.resubscribe(conversationId);
+    this.emit();
+  }
+
+  private onEvent(event: ServerEvent): void {
+    switch (event.type) {
+      case 'conversation_updated':
+        this.updateConversation(event.conversation);
+        return;
+      case 'conversation_deleted':
+        this.streams.delete(event.conversation_id);
+        this.queries.removeQueries({ queryKey: conversationKeys.one(event.conversation_id) });
+        void this.queries.invalidateQueries({ queryKey: conversationKeys.lists() });
+        this.emit();
+        return;
+      case 'error':
+        this.lastError = event.detail;
+        this.emit();
+        return;
+      case 'message_accepted':
+      case 'generation_started':
+      case 'generation_queued':
+      case 'delta':
+      case 'generation_done':
+      case 'subscribed':
+        this.dispatch(event.conversation_id, { type: 'event', event });
+        if (event.type === 'generation_done' || event.type === 'message_accepted') {
+          void this.queries.invalidateQueries({ queryKey: conversationKeys.lists() });
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private updateConversation(conversation: Conversation): void {
+    this.queries.setQueryData(conversationKeys.one(conversation.id), conversation);
+    void this.queries.invalidateQueries({ queryKey: conversationKeys.lists() });
+  }
+
+  private onOnline = () => this.socket.reconnectNow();
+
+  private emit(): void {
+    for (const l of this.listeners) l();
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+
+import type { Message, ServerEvent } from '../../api/types.gen';
+import { displayOf, emptyStream, ordered, reduce, resumePoint, type ConversationStream } from './stream';
+
+const C = 'conv00000001';
+
+function message(id: string, patch: Partial<Message> = {}): Message {
+  return {
+    id,
+    conversation_id: C,
+    role: 'assistant',
+    content: '',
+    status: 'streaming',
+    created_at: '2026-11-25T10:00:00.000Z',
+    parent_id: null,
+    ...patch,
+  };
+}
+
+const started = (g = 'g1', m = 'r1'): ServerEvent => ({
+  type: 'generation_started',
+  generation_id: g,
+  conversation_id: C,
+  message_id: m,
+  parent_id: 'u1',
+  model: 'fake-model',
+});
+const delta = (seq: number, text: string, g = 'g1'): ServerEvent => ({
+  type: 'delta',
+  generation_id: g,
+  conversation_id: C,
+  seq,
+  text,
+});
+const done = (content: string, status = 'complete', reason: string | null = null, g = 'g1'): ServerEvent => ({
+  type: 'generation_done',
+  generation_id: g,
+  conversation_id: C,
+  status,
+  message: message('r1', { content, status, parent_id: 'u1', error: reason }),
+  usage: null,
+  reason,
+});
+
+function fold(events: ServerEvent[], state: ConversationStream = emptyStream): ConversationStream {
+  return events.reduce((s, event) => reduce(s, { type: 'event', event }), state);
+}
+
+function shown(state: ConversationStream, id = 'r1') {
+  const m = state.messages[id];
+  if (!m) throw new Error(`no message ${id}`);
+  return displayOf(state, m);
+}
+
+describe('stream reducer', () => {
+  it('builds a reply from ordered deltas and ends complete', () => {
+    const s = fold([started(), delta(1, 'Hel'), delta(2, 'lo'), delta(3, '!')]);
+    expect(shown(s)).toEqual({ text: 'Hello!', status: { kind: 'streaming' } });
+    expect(s.messages.r1?.parent_id).toBe('u1');
+    const end = fold([done('Hello!')], s);
+    expect(shown(end)).toEqual({ text: 'Hello!', status: { kind: 'complete' } });
+    expect(end.finished).toEqual({ messageId: 'r1', status: { kind: 'complete' } });
+  });
+
+  it('ignores deltas it already has (a resend after reconnect)', () => {
+    const s = fold([started(), delta(1, 'a'), delta(2, 'b'), delta(1, 'a'), delta(2, 'b'), delta(3, 'c')]);
+    expect(shown(s).text).toBe('abc');
+    expect(s.replies.g1?.seq).toBe(3);
+  });
+
+  it('never applies a delta after a gap, and asks to resume from the last one it has', () => {
+    const s = fold([started(), delta(1, 'a'), delta(3, 'c')]);
+    expect(shown(s).text).toBe('a');
+    expect(s.resync).toEqual({ generationId: 'g1', afterSeq: 1 });
+    expect(resumePoint(s)).toEqual({ generation_id: 'g1', after_seq: 1 });
+    const healed = fold([delta(2, 'b'), delta(3, 'c')], s);
+    expect(shown(healed).text).toBe('abc');
+    expect(healed.resync).toBeNull();
+  });
+
+  it('resumes after a reload: stored partial text first, then the deltas from the start', () => {
+    let s = reduce(emptyStream, { type: 'snapshot', messages: [message('r1', { content: 'Hel' })] });
+    expect(shown(s)).toEqual({ text: 'Hel', status: { kind: 'streaming' } });
+    s = fold(
+      [{ type: 'subscribed', conversation_id: C, generation: { generation_id: 'g1', message_id: 'r1', seq: 2 } }],
+      s,
+    );
+    expect(shown(s).text).toBe('Hel');
+    s = fold([delta(1, 'Hel'), delta(2, 'lo'), delta(3, ' there')], s);
+    expect(shown(s).text).toBe('Hello there');
+    expect(resumePoint(s)).toEqual({ generation_id: 'g1', after_seq: 3 });
+  });
+
+  it('keeps exactly the streamed text when stopped', () => {
+    const s = fold([started(), delta(1, 'Once'), delta(2, ' upon'), done('Once upon', 'cancelled')]);
+    expect(shown(s)).toEqual({ text: 'Once upon', status: { kind: 'incomplete', reason: 'cancelled' } });
+    // A late delta of the ended reply changes nothing.
+    expect(shown(fold([delta(3, ' a time')], s)).text).toBe('Once upon');
+    expect(resumePoint(s)).toEqual({});
+  });
+
+  it('shows why a reply failed', () => {
+    const s = fold([started(), delta(1, 'Par'), done('Par', 'failed', 'The model provider failed: 500')]);
+    expect(shown(s).status).toEqual({
+      kind: 'incomplete',
+      reason: 'failed',
+      detail: 'The model provider failed: 500',
+    });
+  });
+
+  it('shows the queue position until the first delta', () => {
+    let s = fold([started(), { type: 'generation_queued', generation_id: 'g1', conversation_id: C, position: 2 }]);
+    expect(shown(s).status).toEqual({ kind: 'queued', position: 2 });
+    s = fold([delta(1, 'x')], s);
+    expect(shown(s).status).toEqual({ kind: 'streaming' });
+  });
+
+  it('does not let an older snapshot undo a finished reply', () => {
+    const s = fold([started(), delta(1, 'Done.'), done('Done.')]);
+    const after = reduce(s, { type: 'snapshot', messages: [message('r1', { content: 'Do', status: 'streaming' })] });
+    expect(shown(after)).toEqual({ text: 'Done.', status: { kind: 'complete' } });
+  });
+
+  it('keeps two replies of one conversation apart', () => {
+    const s = fold([
+      started('g1', 'r1'),
+      started('g2', 'r2'),
+      delta(1, 'one', 'g1'),
+      delta(1, 'two', 'g2'),
+      delta(2, '!', 'g2'),
+    ]);
+    expect(shown(s, 'r1').text).toBe('one');
+    expect(shown(s, 'r2').text).toBe('two!');
+    expect(resumePoint(s)).toEqual({ generation_id: 'g2', after_seq: 2 });
+  });
+
+  it('orders messages by time, then by arrival', () => {
+    const s = reduce(emptyStream, {
+      type: 'snapshot',
+      messages: [
+        message('b', { created_at: '2026-11-25T10:00:01.000Z' }),
+        message('a', { created_at: '2026-11-25T10:00:00.000Z' }),
+        message('c', { created_at: '2026-11-25T10:00:01.000Z' }),
+      ],
+    });
+    expect(ordered(s).map((m) => m.id)).toEqual(['a', 'b', 'c']);
+  });
+});

@@ -1,0 +1,72 @@
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+
+import { query, request } from '../../api/http';
+import type { Conversation, CreateConversation, UpdateConversation } from '../../api/types.gen';
+
+export interface ListFilter {
+  q: string;
+  archived: boolean;
+}
+
+export const conversationKeys = {
+  all: ['conversations'] as const,
+  lists: () => [...conversationKeys.all, 'list'] as const,
+  list: (f: ListFilter) => [...conversationKeys.lists(), f] as const,
+  one: (id: string) => [...conversationKeys.all, 'one', id] as const,
+};
+
+const BASE = '/api/v1/conversations/';
+
+export const conversationsQuery = (f: ListFilter) =>
+  queryOptions({
+    queryKey: conversationKeys.list(f),
+    queryFn: ({ signal }) =>
+      request<Conversation[]>('chat', `${BASE}${query({ q: f.q.trim(), archived: f.archived, limit: 200 })}`, {
+        signal,
+      }),
+    placeholderData: (previous) => previous,
+  });
+
+export function useConversations(f: ListFilter) {
+  return useQuery(conversationsQuery(f));
+}
+
+export function useConversation(id: string | undefined) {
+  return useQuery({
+    queryKey: conversationKeys.one(id ?? ''),
+    queryFn: ({ signal }) => request<Conversation>('chat', `${BASE}${id}`, { signal }),
+    enabled: Boolean(id),
+  });
+}
+
+export function createConversation(body: CreateConversation) {
+  return request<Conversation>('chat', BASE, { method: 'POST', json: body });
+}
+
+export function useUpdateConversation() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: UpdateConversation }) =>
+      request<Conversation>('chat', `${BASE}${id}`, { method: 'PUT', json: patch }),
+    onSuccess: (conversation) => {
+      qc.setQueryData(conversationKeys.one(conversation.id), conversation);
+      void qc.invalidateQueries({ queryKey: conversationKeys.lists() });
+    },
+  });
+}
+
+export function useDeleteConversation() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => request<void>('chat', `${BASE}${id}`, { method: 'DELETE' }),
+    onSuccess: (_, id) => {
+      qc.removeQueries({ queryKey: conversationKeys.one(id) });
+      void qc.invalidateQueries({ queryKey: conversationKeys.lists() });
+    },
+  });
+}
+
+/** Pinned first, then newest activity first (the server's order). */
+export function sortForSidebar(list: Conversation[]): Conversation[] {
+  return [...list.filter((c) => c.pinned), ...list.filter((c) => !c.pinned)];
+}
