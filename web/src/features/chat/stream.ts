@@ -46,17 +46,32 @@ export const emptyStream: ConversationStream = {
 
 const TERMINAL = new Set(['complete', 'cancelled', 'failed', 'interrupted']);
 
+// Shared objects, so an unchanged message keeps equal props and is not rendered again.
+const STREAMING: ReplyStatus = { kind: 'streaming' };
+const COMPLETE: ReplyStatus = { kind: 'complete' };
+const CANCELLED: ReplyStatus = { kind: 'incomplete', reason: 'cancelled' };
+const INTERRUPTED: ReplyStatus = { kind: 'incomplete', reason: 'interrupted' };
+const failedStatus = new Map<string, ReplyStatus>();
+
 function statusOf(message: Message): ReplyStatus {
   switch (message.status) {
     case 'streaming':
-      return { kind: 'streaming' };
+      return STREAMING;
     case 'cancelled':
+      return CANCELLED;
     case 'interrupted':
-      return { kind: 'incomplete', reason: message.status };
-    case 'failed':
-      return { kind: 'incomplete', reason: 'failed', detail: message.error ?? undefined };
+      return INTERRUPTED;
+    case 'failed': {
+      const detail = message.error ?? '';
+      let status = failedStatus.get(detail);
+      if (!status) {
+        status = { kind: 'incomplete', reason: 'failed', detail: detail || undefined };
+        if (failedStatus.size < 100) failedStatus.set(detail, status);
+      }
+      return status;
+    }
     default:
-      return { kind: 'complete' };
+      return COMPLETE;
   }
 }
 
