@@ -9,7 +9,8 @@ import { newUser, url } from '../e2e/fixtures';
 const figures: Record<string, string> = {};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
 
 async function api<T>(path: string, init: RequestInit & { base: string; token?: string }): Promise<T> {
   const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
@@ -39,7 +40,12 @@ async function signedIn(page: Page) {
     ([username, t]) =>
       localStorage.setItem(
         'openchat.session',
-        JSON.stringify({ username, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: Date.now() + t.expires_in * 1000 }),
+        JSON.stringify({
+          username,
+          accessToken: t.access_token,
+          refreshToken: t.refresh_token,
+          expiresAt: Date.now() + t.expires_in * 1000,
+        }),
       ),
     [user.username, tokens] as const,
   );
@@ -56,7 +62,8 @@ test('bundle size', () => {
     if (file.endsWith('.js')) js += size;
     else css += size;
   }
-  figures['initial JS (gzip)'] = `${(js / 1024).toFixed(1)} KiB in ${initial.filter((f) => f.endsWith('.js')).length} files`;
+  figures['initial JS (gzip)'] =
+    `${(js / 1024).toFixed(1)} KiB in ${initial.filter((f) => f.endsWith('.js')).length} files`;
   figures['initial CSS (gzip)'] = `${(css / 1024).toFixed(1)} KiB`;
 });
 
@@ -95,7 +102,8 @@ test('navigation to an interactive chat page', async ({ page }) => {
     );
     times.push(Math.round((await ready.jsonValue()) as number));
   }
-  figures['navigation → interactive chat (20 messages)'] = `median ${median(times)} ms, p90 ${pct(times, 90)} ms (15 runs)`;
+  figures['navigation → interactive chat (20 messages)'] =
+    `median ${median(times)} ms, p90 ${pct(times, 90)} ms (15 runs)`;
 });
 
 test('a conversation of 2 000 messages opens and scrolls without jank', async ({ page }) => {
@@ -125,7 +133,8 @@ test('a conversation of 2 000 messages opens and scrolls without jank', async ({
   }
   await page.goto(url(`/c/${c.id}`), { waitUntil: 'commit' });
   const opened = await page.waitForFunction(
-    () => (document.querySelector('article:last-of-type')?.textContent?.includes('Message 1999') ? performance.now() : false),
+    () =>
+      document.querySelector('article:last-of-type')?.textContent?.includes('Message 1999') ? performance.now() : false,
     undefined,
     { polling: 'raf' },
   );

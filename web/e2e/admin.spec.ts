@@ -23,14 +23,18 @@ test('an administrator promotes a user, who then sees the user list read-only', 
   await expect(row.getByLabel(`manager role for ${user.username}`)).toBeChecked();
   await admin.reload();
   await admin.getByLabel('Search users').fill(user.username);
-  await expect(admin.locator(`tr[data-username="${user.username}"]`).getByLabel(`manager role for ${user.username}`)).toBeChecked();
+  await expect(
+    admin.locator(`tr[data-username="${user.username}"]`).getByLabel(`manager role for ${user.username}`),
+  ).toBeChecked();
 
   // The role change made the user's old access token invalid; the app refreshes it silently
   // and the new token carries the new role: the user now sees users, read-only.
   await userPage.goto(url('/'));
   await userPage.getByRole('link', { name: 'Users' }).click();
   await expect(userPage.getByText('You are a manager')).toBeVisible();
-  await expect(userPage.locator(`tr[data-username="${ADMIN.username}"]`).getByLabel(`admin role for ${ADMIN.username}`)).toBeDisabled();
+  await expect(
+    userPage.locator(`tr[data-username="${ADMIN.username}"]`).getByLabel(`admin role for ${ADMIN.username}`),
+  ).toBeDisabled();
 
   // Disable and delete stay with administrators.
   const victim = newUser('gone');

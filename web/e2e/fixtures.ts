@@ -13,7 +13,12 @@ let counter = 0;
 export function newUser(prefix = 'user'): TestUser {
   counter += 1;
   const id = `${prefix}${Date.now().toString(36)}${process.pid % 1000}${counter}`;
-  return { username: id, email: `${id}@example.com`, password: 'correct-horse-42', fullName: `Test ${prefix} ${counter}` };
+  return {
+    username: id,
+    email: `${id}@example.com`,
+    password: 'correct-horse-42',
+    fullName: `Test ${prefix} ${counter}`,
+  };
 }
 
 /** The web UI's address (set by the global setup). */

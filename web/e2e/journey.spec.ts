@@ -122,7 +122,11 @@ test('a second tab sees the same reply stream, and sidebar changes appear live',
 
   // A rename in one tab shows up in the other without a reload.
   const sidebar = first.getByRole('navigation', { name: 'Conversations' });
-  await sidebar.locator('.conversation-item').first().getByRole('button', { name: /Actions for/ }).click();
+  await sidebar
+    .locator('.conversation-item')
+    .first()
+    .getByRole('button', { name: /Actions for/ })
+    .click();
   await first.getByRole('menuitem', { name: 'Pin' }).click();
   await expect(second.getByRole('navigation', { name: 'Conversations' }).getByLabel('Pinned')).toBeVisible();
 });

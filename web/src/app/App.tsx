@@ -33,9 +33,29 @@ export function App() {
     <QueryClientProvider client={client}>
       <BrowserRouter>
         <Routes>
-          <Route path="/login" element={<GuestOnly><LoginPage /></GuestOnly>} />
-          <Route path="/register" element={<GuestOnly><RegisterPage /></GuestOnly>} />
-          <Route element={<RequireAuth><AppShell /></RequireAuth>}>
+          <Route
+            path="/login"
+            element={
+              <GuestOnly>
+                <LoginPage />
+              </GuestOnly>
+            }
+          />
+          <Route
+            path="/register"
+            element={
+              <GuestOnly>
+                <RegisterPage />
+              </GuestOnly>
+            }
+          />
+          <Route
+            element={
+              <RequireAuth>
+                <AppShell />
+              </RequireAuth>
+            }
+          >
             <Route index element={<ChatPage />} />
             <Route path="c/:conversationId" element={<ChatPage />} />
             <Route path="account" element={<AccountPage />} />

@@ -46,7 +46,8 @@ export function AdminPage() {
   const shown = (u: User): User => {
     let v = u;
     if (setRoles.isPending && setRoles.variables.username === u.username) v = { ...v, roles: setRoles.variables.roles };
-    if (setActive.isPending && setActive.variables.username === u.username) v = { ...v, is_active: setActive.variables.active };
+    if (setActive.isPending && setActive.variables.username === u.username)
+      v = { ...v, is_active: setActive.variables.active };
     return v;
   };
 
@@ -85,7 +86,11 @@ export function AdminPage() {
                 </th>
               ))}
               <th scope="col">Active</th>
-              {admin && <th scope="col"><span className="visually-hidden">Actions</span></th>}
+              {admin && (
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              )}
             </tr>
           </thead>
           <tbody>
@@ -137,7 +142,12 @@ export function AdminPage() {
         <span className="muted">
           {total === 0 ? 'No users' : `${offset + 1}–${Math.min(offset + USERS_PAGE, total)} of ${total}`}
         </span>
-        <button type="button" className="button small" disabled={offset === 0} onClick={() => setOffset(offset - USERS_PAGE)}>
+        <button
+          type="button"
+          className="button small"
+          disabled={offset === 0}
+          onClick={() => setOffset(offset - USERS_PAGE)}
+        >
           Previous
         </button>
         <button

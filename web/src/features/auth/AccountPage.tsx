@@ -31,7 +31,9 @@ export function AccountPage() {
       });
       setProfileNote('Profile saved.');
     } catch (err) {
-      setProfileErrors(err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) });
+      setProfileErrors(
+        err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) },
+      );
     }
   }
 
@@ -53,7 +55,9 @@ export function AccountPage() {
       formElement.reset();
       setPasswordNote('Password changed. Your other sessions were logged out.');
     } catch (err) {
-      setPasswordErrors(err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) });
+      setPasswordErrors(
+        err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) },
+      );
     }
   }
 
@@ -71,24 +75,54 @@ export function AccountPage() {
 
       <form className="card" onSubmit={saveProfile} aria-labelledby="profile-title" noValidate>
         <h2 id="profile-title">Profile</h2>
-        {profileErrors.form && <p className="form-error" role="alert">{profileErrors.form}</p>}
+        {profileErrors.form && (
+          <p className="form-error" role="alert">
+            {profileErrors.form}
+          </p>
+        )}
         <Field label="Full name" name="full_name" defaultValue={user.full_name ?? ''} error={profileErrors.full_name} />
         <Field label="Email" name="email" type="email" defaultValue={user.email} error={profileErrors.email} />
         <button className="button primary" type="submit" disabled={update.isPending}>
           Save profile
         </button>
-        {profileNote && <p className="form-note" role="status">{profileNote}</p>}
+        {profileNote && (
+          <p className="form-note" role="status">
+            {profileNote}
+          </p>
+        )}
       </form>
 
       <form className="card" onSubmit={changePassword} aria-labelledby="password-title" noValidate>
         <h2 id="password-title">Change password</h2>
-        {passwordErrors.form && <p className="form-error" role="alert">{passwordErrors.form}</p>}
-        <Field label="New password" name="password" type="password" autoComplete="new-password" required error={passwordErrors.password} />
-        <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" required error={passwordErrors.confirm} />
+        {passwordErrors.form && (
+          <p className="form-error" role="alert">
+            {passwordErrors.form}
+          </p>
+        )}
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={passwordErrors.password}
+        />
+        <Field
+          label="Repeat the new password"
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={passwordErrors.confirm}
+        />
         <button className="button primary" type="submit" disabled={update.isPending}>
           Change password
         </button>
-        {passwordNote && <p className="form-note" role="status">{passwordNote}</p>}
+        {passwordNote && (
+          <p className="form-note" role="status">
+            {passwordNote}
+          </p>
+        )}
       </form>
 
       <div className="card">

@@ -28,4 +28,5 @@ export function useUpdateMe(username: string) {
 }
 
 export const isAdmin = (u: User | undefined) => Boolean(u?.roles.includes('admin'));
-export const canSeeUsers = (u: User | undefined) => Boolean(u && (u.roles.includes('admin') || u.roles.includes('manager')));
+export const canSeeUsers = (u: User | undefined) =>
+  Boolean(u && (u.roles.includes('admin') || u.roles.includes('manager')));

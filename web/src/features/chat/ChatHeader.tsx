@@ -59,7 +59,14 @@ export function ChatHeader({ title, models, model, onModel, systemPrompt, onSyst
       {editing && (
         <form className="system-prompt" onSubmit={save}>
           <label htmlFor="system-prompt">Instructions the model follows in this conversation</label>
-          <textarea id="system-prompt" name="system_prompt" defaultValue={systemPrompt} rows={4} maxLength={8000} autoFocus />
+          <textarea
+            id="system-prompt"
+            name="system_prompt"
+            defaultValue={systemPrompt}
+            rows={4}
+            maxLength={8000}
+            autoFocus
+          />
           <div className="edit-actions">
             <button type="button" className="button" onClick={() => setEditing(false)}>
               Cancel

@@ -186,7 +186,12 @@ function Conversation({ id }: { id: string }) {
     [store],
   );
 
-  const showSibling = useCallback((sibling: string) => setLeaf(newestDescendant(all, sibling)), [all]);
+  // Stable across new messages, so the rendered messages are not all rendered again.
+  const allRef = useRef(all);
+  useEffect(() => {
+    allRef.current = all;
+  }, [all]);
+  const showSibling = useCallback((sibling: string) => setLeaf(newestDescendant(allRef.current, sibling)), []);
 
   const c = conversation.data;
   if (conversation.isError && !c) {
@@ -232,7 +237,6 @@ function Conversation({ id }: { id: string }) {
               entry={entry}
               text={shown.text}
               status={shown.status}
-              busy={running !== null}
               onRegenerate={regenerate}
               onEdit={edit}
               onSibling={showSibling}

@@ -53,7 +53,13 @@ export function Composer({ onSend, onStop, disabled }: Props) {
         autoFocus
       />
       {onStop && (
-        <button type="button" className="icon-button stop" onClick={onStop} aria-label="Stop the reply (Esc)" title="Stop (Esc)">
+        <button
+          type="button"
+          className="icon-button stop"
+          onClick={onStop}
+          aria-label="Stop the reply (Esc)"
+          title="Stop (Esc)"
+        >
           <Icon name="stop" />
         </button>
       )}

@@ -11,7 +11,6 @@ interface Props {
   entry: PathEntry;
   text: string;
   status: ReplyStatus;
-  busy: boolean;
   onRegenerate: (m: Message) => void;
   onEdit: (m: Message, content: string) => void;
   onSibling: (id: string) => void;
@@ -21,9 +20,7 @@ function StatusLine({ status }: { status: ReplyStatus }) {
   switch (status.kind) {
     case 'queued':
       return (
-        <p className="reply-status">
-          Waiting in line{status.position > 0 ? ` — position ${status.position}` : ''}…
-        </p>
+        <p className="reply-status">Waiting in line{status.position > 0 ? ` — position ${status.position}` : ''}…</p>
       );
     case 'incomplete':
       if (status.reason === 'cancelled') return <p className="reply-status">Stopped.</p>;
@@ -38,7 +35,22 @@ function StatusLine({ status }: { status: ReplyStatus }) {
   }
 }
 
-export const MessageItem = memo(function MessageItem({ entry, text, status, busy, onRegenerate, onEdit, onSibling }: Props) {
+/** Path entries are rebuilt when any message arrives; an unchanged message must not re-render. */
+function sameProps(a: Props, b: Props): boolean {
+  return (
+    a.entry.message === b.entry.message &&
+    a.entry.index === b.entry.index &&
+    a.entry.siblings.length === b.entry.siblings.length &&
+    a.entry.siblings.every((id, i) => id === b.entry.siblings[i]) &&
+    a.text === b.text &&
+    a.status === b.status &&
+    a.onRegenerate === b.onRegenerate &&
+    a.onEdit === b.onEdit &&
+    a.onSibling === b.onSibling
+  );
+}
+
+export const MessageItem = memo(function MessageItem({ entry, text, status, onRegenerate, onEdit, onSibling }: Props) {
   const { message, siblings, index } = entry;
   const [editing, setEditing] = useState(false);
   const [copied, setCopied] = useState(false);
@@ -89,7 +101,14 @@ export const MessageItem = memo(function MessageItem({ entry, text, status, busy
           <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
             Edit your message
           </label>
-          <textarea id={`edit-${message.id}`} name="content" defaultValue={message.content} autoFocus rows={3} onKeyDown={onEditKey} />
+          <textarea
+            id={`edit-${message.id}`}
+            name="content"
+            defaultValue={message.content}
+            autoFocus
+            rows={3}
+            onKeyDown={onEditKey}
+          />
           <div className="edit-actions">
             <button type="button" className="button" onClick={() => setEditing(false)}>
               Cancel
@@ -149,13 +168,23 @@ export const MessageItem = memo(function MessageItem({ entry, text, status, busy
             </span>
           )}
           {isUser ? (
-            <button type="button" className="icon-button small" aria-label="Edit message" disabled={busy} onClick={() => setEditing(true)}>
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label="Edit message"
+              onClick={() => setEditing(true)}
+            >
               <Icon name="edit" size={16} />
             </button>
           ) : (
             <>
               {text && (
-                <button type="button" className="icon-button small" aria-label={copied ? 'Copied' : 'Copy reply'} onClick={copy}>
+                <button
+                  type="button"
+                  className="icon-button small"
+                  aria-label={copied ? 'Copied' : 'Copy reply'}
+                  onClick={copy}
+                >
                   <Icon name={copied ? 'check' : 'copy'} size={16} />
                 </button>
               )}
@@ -176,4 +205,4 @@ export const MessageItem = memo(function MessageItem({ entry, text, status, busy
       )}
     </article>
   );
-});
+}, sameProps);

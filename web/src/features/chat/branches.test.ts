@@ -14,7 +14,15 @@ const m = (id: string, parent: string | null): Message => ({
 });
 
 // u1 → a1, then a regeneration a1b; then u2 under a1b; then an edit of u2 (u2b) with its answer.
-const all = [m('u1', null), m('a1', 'u1'), m('a1b', 'u1'), m('u2', 'a1b'), m('a2', 'u2'), m('u2b', 'a1b'), m('a2b', 'u2b')];
+const all = [
+  m('u1', null),
+  m('a1', 'u1'),
+  m('a1b', 'u1'),
+  m('u2', 'a1b'),
+  m('a2', 'u2'),
+  m('u2b', 'a1b'),
+  m('a2b', 'u2b'),
+];
 
 describe('branches', () => {
   it('shows the newest branch by default', () => {

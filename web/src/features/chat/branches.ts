@@ -25,11 +25,12 @@ export function activePath(messages: Message[], leaf: string | null): PathEntry[
   const visited = new Set<string>();
   while (current && !visited.has(current.id)) {
     visited.add(current.id);
-    const key = current.parent_id && byId.has(current.parent_id)
-      ? current.parent_id
-      : current.parent_id
-        ? `missing:${current.parent_id}`
-        : null;
+    const key =
+      current.parent_id && byId.has(current.parent_id)
+        ? current.parent_id
+        : current.parent_id
+          ? `missing:${current.parent_id}`
+          : null;
     const siblings = children.get(key) ?? [current.id];
     path.push({ message: current, siblings, index: siblings.indexOf(current.id) });
     current = current.parent_id ? byId.get(current.parent_id) : undefined;

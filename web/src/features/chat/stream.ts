@@ -90,9 +90,10 @@ function reply(state: ConversationStream, generationId: string): LiveReply {
 }
 
 function withReply(state: ConversationStream, r: LiveReply): ConversationStream {
-  const byMessage = r.messageId && state.byMessage[r.messageId] !== r.generationId
-    ? { ...state.byMessage, [r.messageId]: r.generationId }
-    : state.byMessage;
+  const byMessage =
+    r.messageId && state.byMessage[r.messageId] !== r.generationId
+      ? { ...state.byMessage, [r.messageId]: r.generationId }
+      : state.byMessage;
   return { ...state, replies: { ...state.replies, [r.generationId]: r }, byMessage };
 }
 
@@ -190,10 +191,13 @@ export function runningReply(state: ConversationStream): LiveReply | null {
 
 /** Messages oldest first. */
 export function ordered(state: ConversationStream): Message[] {
-  const time = (m: Message) => Date.parse(m.created_at) || 0;
-  return Object.values(state.messages).sort(
-    (a, b) => time(a) - time(b) || (state.seen[a.id] ?? 0) - (state.seen[b.id] ?? 0),
-  );
+  const keyed = Object.values(state.messages).map((m) => ({
+    m,
+    time: Date.parse(m.created_at) || 0,
+    seen: state.seen[m.id] ?? 0,
+  }));
+  keyed.sort((a, b) => a.time - b.time || a.seen - b.seen);
+  return keyed.map((k) => k.m);
 }
 
 /** Where to resume a conversation's newest running reply after a reconnect. */

@@ -55,7 +55,9 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
       <ul className="conversation-list" aria-busy={list.isFetching}>
         {list.isError && <li className="form-error">{messageOf(list.error)}</li>}
         {list.isSuccess && conversations.length === 0 && (
-          <li className="muted empty">{q ? 'No conversation matches.' : archived ? 'Nothing archived.' : 'No conversations yet.'}</li>
+          <li className="muted empty">
+            {q ? 'No conversation matches.' : archived ? 'Nothing archived.' : 'No conversations yet.'}
+          </li>
         )}
         {conversations.map((c) => (
           <ConversationItem key={c.id} conversation={c} onNavigate={onNavigate} onDelete={() => setDeleting(c)} />
@@ -177,7 +179,11 @@ function ConversationItem({
             <button role="menuitem" type="button" onClick={act(() => setRenaming(true))}>
               <Icon name="edit" size={16} /> Rename
             </button>
-            <button role="menuitem" type="button" onClick={act(() => update.mutate({ id: c.id, patch: { pinned: !c.pinned } }))}>
+            <button
+              role="menuitem"
+              type="button"
+              onClick={act(() => update.mutate({ id: c.id, patch: { pinned: !c.pinned } }))}
+            >
               <Icon name="pin" size={16} /> {c.pinned ? 'Unpin' : 'Pin'}
             </button>
             <button
