@@ -195,3 +195,21 @@ test('a failed reply shows why and can be retried', async ({ page }) => {
   await lastReply(page).getByRole('button', { name: 'Retry' }).click();
   await expect(lastReply(page).getByLabel('Version 2 of 2')).toBeVisible();
 });
+
+test('the theme follows the system and the toggle overrides it', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await register(page, newUser('theme'));
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(await background()).toBe('rgb(22, 23, 27)');
+  await send(page, 'Show code [[reply=```js\nconst x = 1;\n```]]');
+  await expect(lastReply(page)).toHaveAttribute('data-status', 'complete');
+  await screenshot(page, 'chat-dark');
+  // system → light → dark → system
+  await page.getByRole('button', { name: /^Theme: system/ }).click();
+  expect(await background()).toBe('rgb(255, 255, 255)');
+  await page.reload();
+  expect(await background()).toBe('rgb(255, 255, 255)');
+  await page.getByRole('button', { name: /^Theme: light/ }).click();
+  await page.getByRole('button', { name: /^Theme: dark/ }).click();
+  expect(await background()).toBe('rgb(22, 23, 27)');
+});

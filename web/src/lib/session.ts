@@ -53,6 +53,7 @@ export class Session {
   private readonly listeners = new Set<Listener>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private refreshing: Promise<string | null> | null = null;
+  private loggedOut = false;
 
   constructor(private readonly storage: Storage = window.localStorage) {
     this.current = parse(storage.getItem(STORAGE_KEY));
@@ -73,7 +74,13 @@ export class Session {
 
   async login(username: string, password: string): Promise<void> {
     const tokens = await tokenRequest({ grant_type: 'password', username, password });
+    this.loggedOut = false;
     this.store(username, tokens);
+  }
+
+  /** Whether the session ended by the user's own logout (rather than expiring or being revoked). */
+  endedByLogout(): boolean {
+    return this.loggedOut;
   }
 
   /** A usable access token, refreshed first when it is about to expire; null when signed out. */
@@ -95,6 +102,7 @@ export class Session {
   /** Ends the session on the server (its refresh token family is revoked) and here. */
   async logout(): Promise<void> {
     const s = this.current;
+    this.loggedOut = true;
     this.clear();
     if (!s) return;
     try {

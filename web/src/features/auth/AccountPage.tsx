@@ -1,5 +1,4 @@
 import { useState, type FormEvent } from 'react';
-import { useNavigate } from 'react-router';
 
 import { ApiError, messageOf } from '../../api/errors';
 import { Field } from '../../components/Field';
@@ -8,7 +7,6 @@ import { useMe, useUpdateMe } from './api';
 
 export function AccountPage() {
   const me = useMe();
-  const navigate = useNavigate();
   const user = me.data;
   const update = useUpdateMe(user?.username ?? '');
   const [profileErrors, setProfileErrors] = useState<Record<string, string>>({});
@@ -61,10 +59,8 @@ export function AccountPage() {
     }
   }
 
-  async function logout() {
-    await session.logout();
-    navigate('/login', { replace: true });
-  }
+  // Signing out sends every page of the app to the login page (RequireAuth).
+  const logout = () => session.logout();
 
   return (
     <main className="page" aria-labelledby="account-title">
