@@ -46,6 +46,7 @@ impl Server {
             .env("OPENCHAT_REGISTRATIONS_PER_HOUR", "1000000")
             .env("OPENAI_BASE_URL", fake.openai_base())
             .env("OPENAI_API_KEY", "bench")
+            .env("OPENCHAT_LOCAL_MODEL", "off")
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(

@@ -68,6 +68,8 @@ export default async function globalSetup() {
       OPENCHAT_IP_FAILURES_PER_MINUTE: '10000',
       OPENAI_BASE_URL: `http://127.0.0.1:${fake}/v1`,
       OPENAI_API_KEY: 'e2e-key',
+      // The embedded model has its own tests; here replies come from the fake provider.
+      OPENCHAT_LOCAL_MODEL: 'off',
     },
   });
   const stop = () => {

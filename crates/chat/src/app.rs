@@ -60,7 +60,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
         chat.revocations_url.clone()
     };
     let revocations = RevocationList::new(&revocations_url);
-    let registry = crate::providers::registry(&chat).await;
+    let registry = crate::providers::registry(&chat, &config.data_dir).await;
     let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;

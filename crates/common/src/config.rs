@@ -68,6 +68,47 @@ pub struct ChatConfig {
     pub idle_timeout_secs: u64,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
+    /// The embedded local model.
+    pub local: LocalModelConfig,
+}
+
+/// The embedded local model (`docs/local-model.md`): offered next to the configured providers,
+/// and the only model when none is configured.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LocalModelConfig {
+    /// Empty (the default model, `<data_dir>/models/SmolLM2-135M-Instruct.Q4_1.gguf`), the path of
+    /// a GGUF file, or `off`.
+    pub model: String,
+    /// Tokens of context, prompt and reply together; longer conversations lose their oldest
+    /// messages.
+    pub context_length: u32,
+    /// CPU threads; 0 means half the cores (at least one).
+    pub threads: u32,
+    /// 0 decodes greedily.
+    pub temperature: f64,
+    pub top_p: f64,
+    /// Fixed sampling seed (reproducible replies); unset draws one per reply.
+    pub seed: Option<u32>,
+    /// Longest reply, in tokens.
+    pub max_tokens: u32,
+    /// Most replies waiting for the model; more are refused.
+    pub max_queue: u32,
+}
+
+impl Default for LocalModelConfig {
+    fn default() -> Self {
+        Self {
+            model: String::new(),
+            context_length: 2048,
+            threads: 0,
+            temperature: 0.2,
+            top_p: 0.9,
+            seed: None,
+            max_tokens: 512,
+            max_queue: 32,
+        }
+    }
 }
 
 impl Default for ChatConfig {
@@ -85,6 +126,7 @@ impl Default for ChatConfig {
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
             max_message_chars: 32_000,
+            local: LocalModelConfig::default(),
         }
     }
 }
@@ -230,6 +272,8 @@ fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
 pub enum EnvKind {
     Text,
     Integer,
+    /// A decimal number.
+    Float,
     Bool,
     /// Comma-separated.
     List,
@@ -286,6 +330,14 @@ env_vars! {
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
     "OPENCHAT_WEB_AUTH_URL" => ["web", "auth_url"] Text, "auth server URL for browsers (default: the page's host, auth port)";
     "OPENCHAT_WEB_CHAT_URL" => ["web", "chat_url"] Text, "chat service URL for browsers (default: the page's host, chat port)";
+    "OPENCHAT_LOCAL_MODEL" => ["chat", "local", "model"] Text, "local model: a GGUF file, `off`, or unset for the default (SmolLM2-135M in <data dir>/models)";
+    "OPENCHAT_LOCAL_CONTEXT" => ["chat", "local", "context_length"] Integer, "local model context window in tokens (default 2048)";
+    "OPENCHAT_LOCAL_THREADS" => ["chat", "local", "threads"] Integer, "local model CPU threads (default 0: half the cores, at least one)";
+    "OPENCHAT_LOCAL_TEMPERATURE" => ["chat", "local", "temperature"] Float, "local model sampling temperature, 0 for greedy (default 0.2)";
+    "OPENCHAT_LOCAL_TOP_P" => ["chat", "local", "top_p"] Float, "local model nucleus sampling (default 0.9)";
+    "OPENCHAT_LOCAL_SEED" => ["chat", "local", "seed"] Integer, "local model sampling seed (default: a new one per reply)";
+    "OPENCHAT_LOCAL_MAX_TOKENS" => ["chat", "local", "max_tokens"] Integer, "longest local model reply in tokens (default 512)";
+    "OPENCHAT_LOCAL_MAX_QUEUE" => ["chat", "local", "max_queue"] Integer, "replies that may wait for the local model (default 32)";
 }
 
 /// Why a configuration could not be loaded.
@@ -383,6 +435,26 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("{name} must be an http:// or https:// URL")));
             }
         }
+        let local = &self.chat.local;
+        if !(64..=1_048_576).contains(&local.context_length) {
+            return Err(ConfigError::Invalid(
+                "chat.local.context_length must be between 64 and 1048576".into(),
+            ));
+        }
+        if local.max_tokens == 0 || local.max_tokens >= local.context_length {
+            return Err(ConfigError::Invalid(
+                "chat.local.max_tokens must be at least 1 and less than chat.local.context_length".into(),
+            ));
+        }
+        if !(0.0..=5.0).contains(&local.temperature) {
+            return Err(ConfigError::Invalid("chat.local.temperature must be between 0 and 5".into()));
+        }
+        if !(local.top_p > 0.0 && local.top_p <= 1.0) {
+            return Err(ConfigError::Invalid("chat.local.top_p must be above 0 and at most 1".into()));
+        }
+        if local.max_queue == 0 {
+            return Err(ConfigError::Invalid("chat.local.max_queue must be at least 1".into()));
+        }
         Ok(())
     }
 }
@@ -410,6 +482,7 @@ fn env_to_toml(var: &EnvVar, raw: &str) -> Result<toml::Value, ConfigError> {
         EnvKind::Integer => {
             toml::Value::Integer(raw.trim().parse().map_err(|_| invalid("expected a whole number"))?)
         }
+        EnvKind::Float => toml::Value::Float(raw.trim().parse().map_err(|_| invalid("expected a number"))?),
         EnvKind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
@@ -491,6 +564,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.auth.bootstrap_admin.unwrap().password, "s3cret-passphrase");
+    }
+
+    #[test]
+    fn local_model_settings_come_from_the_environment() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(config.chat.local, LocalModelConfig::default());
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("OPENCHAT_LOCAL_MODEL", "/models/x.gguf"),
+                ("OPENCHAT_LOCAL_CONTEXT", "4096"),
+                ("OPENCHAT_LOCAL_THREADS", "2"),
+                ("OPENCHAT_LOCAL_TEMPERATURE", "0"),
+                ("OPENCHAT_LOCAL_TOP_P", "0.5"),
+                ("OPENCHAT_LOCAL_SEED", "42"),
+            ]),
+        )
+        .unwrap();
+        let local = config.chat.local;
+        assert_eq!(local.model, "/models/x.gguf");
+        assert_eq!((local.context_length, local.threads, local.seed), (4096, 2, Some(42)));
+        assert_eq!((local.temperature, local.top_p), (0.0, 0.5));
+        let err = Config::load_from(None, env(&[("OPENCHAT_LOCAL_TEMPERATURE", "warm")])).unwrap_err();
+        assert!(err.to_string().contains("OPENCHAT_LOCAL_TEMPERATURE"), "{err}");
+        let err = Config::load_from(None, env(&[("OPENCHAT_LOCAL_TOP_P", "1.5")])).unwrap_err();
+        assert!(err.to_string().contains("top_p"), "{err}");
+        let err = Config::load_from(None, env(&[("OPENCHAT_LOCAL_MAX_TOKENS", "2048")])).unwrap_err();
+        assert!(err.to_string().contains("max_tokens"), "{err}");
     }
 
     #[test]

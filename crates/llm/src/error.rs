@@ -3,9 +3,12 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlmError {
     #[error(
-        "no model provider configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server) or ANTHROPIC_API_KEY, or configure [[chat.providers]]"
+        "no model provider configured: set OPENCHAT_LOCAL_MODEL to a GGUF file (or unset it for the default local model), OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server) or ANTHROPIC_API_KEY, or configure [[chat.providers]]"
     )]
     NotConfigured,
+    /// A problem of the embedded local model, as a sentence that names the fix.
+    #[error("{0}")]
+    Local(String),
     #[error("the model '{0}' is not available")]
     UnknownModel(String),
     #[error("the model provider timed out")]

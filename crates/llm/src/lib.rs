@@ -54,6 +54,9 @@ pub enum StreamEvent {
     /// New text, never the whole message again.
     Delta(String),
     Usage(Usage),
+    /// The request waits behind this many others (a local model answers one at a time); sent
+    /// again whenever the number changes, before the first delta.
+    Queued(u32),
 }
 
 pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;

@@ -1,6 +1,7 @@
 //! `openchat`: one binary for every Open ChatBot service and its administration.
 
 mod admin;
+mod model;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,9 @@ enum Command {
     /// Manage users and keys directly in the auth database.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Manage the embedded local model's files (`pull` the default model, `list` what is installed).
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// List the environment variables that configure openchat.
     Env,
 }
@@ -53,6 +57,7 @@ fn main() -> anyhow::Result<()> {
             Command::Chat => serve(&config, &[Service::Chat]).await,
             Command::Web => serve(&config, &[Service::Web]).await,
             Command::Admin(command) => admin::run(&config, command).await,
+            Command::Model(command) => model::run(&config, command).await,
             Command::Env => {
                 for var in common::config::ENV_VARS {
                     println!("{:40} {}", var.name, var.help);

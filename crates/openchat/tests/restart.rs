@@ -61,6 +61,7 @@ async fn a_killed_process_leaves_the_reply_interrupted(backend: TestBackend) {
         ("OPENCHAT_WEB_PORT".to_owned(), "0".to_owned()),
         ("OPENAI_BASE_URL".to_owned(), fake.openai_base()),
         ("OPENAI_API_KEY".to_owned(), "test-key".to_owned()),
+        ("OPENCHAT_LOCAL_MODEL".to_owned(), "off".to_owned()),
     ];
     if backend == TestBackend::Postgres {
         env.push(("OPENCHAT_CHAT_DATABASE_URL".to_owned(), fresh_database(backend, &dir, "chat.db").await));

@@ -117,6 +117,14 @@ async fn stream_reply(
             item = stream.next() => match item {
                 Some(Ok(StreamEvent::Delta(text))) => generation.push_delta(hub, &text),
                 Some(Ok(StreamEvent::Usage(u))) => usage = Some(u),
+                Some(Ok(StreamEvent::Queued(position))) => hub.publish(
+                    &generation.owner_id,
+                    ServerEvent::GenerationQueued {
+                        generation_id: generation.id.clone(),
+                        conversation_id: generation.conversation_id.clone(),
+                        position,
+                    },
+                ),
                 Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
                 None => return (Outcome::Complete, usage),
             },

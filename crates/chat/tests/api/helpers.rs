@@ -41,6 +41,8 @@ pub async fn config(backend: TestBackend, fake: &FakeLlm) -> Config {
         api_key: Some("test-key".into()),
         models: Vec::new(),
     }];
+    // Tests that want the local model turn it on with a file of their own.
+    config.chat.local.model = "off".into();
     config
 }
 

@@ -5,5 +5,6 @@
 mod helpers;
 
 mod generations;
+mod local_model;
 mod rest;
 mod ws;

@@ -1,0 +1,178 @@
+//! The chat template from the GGUF metadata (`tokenizer.chat_template`, a Jinja template as in
+//! Hugging Face's tokenizers), rendered with minijinja the way `transformers` renders it, and the
+//! trimming of long conversations to the context window.
+
+use llm::{ChatMessage, Role};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::{Environment, ErrorKind, context};
+
+/// Used when a GGUF file carries no template: ChatML, which most small instruct models use.
+const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+/// A compiled chat template.
+pub(crate) struct ChatTemplate {
+    env: Environment<'static>,
+    bos_token: String,
+    eos_token: String,
+}
+
+impl ChatTemplate {
+    /// Compiles `source` (or ChatML when the model has none). The error is a sentence.
+    pub(crate) fn new(source: Option<&str>, bos_token: &str, eos_token: &str) -> Result<Self, String> {
+        let mut env = Environment::new();
+        // As `transformers` does (and its templates are written for).
+        let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build();
+        env.set_syntax(syntax.map_err(|e| format!("cannot configure the chat template engine: {e}"))?);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", |message: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+        });
+        env.add_template_owned("chat", source.unwrap_or(CHATML).to_owned())
+            .map_err(|e| format!("the model's chat template is not valid Jinja: {e}"))?;
+        Ok(Self { env, bos_token: bos_token.to_owned(), eos_token: eos_token.to_owned() })
+    }
+
+    /// The prompt for `messages`, ending with the opening of the assistant's turn.
+    pub(crate) fn render(&self, messages: &[ChatMessage]) -> Result<String, String> {
+        let messages: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                let role = match m.role {
+                    Role::System => "system",
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                };
+                context! { role => role, content => m.content.as_str() }
+            })
+            .collect();
+        let template = self.env.get_template("chat").map_err(|e| e.to_string())?;
+        template
+            .render(context! {
+                messages => messages,
+                add_generation_prompt => true,
+                bos_token => self.bos_token.as_str(),
+                eos_token => self.eos_token.as_str(),
+            })
+            .map_err(|e| format!("the model's chat template failed on this conversation: {e}"))
+    }
+}
+
+/// The newest messages whose prompt fits in `budget` tokens: the oldest messages after the
+/// leading system prompt are dropped first; the last message is always kept. `count` gives the
+/// token count of a candidate conversation's prompt.
+pub(crate) fn trim_to_fit(
+    messages: &[ChatMessage],
+    budget: usize,
+    mut count: impl FnMut(&[ChatMessage]) -> Result<usize, String>,
+) -> Result<Vec<ChatMessage>, String> {
+    let system = usize::from(messages.first().is_some_and(|m| m.role == Role::System));
+    let candidate = |dropped: usize| -> Vec<ChatMessage> {
+        messages[..system].iter().chain(&messages[system + dropped..]).cloned().collect()
+    };
+    let droppable = messages.len().saturating_sub(system + 1);
+    if count(messages)? <= budget {
+        return Ok(messages.to_vec());
+    }
+    // The fewest dropped messages that fit (fitting is monotonic in the number dropped).
+    let (mut fits, mut too_long) = (droppable, 0);
+    if count(&candidate(droppable))? > budget {
+        let last = messages.last().map_or(0, |m| m.content.chars().count());
+        return Err(format!(
+            "the message is too long for the local model's context window ({budget} tokens for the \
+             prompt; the message has {last} characters): shorten it, or raise OPENCHAT_LOCAL_CONTEXT"
+        ));
+    }
+    while fits - too_long > 1 {
+        let middle = too_long + (fits - too_long) / 2;
+        if count(&candidate(middle))? <= budget {
+            fits = middle;
+        } else {
+            too_long = middle;
+        }
+    }
+    Ok(candidate(fits))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(role: Role, content: &str) -> ChatMessage {
+        ChatMessage { role, content: content.into() }
+    }
+
+    const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    #[test]
+    fn smollm2_template_adds_its_default_system_prompt() {
+        let template = ChatTemplate::new(Some(SMOLLM2), "<|im_start|>", "<|im_end|>").unwrap();
+        let prompt = template.render(&[message(Role::User, "Hi")]).unwrap();
+        assert_eq!(
+            prompt,
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n\
+             <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let prompt =
+            template.render(&[message(Role::System, "Be brief."), message(Role::User, "Hi")]).unwrap();
+        assert!(prompt.starts_with("<|im_start|>system\nBe brief.<|im_end|>\n"), "{prompt}");
+        assert!(!prompt.contains("SmolLM"), "{prompt}");
+    }
+
+    #[test]
+    fn templates_use_python_methods_and_special_tokens() {
+        let source = "{{ bos_token }}{% for m in messages %}[{{ m['role'].upper() }}] {{ m['content'].strip() }}\n{% endfor %}";
+        let template = ChatTemplate::new(Some(source), "<s>", "</s>").unwrap();
+        let prompt = template.render(&[message(Role::User, "  spaced  ")]).unwrap();
+        assert_eq!(prompt, "<s>[USER] spaced\n");
+    }
+
+    #[test]
+    fn raise_exception_becomes_an_error_sentence() {
+        let source = "{{ raise_exception('Conversation roles must alternate') }}";
+        let template = ChatTemplate::new(Some(source), "", "").unwrap();
+        let err = template.render(&[message(Role::User, "x")]).unwrap_err();
+        assert!(err.contains("Conversation roles must alternate"), "{err}");
+        assert!(ChatTemplate::new(Some("{% for %}"), "", "").is_err());
+    }
+
+    #[test]
+    fn without_a_template_chatml_is_used() {
+        let template = ChatTemplate::new(None, "", "").unwrap();
+        let prompt = template.render(&[message(Role::User, "Hi")]).unwrap();
+        assert_eq!(prompt, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    }
+
+    /// Counts one token per character of content, plus 2 per message.
+    fn chars(messages: &[ChatMessage]) -> Result<usize, String> {
+        Ok(messages.iter().map(|m| m.content.len() + 2).sum())
+    }
+
+    #[test]
+    fn trimming_keeps_the_system_prompt_and_the_newest_messages() {
+        let conversation = vec![
+            message(Role::System, "sys"),
+            message(Role::User, "aaaaaaaaaa"),
+            message(Role::Assistant, "bbbbbbbbbb"),
+            message(Role::User, "cccccccccc"),
+            message(Role::Assistant, "dddddddddd"),
+            message(Role::User, "eeeee"),
+        ];
+        assert_eq!(trim_to_fit(&conversation, 1000, chars).unwrap(), conversation);
+        // sys (5) + d (12) + e (7) = 24; adding c would make 36.
+        let trimmed = trim_to_fit(&conversation, 30, chars).unwrap();
+        let contents: Vec<_> = trimmed.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(contents, ["sys", "dddddddddd", "eeeee"]);
+        let trimmed = trim_to_fit(&conversation, 12, chars).unwrap();
+        assert_eq!(trimmed.len(), 2);
+        let err = trim_to_fit(&conversation, 5, chars).unwrap_err();
+        assert!(err.contains("too long") && err.contains("OPENCHAT_LOCAL_CONTEXT"), "{err}");
+    }
+
+    #[test]
+    fn trimming_without_a_system_prompt_drops_from_the_start() {
+        let conversation: Vec<_> = (0..9).map(|i| message(Role::User, &"x".repeat(i + 1))).collect();
+        let trimmed = trim_to_fit(&conversation, 21, chars).unwrap();
+        // (8+2) + (9+2) = 21 fits; with (7+2) more it would not.
+        assert_eq!(trimmed.iter().map(|m| m.content.len()).collect::<Vec<_>>(), [8, 9]);
+    }
+}
