@@ -52,6 +52,27 @@ async function signedIn(page: Page) {
   return tokens.access_token;
 }
 
+function newConversation(token: string, title: string) {
+  return api<{ id: string }>('/api/v1/conversations/', {
+    base: process.env.OPENCHAT_CHAT_URL!,
+    token,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
+}
+
+/** Stores a user message without asking the model. */
+function storeMessage(token: string, conversationId: string, content: string) {
+  return api(`/api/v1/conversations/${conversationId}/messages`, {
+    base: process.env.OPENCHAT_CHAT_URL!,
+    token,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content, generate: false }),
+  });
+}
+
 test('bundle size', () => {
   const html = readFileSync('dist/index.html', 'utf8');
   const initial = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
@@ -69,23 +90,8 @@ test('bundle size', () => {
 
 test('navigation to an interactive chat page', async ({ page }) => {
   const token = await signedIn(page);
-  const chat = process.env.OPENCHAT_CHAT_URL!;
-  const c = await api<{ id: string }>('/api/v1/conversations/', {
-    base: chat,
-    token,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'Timing' }),
-  });
-  for (let i = 0; i < 20; i++) {
-    await api(`/api/v1/conversations/${c.id}/messages`, {
-      base: chat,
-      token,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ content: `Message ${i} with **some** markdown and \`code\``, generate: false }),
-    });
-  }
+  const c = await newConversation(token, 'Timing');
+  for (let i = 0; i < 20; i++) await storeMessage(token, c.id, `Message ${i} with **some** markdown and \`code\``);
   const times: number[] = [];
   for (let run = 0; run < 15; run++) {
     await page.goto('about:blank');
@@ -108,29 +114,11 @@ test('navigation to an interactive chat page', async ({ page }) => {
 
 test('a conversation of 2 000 messages opens and scrolls without jank', async ({ page }) => {
   const token = await signedIn(page);
-  const chat = process.env.OPENCHAT_CHAT_URL!;
-  const c = await api<{ id: string }>('/api/v1/conversations/', {
-    base: chat,
-    token,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'Long' }),
-  });
+  const c = await newConversation(token, 'Long');
   const body = (i: number) =>
     `Message ${i}: a paragraph long enough to wrap onto a second line in the chat column, with a list:\n\n- one\n- two`;
-  for (let i = 0; i < 2000; i += 50) {
-    await Promise.all(
-      Array.from({ length: 50 }, (_, k) =>
-        api(`/api/v1/conversations/${c.id}/messages`, {
-          base: chat,
-          token,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ content: body(i + k), generate: false }),
-        }),
-      ),
-    );
-  }
+  // One after another, so the newest is the last.
+  for (let i = 0; i < 2000; i++) await storeMessage(token, c.id, body(i));
   await page.goto(url(`/c/${c.id}`), { waitUntil: 'commit' });
   const opened = await page.waitForFunction(
     () =>

@@ -5,6 +5,11 @@ import { Field } from '../../components/Field';
 import { session } from '../../lib/session';
 import { useMe, useUpdateMe } from './api';
 
+/** Per-field reasons of a 422, or one sentence for the whole form. */
+function formErrors(err: unknown): Record<string, string> {
+  return err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) };
+}
+
 export function AccountPage() {
   const me = useMe();
   const user = me.data;
@@ -29,9 +34,7 @@ export function AccountPage() {
       });
       setProfileNote('Profile saved.');
     } catch (err) {
-      setProfileErrors(
-        err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) },
-      );
+      setProfileErrors(formErrors(err));
     }
   }
 
@@ -53,9 +56,7 @@ export function AccountPage() {
       formElement.reset();
       setPasswordNote('Password changed. Your other sessions were logged out.');
     } catch (err) {
-      setPasswordErrors(
-        err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) },
-      );
+      setPasswordErrors(formErrors(err));
     }
   }
 
