@@ -56,9 +56,12 @@ pub(crate) struct Engine {
     pub(crate) gate: Mutex<()>,
 }
 
-/// What the provider holds: dropping the last clone stops the worker after its current token.
+/// What the provider holds: dropping it stops the worker after its current token and waits for
+/// that. The worker must be gone before the process exits: llama.cpp's global state is torn
+/// down at exit, and a thread still generating would crash on it.
 pub(crate) struct Handle {
     engine: Arc<Engine>,
+    worker: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::ops::Deref for Handle {
@@ -73,6 +76,9 @@ impl Drop for Handle {
     fn drop(&mut self) {
         self.engine.lock().shutdown = true;
         self.engine.wake.notify_all();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
     }
 }
 
@@ -91,14 +97,18 @@ impl Engine {
             let mut ready = Some(ready_tx);
             run_worker(&worker, &mut ready);
         });
-        match spawned {
+        let worker = match spawned {
             // The worker reports once, after its first attempt to load the model.
-            Ok(_) => {
+            Ok(worker) => {
                 let _ = ready_rx.recv();
+                Some(worker)
             }
-            Err(e) => engine.lock().load_error = Some(format!("cannot start the local model's thread: {e}")),
-        }
-        Handle { engine }
+            Err(e) => {
+                engine.lock().load_error = Some(format!("cannot start the local model's thread: {e}"));
+                None
+            }
+        };
+        Handle { engine, worker }
     }
 
     pub(crate) fn settings(&self) -> &LocalSettings {
