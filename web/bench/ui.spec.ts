@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 
-import { newUser, url } from '../e2e/fixtures';
+import { newConversation, signInByApi, storeMessage, url } from '../e2e/fixtures';
 
 /** Figures for docs/benchmarks.md; printed, never asserted against a time. */
 const figures: Record<string, string> = {};
@@ -11,67 +11,6 @@ const figures: Record<string, string> = {};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;
-
-async function api<T>(path: string, init: RequestInit & { base: string; token?: string }): Promise<T> {
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  const response = await fetch(`${init.base}${path}`, { ...init, headers });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
-
-async function signedIn(page: Page) {
-  const auth = process.env.OPENCHAT_AUTH_URL!;
-  const user = newUser('bench');
-  await api('/users/', {
-    base: auth,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: user.username, email: user.email, password: user.password }),
-  });
-  const tokens = await api<{ access_token: string; refresh_token: string; expires_in: number }>('/auth/token', {
-    base: auth,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username: user.username, password: user.password, client_id: 'openchat-web' }),
-  });
-  await page.goto(url('/login'));
-  await page.evaluate(
-    ([username, t]) =>
-      localStorage.setItem(
-        'openchat.session',
-        JSON.stringify({
-          username,
-          accessToken: t.access_token,
-          refreshToken: t.refresh_token,
-          expiresAt: Date.now() + t.expires_in * 1000,
-        }),
-      ),
-    [user.username, tokens] as const,
-  );
-  return tokens.access_token;
-}
-
-function newConversation(token: string, title: string) {
-  return api<{ id: string }>('/api/v1/conversations/', {
-    base: process.env.OPENCHAT_CHAT_URL!,
-    token,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title }),
-  });
-}
-
-/** Stores a user message without asking the model. */
-function storeMessage(token: string, conversationId: string, content: string) {
-  return api(`/api/v1/conversations/${conversationId}/messages`, {
-    base: process.env.OPENCHAT_CHAT_URL!,
-    token,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ content, generate: false }),
-  });
-}
 
 test('bundle size', () => {
   const html = readFileSync('dist/index.html', 'utf8');
@@ -89,7 +28,7 @@ test('bundle size', () => {
 });
 
 test('navigation to an interactive chat page', async ({ page }) => {
-  const token = await signedIn(page);
+  const token = await signInByApi(page);
   const c = await newConversation(token, 'Timing');
   for (let i = 0; i < 20; i++) await storeMessage(token, c.id, `Message ${i} with **some** markdown and \`code\``);
   const times: number[] = [];
@@ -113,7 +52,7 @@ test('navigation to an interactive chat page', async ({ page }) => {
 });
 
 test('a conversation of 2 000 messages opens and scrolls without jank', async ({ page }) => {
-  const token = await signedIn(page);
+  const token = await signInByApi(page);
   const c = await newConversation(token, 'Long');
   const body = (i: number) =>
     `Message ${i}: a paragraph long enough to wrap onto a second line in the chat column, with a list:\n\n- one\n- two`;
@@ -122,7 +61,9 @@ test('a conversation of 2 000 messages opens and scrolls without jank', async ({
   await page.goto(url(`/c/${c.id}`), { waitUntil: 'commit' });
   const opened = await page.waitForFunction(
     () =>
-      document.querySelector('article:last-of-type')?.textContent?.includes('Message 1999') ? performance.now() : false,
+      [...document.querySelectorAll('article')].pop()?.textContent?.includes('Message 1999')
+        ? performance.now()
+        : false,
     undefined,
     { polling: 'raf' },
   );
@@ -149,17 +90,18 @@ test('a conversation of 2 000 messages opens and scrolls without jank', async ({
     if (i % 20 === 0) {
       reachedTop = await page.evaluate(() => {
         const el = document.querySelector('.message-scroller')!;
-        return el.scrollTop === 0 && document.querySelectorAll('article').length >= 2000;
+        return el.scrollTop === 0 && !!document.querySelector('article')?.textContent?.includes('Message 0:');
       });
     }
   }
   const scrolled = Date.now() - scrollStart;
   const frames = await page.evaluate(() => (window as unknown as { frames_: number[] }).frames_.slice(1));
+  // The list is virtualised: what is in the DOM at the end is the first screenful, not 2 000.
   const rendered = await page.locator('article').count();
   const long = frames.filter((f) => f > 50).length;
   figures['2 000 messages: open'] = `${open} ms to the newest message`;
   figures['2 000 messages: scroll to the top'] =
-    `${scrolled} ms, ${rendered} messages rendered at the end, frames p50 ${median(frames).toFixed(1)} ms / p95 ${pct(frames, 95).toFixed(1)} ms / max ${Math.max(...frames).toFixed(0)} ms, ${long} of ${frames.length} frames over 50 ms`;
+    `${scrolled} ms, ${rendered} messages in the DOM at the top, frames p50 ${median(frames).toFixed(1)} ms / p95 ${pct(frames, 95).toFixed(1)} ms / max ${Math.max(...frames).toFixed(0)} ms, ${long} of ${frames.length} frames over 50 ms`;
   expect(reachedTop).toBe(true);
 });
 

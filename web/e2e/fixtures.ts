@@ -46,10 +46,16 @@ export async function login(page: Page, user: { username: string; password: stri
   await expect(page.getByRole('heading', { name: 'How can I help?' })).toBeVisible();
 }
 
+/** Sends `text` and waits for its reply to appear (so `lastReply` is that reply, not the one before). */
 export async function send(page: Page, text: string): Promise<void> {
+  const replyIds = () =>
+    page.locator('article.from-assistant').evaluateAll((els) => els.map((el) => el.getAttribute('data-message-id')));
+  const before = new Set(await replyIds());
   const box = page.getByLabel('Message', { exact: true });
   await box.fill(text);
   await box.press('Enter');
+  await expect.poll(async () => (await replyIds()).at(-1)).not.toBeUndefined();
+  await expect.poll(async () => before.has((await replyIds()).at(-1) ?? null)).toBe(false);
 }
 
 export function assistantMessages(page: Page): Locator {
@@ -67,4 +73,66 @@ export function words(n: number): string {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: false });
+}
+
+async function api<T>(path: string, init: RequestInit & { base: string; token?: string }): Promise<T> {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const response = await fetch(`${init.base}${path}`, { ...init, headers });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** A new user, registered and signed in through the API (faster than the forms); returns the access token. */
+export async function signInByApi(page: Page, prefix = 'api') {
+  const auth = process.env.OPENCHAT_AUTH_URL!;
+  const user = newUser(prefix);
+  await api('/users/', {
+    base: auth,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: user.username, email: user.email, password: user.password }),
+  });
+  const tokens = await api<{ access_token: string; refresh_token: string; expires_in: number }>('/auth/token', {
+    base: auth,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username: user.username, password: user.password, client_id: 'openchat-web' }),
+  });
+  await page.goto(url('/login'));
+  await page.evaluate(
+    ([username, t]) =>
+      localStorage.setItem(
+        'openchat.session',
+        JSON.stringify({
+          username,
+          accessToken: t.access_token,
+          refreshToken: t.refresh_token,
+          expiresAt: Date.now() + t.expires_in * 1000,
+        }),
+      ),
+    [user.username, tokens] as const,
+  );
+  return tokens.access_token;
+}
+
+export function newConversation(token: string, title: string) {
+  return api<{ id: string }>('/api/v1/conversations/', {
+    base: process.env.OPENCHAT_CHAT_URL!,
+    token,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
+}
+
+/** Stores a user message without asking the model. */
+export function storeMessage(token: string, conversationId: string, content: string) {
+  return api(`/api/v1/conversations/${conversationId}/messages`, {
+    base: process.env.OPENCHAT_CHAT_URL!,
+    token,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ content, generate: false }),
+  });
 }

@@ -210,8 +210,6 @@ function Conversation({ id }: { id: string }) {
   }
 
   const model = c?.model ?? models.data?.default_model ?? '';
-  const lastText = path.length ? displayOf(stream, path[path.length - 1]!.message).text.length : 0;
-
   return (
     <main className="chat" aria-label={c?.title ?? 'Conversation'}>
       <ChatHeader
@@ -227,7 +225,7 @@ function Conversation({ id }: { id: string }) {
         count={path.length}
         hasOlder={older.has}
         loadOlder={loadOlder}
-        version={`${path.length}:${lastText}`}
+        itemKey={(i) => path[i]!.message.id}
         render={(i) => {
           const entry = path[i]!;
           const shown = displayOf(stream, entry.message);

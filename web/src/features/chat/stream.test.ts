@@ -146,4 +146,25 @@ describe('stream reducer', () => {
     });
     expect(ordered(s).map((m) => m.id)).toEqual(['a', 'b', 'c']);
   });
+
+  it('merges an older page into the loaded one without repeats, keeping arrival order on equal times', () => {
+    const at = '2026-11-25T10:00:00.000Z';
+    const newest = reduce(emptyStream, {
+      type: 'snapshot',
+      messages: ['m3', 'm4'].map((id) => message(id, { created_at: at, status: 'complete' })),
+    });
+    // The older page overlaps the loaded one by a message (a page boundary seen twice).
+    const older = reduce(newest, {
+      type: 'snapshot',
+      messages: ['m1', 'm2', 'm3'].map((id) => message(id, { created_at: '2026-11-25T09:00:00.000Z' })),
+    });
+    expect(ordered(older).map((m) => m.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(Object.keys(older.messages)).toHaveLength(4);
+    expect(older.seen).toMatchObject({ m3: 0, m4: 1, m1: 2, m2: 3 });
+    // m3 was already final: the page's streaming copy of it does not replace it.
+    expect(older.messages.m3?.status).toBe('complete');
+    // A page that changes nothing leaves the state as it was, so nothing renders again.
+    const same = reduce(older, { type: 'snapshot', messages: [message('m4', { status: 'streaming' })] });
+    expect(same).toBe(older);
+  });
 });

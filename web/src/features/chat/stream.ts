@@ -75,12 +75,29 @@ function statusOf(message: Message): ReplyStatus {
   }
 }
 
-/** Adds or replaces a message; a stored final version is never replaced by an older streaming one. */
-function upsert(state: ConversationStream, message: Message): ConversationStream {
-  const existing = state.messages[message.id];
-  if (existing && TERMINAL.has(existing.status) && message.status === 'streaming') return state;
-  const seen = message.id in state.seen ? state.seen : { ...state.seen, [message.id]: Object.keys(state.seen).length };
-  return { ...state, messages: { ...state.messages, [message.id]: message }, seen };
+/**
+ * Adds or replaces messages; a stored final version is never replaced by an older streaming one.
+ * The maps are copied once per call, not once per message: a page of 200 older messages joining
+ * 2 000 loaded ones costs one copy, not 200.
+ */
+function upsert(state: ConversationStream, ...incoming: Message[]): ConversationStream {
+  let messages: Record<string, Message> | null = null;
+  let seen: Record<string, number> | null = null;
+  let order = 0;
+  for (const message of incoming) {
+    const existing = (messages ?? state.messages)[message.id];
+    if (existing && TERMINAL.has(existing.status) && message.status === 'streaming') continue;
+    messages ??= { ...state.messages };
+    messages[message.id] = message;
+    if (!(message.id in (seen ?? state.seen))) {
+      if (!seen) {
+        seen = { ...state.seen };
+        order = Object.keys(seen).length;
+      }
+      seen[message.id] = order++;
+    }
+  }
+  return messages ? { ...state, messages, seen: seen ?? state.seen } : state;
 }
 
 function reply(state: ConversationStream, generationId: string): LiveReply {
@@ -101,7 +118,7 @@ function withReply(state: ConversationStream, r: LiveReply): ConversationStream 
 export function reduce(state: ConversationStream, action: StreamAction): ConversationStream {
   switch (action.type) {
     case 'snapshot':
-      return action.messages.reduce(upsert, state);
+      return upsert(state, ...action.messages);
     case 'message':
       return upsert(state, action.message);
     case 'event':
