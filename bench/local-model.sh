@@ -13,7 +13,7 @@ venv=${OPENCHAT_BENCH_VENV:-$HOME/.cache/openchat/bench-venv}
 
 # The test profile: its llama.cpp is the same `-O3` CMake Release build as the release
 # profile's (Cargo.toml), and reusing the test build avoids a second llama.cpp build.
-cargo build -q -p openchat --example local_bench -p local-llm
+cargo build --locked -q --workspace --all-targets
 [ -f "$model" ] || "$target/debug/openchat" model pull --dir "$(dirname "$model")"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import llama_cpp" 2>/dev/null || "$venv/bin/pip" install -q llama-cpp-python
