@@ -50,6 +50,18 @@ test('a long conversation: opens at the newest, follows a reply only from the en
   await expect(reply.locator('.markdown')).toHaveText(words(400));
   await expect.poll(() => distanceFromEnd(page)).toBeLessThan(80);
 
+  // A draft being edited survives scrolling it far out of view and back: its row stays mounted.
+  const question = page.locator('article.from-user').last();
+  await question.getByRole('button', { name: 'Edit message' }).click();
+  const draft = page.getByLabel('Edit your message');
+  await draft.fill('A draft that must not be lost');
+  await scroller.hover();
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -1500);
+  // Far away: the reply below the question has left the DOM, the question (focused) has not.
+  await expect(page.locator('article.from-assistant').filter({ hasText: 'w400' })).toHaveCount(0);
+  await expect(draft).toHaveValue('A draft that must not be lost');
+  await draft.press('Escape');
+
   // Scrolling to the top loads the older page; the oldest message is reached, in order.
   await expect(async () => {
     await page.mouse.wheel(0, -5000);
