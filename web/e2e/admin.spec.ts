@@ -19,8 +19,13 @@ test('an administrator promotes a user, who then sees the user list read-only', 
   const row = admin.locator(`tr[data-username="${user.username}"]`);
   await expect(row).toBeVisible();
   await screenshot(admin, 'admin');
+  // The box shows the new role at once; the reload waits for the server to have stored it.
+  const saved = admin.waitForResponse(
+    (r) => r.url().endsWith(`/roles/${user.username}`) && r.request().method() === 'PUT',
+  );
   await row.getByLabel(`manager role for ${user.username}`).check();
   await expect(row.getByLabel(`manager role for ${user.username}`)).toBeChecked();
+  expect((await saved).status()).toBe(200);
   await admin.reload();
   await admin.getByLabel('Search users').fill(user.username);
   await expect(
