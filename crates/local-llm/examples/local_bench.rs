@@ -1,6 +1,9 @@
 //! The local model's speed through the provider (what a reply costs in `openchat`): load time,
-//! time to first token for a short question, prompt processing and generation rates, and peak
-//! RSS. `bench/local-model.sh` runs it beside the reference llama.cpp (llama-cpp-python).
+//! time to first token for a short question in a new conversation and for a follow-up turn,
+//! prompt processing and generation rates, and peak RSS. `bench/local-model.sh` runs it beside
+//! the reference llama.cpp (llama-cpp-python). Both engines reuse the part of a prompt that the
+//! previous one shared; each measured prompt follows a different one, so only the template's
+//! start is reused, as when a user opens a new conversation.
 //!
 //! Usage: local_bench MODEL.gguf THREADS
 
@@ -11,6 +14,8 @@ use llm::{ChatMessage, ChatRequest, Provider, Role, StreamEvent};
 use local_llm::{LocalProvider, LocalSettings};
 
 const SHORT: &str = "What is the capital of France?";
+const OTHER: &str = "Name three colours.";
+const FOLLOW_UP: &str = "And of Italy?";
 const STORY: &str = "Write a long story about a dragon who learns to cook.";
 /// About 500 tokens of prompt.
 fn long_prompt() -> String {
@@ -19,6 +24,7 @@ fn long_prompt() -> String {
 }
 
 struct Run {
+    text: String,
     first_token: Duration,
     total: Duration,
     prompt_tokens: u32,
@@ -26,9 +32,16 @@ struct Run {
 }
 
 async fn run(provider: &LocalProvider, question: &str, max_tokens: u32) -> Run {
+    turn(provider, &[(Role::User, question)], max_tokens).await
+}
+
+async fn turn(provider: &LocalProvider, messages: &[(Role, &str)], max_tokens: u32) -> Run {
     let request = ChatRequest {
         model: "bench".into(),
-        messages: vec![ChatMessage { role: Role::User, content: question.into() }],
+        messages: messages
+            .iter()
+            .map(|(role, text)| ChatMessage { role: *role, content: (*text).into() })
+            .collect(),
         max_tokens: Some(max_tokens),
         temperature: Some(0.0),
     };
@@ -36,10 +49,12 @@ async fn run(provider: &LocalProvider, question: &str, max_tokens: u32) -> Run {
     let mut stream = provider.stream(request).await.expect("the model accepts the request");
     let mut first_token = None;
     let mut usage = None;
+    let mut text = String::new();
     while let Some(event) = stream.next().await {
         match event.expect("no error") {
-            StreamEvent::Delta(_) => {
+            StreamEvent::Delta(delta) => {
                 first_token.get_or_insert_with(|| started.elapsed());
+                text.push_str(&delta);
             }
             StreamEvent::Usage(u) => usage = Some(u),
             StreamEvent::Queued(_) => {}
@@ -47,6 +62,7 @@ async fn run(provider: &LocalProvider, question: &str, max_tokens: u32) -> Run {
     }
     let usage = usage.expect("usage");
     Run {
+        text,
         first_token: first_token.unwrap_or_else(|| started.elapsed()),
         total: started.elapsed(),
         prompt_tokens: usage.prompt_tokens,
@@ -91,14 +107,20 @@ async fn main() {
     // Warm-up: page the weights in.
     run(&provider, SHORT, 8).await;
 
-    let ttft: Vec<f64> = futures_util::stream::iter(0..5)
-        .then(|_| run(&provider, SHORT, 1))
-        .map(|r| r.first_token.as_secs_f64() * 1000.0)
-        .collect()
-        .await;
+    let mut ttft = Vec::new();
+    let mut follow_up = Vec::new();
+    for _ in 0..5 {
+        run(&provider, OTHER, 1).await;
+        let first = run(&provider, SHORT, 16).await;
+        ttft.push(first.first_token.as_secs_f64() * 1000.0);
+        let conversation =
+            [(Role::User, SHORT), (Role::Assistant, first.text.as_str()), (Role::User, FOLLOW_UP)];
+        follow_up.push(turn(&provider, &conversation, 1).await.first_token.as_secs_f64() * 1000.0);
+    }
     let mut pp = Vec::new();
     let mut prompt_tokens = 0;
     for _ in 0..3 {
+        run(&provider, OTHER, 1).await;
         let r = run(&provider, &long_prompt(), 1).await;
         prompt_tokens = r.prompt_tokens;
         pp.push(f64::from(r.prompt_tokens) / r.first_token.as_secs_f64());
@@ -112,10 +134,11 @@ async fn main() {
     }
     println!(
         "{{\"engine\": \"openchat (llama-cpp-2)\", \"threads\": {threads}, \"load_ms\": {:.0}, \
-         \"ttft_short_ms\": {:.1}, \"prompt_tokens\": {prompt_tokens}, \"prompt_tok_s\": {:.0}, \
+         \"ttft_short_ms\": {:.1}, \"ttft_follow_up_ms\": {:.1}, \"prompt_tokens\": {prompt_tokens}, \"prompt_tok_s\": {:.0}, \
          \"generated_tokens\": {generated}, \"gen_tok_s\": {:.1}, \"peak_rss_mib\": {:.1}}}",
         load.as_secs_f64() * 1000.0,
         median(ttft),
+        median(follow_up),
         median(pp),
         median(tg),
         peak_rss_mib()

@@ -54,6 +54,9 @@ pub(crate) struct Engine {
     /// Held by a test to keep the worker from starting a reply.
     #[cfg(test)]
     pub(crate) gate: Mutex<()>,
+    /// Prompt tokens read (decoded) so far, reused ones not counted: what a test checks reuse by.
+    #[cfg(test)]
+    pub(crate) prompt_tokens_read: std::sync::atomic::AtomicUsize,
 }
 
 /// What the provider holds: dropping it stops the worker after its current token and waits for
@@ -90,6 +93,8 @@ impl Engine {
             wake: Condvar::new(),
             #[cfg(test)]
             gate: Mutex::default(),
+            #[cfg(test)]
+            prompt_tokens_read: std::sync::atomic::AtomicUsize::new(0),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let worker = engine.clone();
@@ -346,11 +351,12 @@ fn load_and_serve(engine: &Engine, ready: &mut Option<std::sync::mpsc::Sender<()
         let _ = ready.send(());
     }
     let mut batch = LlamaBatch::new(PROMPT_BATCH, 1);
+    let mut cache = KvCache::default();
     while let Some(job) = engine.next_job() {
         let reply = job.reply.clone();
         #[cfg(test)]
         let _gate = engine.gate.lock();
-        match generate(engine, &loaded, &mut context, &mut batch, job) {
+        match generate(engine, &loaded, &mut context, &mut batch, &mut cache, job) {
             Ok(()) => {}
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -358,6 +364,38 @@ fn load_and_serve(engine: &Engine, ready: &mut Option<std::sync::mpsc::Sender<()
         }
     }
     Ok(())
+}
+
+/// The tokens whose keys and values are in the context, in order from position 0: the last
+/// reply's prompt and the tokens it generated. The next prompt of the same conversation starts
+/// with them, so only what follows is read again.
+#[derive(Default)]
+struct KvCache {
+    tokens: Vec<LlamaToken>,
+}
+
+impl KvCache {
+    /// Keeps the longest prefix shared with `prompt` (never all of it: the last prompt token is
+    /// read again for its logits) and drops the rest from the context. Returns how many tokens
+    /// are kept; 0 when the context cannot drop part of a sequence (recurrent models).
+    fn keep_prefix_of(&mut self, context: &mut LlamaContext<'_>, prompt: &[LlamaToken]) -> usize {
+        let shared = self.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let keep = shared.min(prompt.len().saturating_sub(1));
+        let dropped =
+            u32::try_from(keep).ok().and_then(|p0| context.clear_kv_cache_seq(Some(0), Some(p0), None).ok());
+        if keep > 0 && dropped == Some(true) {
+            self.tokens.truncate(keep);
+            keep
+        } else {
+            self.clear(context);
+            0
+        }
+    }
+
+    fn clear(&mut self, context: &mut LlamaContext<'_>) {
+        context.clear_kv_cache();
+        self.tokens.clear();
+    }
 }
 
 /// Tokens of `prompt`, with the model's BOS token unless the template already wrote it.
@@ -378,6 +416,7 @@ fn generate(
     loaded: &Loaded,
     context: &mut LlamaContext<'_>,
     batch: &mut LlamaBatch<'_>,
+    cache: &mut KvCache,
     job: Job,
 ) -> Result<(), LlmError> {
     let settings = engine.settings();
@@ -407,9 +446,10 @@ fn generate(
         return Err(LlmError::Local("the prompt for the local model is empty".into()));
     }
 
-    context.clear_kv_cache();
-    let mut position = 0i32;
-    for chunk in tokens.chunks(chunk_size) {
+    let reused = cache.keep_prefix_of(context, &tokens);
+    tracing::debug!(prompt_tokens = tokens.len(), reused, "local model: reading the prompt");
+    let mut position = reused as i32;
+    for chunk in tokens[reused..].chunks(chunk_size) {
         if stopped() {
             return Ok(());
         }
@@ -419,7 +459,13 @@ fn generate(
             batch.add(token, position, &[0], last).map_err(|e| failed("reading the prompt", e))?;
             position += 1;
         }
-        context.decode(batch).map_err(|e| failed("reading the prompt", e))?;
+        if let Err(e) = context.decode(batch) {
+            cache.clear(context);
+            return Err(failed("reading the prompt", e));
+        }
+        cache.tokens.extend_from_slice(chunk);
+        #[cfg(test)]
+        engine.prompt_tokens_read.fetch_add(chunk.len(), std::sync::atomic::Ordering::Relaxed);
     }
 
     let temperature = request.temperature.unwrap_or(settings.temperature);
@@ -454,7 +500,11 @@ fn generate(
         }
         batch.clear();
         batch.add(token, position, &[0], true).map_err(|e| failed("generating", e))?;
-        context.decode(batch).map_err(|e| failed("generating", e))?;
+        if let Err(e) = context.decode(batch) {
+            cache.clear(context);
+            return Err(failed("generating", e));
+        }
+        cache.tokens.push(token);
         position += 1;
     }
     let rest = text.finish();

@@ -202,6 +202,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_follow_up_reads_only_what_is_new_and_answers_as_a_fresh_model_would() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let provider = LocalProvider::start(tiny(256, 8));
+        let read = || provider.inner.prompt_tokens_read.load(Relaxed);
+        let (first, turn1) = reply(&provider, request(&[(Role::User, "Hi")])).await.unwrap();
+        assert_eq!(read(), turn1.prompt_tokens as usize);
+
+        // The second turn starts with the first one's prompt (and reply): only the rest is read.
+        let follow_up = [(Role::User, "Hi"), (Role::Assistant, first.as_str()), (Role::User, "More")];
+        let before = read();
+        let second = reply(&provider, request(&follow_up)).await.unwrap();
+        let read_now = read() - before;
+        // The tiny template writes a message's role as `assistant[tiny]\n` but asks for a reply
+        // with `assistant\n`: the two turns share the first message and `<|im_start|>assistant`.
+        // (ChatML, as in the default model, shares the whole first turn and its reply.)
+        let first_message = tiny_gguf::prompt_tokens(&[("user", "Hi")]) - tiny_gguf::prompt_tokens(&[]);
+        let shared = first_message + 1 + "assistant".len() as u32;
+        assert_eq!(
+            read_now,
+            (second.1.prompt_tokens - shared) as usize,
+            "only what follows the shared prefix is read"
+        );
+        let fresh = LocalProvider::start(tiny(256, 8));
+        assert_eq!(second, reply(&fresh, request(&follow_up)).await.unwrap());
+
+        // Another conversation: what the two do not share is dropped from the context first,
+        // so the answer is the one a fresh model gives.
+        let other = [(Role::System, "Other."), (Role::User, "Bye")];
+        let third = reply(&provider, request(&other)).await.unwrap();
+        assert_eq!(third, reply(&fresh, request(&other)).await.unwrap());
+        // And back to the first conversation: its first turn again, as at the start.
+        assert_eq!(reply(&provider, request(&[(Role::User, "Hi")])).await.unwrap().0, first);
+    }
+
+    #[tokio::test]
     async fn long_conversations_keep_the_newest_messages_that_fit() {
         // 128 tokens of context, 16 kept for the reply: 112 for the prompt, which holds the
         // system prompt and the last two messages (95 tokens) but not one more (139).
