@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/web-build
-cargo build --release --locked -q -p openchat -p fake-llm
+# Two builds, not one: `-p openchat` alone is `scripts/start`'s build (the same llama.cpp build);
+# building both packages together would unify features differently and compile llama.cpp again.
+cargo build --release --locked -q -p openchat
+cargo build --release --locked -q -p fake-llm
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 cd web
 OPENCHAT_BIN=$target_dir/release/openchat FAKE_LLM_BIN=$target_dir/release/fake-llm \
