@@ -54,8 +54,12 @@ export async function send(page: Page, text: string): Promise<void> {
   const box = page.getByLabel('Message', { exact: true });
   await box.fill(text);
   await box.press('Enter');
-  await expect.poll(async () => (await replyIds()).at(-1)).not.toBeUndefined();
-  await expect.poll(async () => before.has((await replyIds()).at(-1) ?? null)).toBe(false);
+  await expect
+    .poll(async () => {
+      const last = (await replyIds()).at(-1);
+      return last !== undefined && !before.has(last);
+    })
+    .toBe(true);
 }
 
 export function assistantMessages(page: Page): Locator {

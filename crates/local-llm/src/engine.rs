@@ -381,9 +381,8 @@ impl KvCache {
     fn keep_prefix_of(&mut self, context: &mut LlamaContext<'_>, prompt: &[LlamaToken]) -> usize {
         let shared = self.tokens.iter().zip(prompt).take_while(|(a, b)| a == b).count();
         let keep = shared.min(prompt.len().saturating_sub(1));
-        let dropped =
-            u32::try_from(keep).ok().and_then(|p0| context.clear_kv_cache_seq(Some(0), Some(p0), None).ok());
-        if keep > 0 && dropped == Some(true) {
+        let dropped = |p0| matches!(context.clear_kv_cache_seq(Some(0), Some(p0), None), Ok(true));
+        if keep > 0 && u32::try_from(keep).is_ok_and(dropped) {
             self.tokens.truncate(keep);
             keep
         } else {
