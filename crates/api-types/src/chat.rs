@@ -60,17 +60,80 @@ pub struct Usage {
     pub completion_tokens: u32,
 }
 
-/// One message. `status` is `complete`, `streaming`, `cancelled`, `failed` or `interrupted`.
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+/// Where a message stands. A user message is always `complete`; a reply is `streaming` until it
+/// ends `complete`, `incomplete` (cut short by the model: see `finish_reason`), `cancelled` (the
+/// user stopped it), `failed` (see `error`) or `interrupted` (its server stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Streaming,
+    Complete,
+    Incomplete,
+    Cancelled,
+    Failed,
+    Interrupted,
+}
+
+/// Why the model ended a reply before its natural end (status `incomplete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// The reply reached the token limit; it can be continued.
+    Length,
+    /// The provider's content filter cut it.
+    ContentFilter,
+}
+
+/// The wire names of a string enum, for storage as text.
+macro_rules! wire_names {
+    ($type:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $type {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name),+ }
+            }
+
+            /// The value named `name` (as stored), if any.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+wire_names!(Role { User => "user", Assistant => "assistant", System => "system" });
+wire_names!(MessageStatus {
+    Streaming => "streaming",
+    Complete => "complete",
+    Incomplete => "incomplete",
+    Cancelled => "cancelled",
+    Failed => "failed",
+    Interrupted => "interrupted",
+});
+wire_names!(FinishReason { Length => "length", ContentFilter => "content_filter" });
+
+/// One message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct Message {
     /// 10-character random id.
     pub id: String,
     pub conversation_id: String,
-    /// `user`, `assistant` or `system`.
-    pub role: String,
+    pub role: Role,
     pub content: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub created_at: String,
+    /// The message's place in its conversation: 1, 2, 3, … in the order the server stored
+    /// them, never reused. Clients order by this (and by `parent_id` for branches), never by
+    /// `created_at`, which two messages stored together share.
+    pub position: i64,
     pub parent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -79,6 +142,10 @@ pub struct Message {
     /// Why a reply failed, for `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a reply is `incomplete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub finish_reason: Option<FinishReason>,
 }
 
 /// `POST …/messages` body.
@@ -94,6 +161,10 @@ pub struct PostMessage {
     /// `false` stores the message without asking the model.
     #[serde(default)]
     pub generate: Option<bool>,
+    /// The message this one answers: the last message of the branch the user sees. Without
+    /// it, the newest message of the conversation.
+    #[serde(default)]
+    pub parent_id: Option<String>,
 }
 
 /// `POST …/messages` answer: the stored user message and the reply's generation id.
@@ -111,11 +182,41 @@ pub struct Model {
     pub provider: String,
 }
 
-/// `GET /api/v1/models`.
+/// Whether a provider's model list could be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderState {
+    /// Its first answer is still awaited.
+    Pending,
+    Ok,
+    /// It could not be reached when last asked; its last known models stay offered.
+    Unreachable,
+}
+
+/// A model provider as the chat service last saw it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct ProviderStatus {
+    pub name: String,
+    pub state: ProviderState,
+    /// Since when it is unreachable (RFC 3339).
+    pub unreachable_since: Option<String>,
+    /// Why it could not be reached, as a sentence.
+    pub error: Option<String>,
+    /// Models offered.
+    pub models: u32,
+    /// Models listed but not offered (embeddings, speech, images, …).
+    pub hidden_models: u32,
+    /// When its list was last read (RFC 3339).
+    pub refreshed_at: Option<String>,
+}
+
+/// `GET /api/v1/models`: the models conversations can pick (grouped by provider, in
+/// configuration order), the default, and each provider's state.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct ModelList {
     pub models: Vec<Model>,
     pub default_model: Option<String>,
+    pub providers: Vec<ProviderStatus>,
 }
 
 /// Where a running generation is, for a client that subscribes.
@@ -125,6 +226,9 @@ pub struct GenerationState {
     pub message_id: String,
     /// The last `seq` sent so far.
     pub seq: u64,
+    /// Text the reply already had when this generation started (a continuation); the deltas
+    /// append to it.
+    pub prefix: String,
 }
 
 /// Frames the server sends, tagged by `type`.
@@ -154,7 +258,11 @@ pub enum ServerEvent {
         message_id: String,
         /// The user message it answers (the reply's `parent_id`).
         parent_id: String,
+        /// The reply's `position` in the conversation.
+        position: i64,
         model: String,
+        /// Text the reply already had (when continuing a reply); the deltas append to it.
+        prefix: String,
     },
     /// New text of a reply; `seq` counts 1, 2, 3, … per generation without gaps.
     Delta {
@@ -172,8 +280,9 @@ pub enum ServerEvent {
     GenerationDone {
         generation_id: String,
         conversation_id: String,
-        /// `complete`, `cancelled` or `failed`.
-        status: String,
+        /// The reply's final status (`complete`, `incomplete`, `cancelled`, `failed` or
+        /// `interrupted`); the stored message follows.
+        status: MessageStatus,
         message: Message,
         usage: Option<Usage>,
         /// For `failed`: a sentence saying why.
@@ -222,6 +331,9 @@ pub enum ClientAction {
     SendMessage {
         conversation_id: String,
         content: String,
+        /// As in `POST …/messages`: the last message of the branch the user sees.
+        #[serde(default)]
+        parent_id: Option<String>,
     },
     EndConversation {
         conversation_id: String,
@@ -244,5 +356,37 @@ pub enum ClientAction {
         message_id: String,
         content: String,
     },
+    /// Continue a reply that ended early (`incomplete`, `cancelled` or `interrupted`): a new
+    /// generation appends to the same message.
+    Continue {
+        message_id: String,
+    },
     Ping,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names stored in the database are the names on the wire.
+    #[test]
+    fn stored_names_are_the_wire_names() {
+        fn check<T: Serialize + Copy + PartialEq + std::fmt::Debug>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for &value in all {
+                assert_eq!(serde_json::to_value(value).unwrap(), as_str(value));
+                assert_eq!(parse(as_str(value)), Some(value));
+            }
+            assert_eq!(parse("nonsense"), None);
+        }
+        check(&[Role::User, Role::Assistant, Role::System], Role::as_str, Role::parse);
+        use MessageStatus::*;
+        let statuses = [Streaming, Complete, Incomplete, Cancelled, Failed, Interrupted];
+        check(&statuses, MessageStatus::as_str, MessageStatus::parse);
+        let reasons = [FinishReason::Length, FinishReason::ContentFilter];
+        check(&reasons, FinishReason::as_str, FinishReason::parse);
+    }
 }

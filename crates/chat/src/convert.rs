@@ -28,13 +28,15 @@ pub fn message_to_wire(m: &MessageRecord) -> Message {
     Message {
         id: m.id.clone(),
         conversation_id: m.conversation_id.clone(),
-        role: m.role.clone(),
+        role: m.role,
         content: m.content.clone(),
-        status: m.status.clone(),
+        status: m.status,
         created_at: common::clock::rfc3339_millis(m.created_at),
+        position: m.position,
         parent_id: m.parent_id.clone(),
         model: m.model.clone(),
         usage,
         error: m.error.clone(),
+        finish_reason: m.finish_reason,
     }
 }

@@ -76,19 +76,31 @@ export type UpdateConversation = { title?: string, model?: string, system_prompt
 
 export type Usage = { prompt_tokens: number, completion_tokens: number, };
 
+export type Role = "user" | "assistant" | "system";
+
+export type MessageStatus = "streaming" | "complete" | "incomplete" | "cancelled" | "failed" | "interrupted";
+
+export type FinishReason = "length" | "content_filter";
+
 export type Message = { 
 /**
  * 10-character random id.
  */
-id: string, conversation_id: string, 
+id: string, conversation_id: string, role: Role, content: string, status: MessageStatus, created_at: string, 
 /**
- * `user`, `assistant` or `system`.
+ * The message's place in its conversation: 1, 2, 3, … in the order the server stored
+ * them, never reused. Clients order by this (and by `parent_id` for branches), never by
+ * `created_at`, which two messages stored together share.
  */
-role: string, content: string, status: string, created_at: string, parent_id: string | null, model?: string | null, usage?: Usage | null, 
+position: number, parent_id: string | null, model?: string | null, usage?: Usage | null, 
 /**
  * Why a reply failed, for `failed`.
  */
-error?: string | null, };
+error?: string | null, 
+/**
+ * Why a reply is `incomplete`.
+ */
+finish_reason?: FinishReason, };
 
 export type PostMessage = { content: string, 
 /**
@@ -98,31 +110,71 @@ role?: string, conversation_id?: string,
 /**
  * `false` stores the message without asking the model.
  */
-generate?: boolean, };
+generate?: boolean, 
+/**
+ * The message this one answers: the last message of the branch the user sees. Without
+ * it, the newest message of the conversation.
+ */
+parent_id?: string, };
 
 export type PostedMessage = { generation_id: string | null, 
 /**
  * 10-character random id.
  */
-id: string, conversation_id: string, 
+id: string, conversation_id: string, role: Role, content: string, status: MessageStatus, created_at: string, 
 /**
- * `user`, `assistant` or `system`.
+ * The message's place in its conversation: 1, 2, 3, … in the order the server stored
+ * them, never reused. Clients order by this (and by `parent_id` for branches), never by
+ * `created_at`, which two messages stored together share.
  */
-role: string, content: string, status: string, created_at: string, parent_id: string | null, model?: string | null, usage?: Usage | null, 
+position: number, parent_id: string | null, model?: string | null, usage?: Usage | null, 
 /**
  * Why a reply failed, for `failed`.
  */
-error?: string | null, };
+error?: string | null, 
+/**
+ * Why a reply is `incomplete`.
+ */
+finish_reason?: FinishReason, };
 
 export type Model = { id: string, provider: string, };
 
-export type ModelList = { models: Array<Model>, default_model: string | null, };
+export type ProviderState = "pending" | "ok" | "unreachable";
+
+export type ProviderStatus = { name: string, state: ProviderState, 
+/**
+ * Since when it is unreachable (RFC 3339).
+ */
+unreachable_since: string | null, 
+/**
+ * Why it could not be reached, as a sentence.
+ */
+error: string | null, 
+/**
+ * Models offered.
+ */
+models: number, 
+/**
+ * Models listed but not offered (embeddings, speech, images, …).
+ */
+hidden_models: number, 
+/**
+ * When its list was last read (RFC 3339).
+ */
+refreshed_at: string | null, };
+
+export type ModelList = { models: Array<Model>, default_model: string | null, providers: Array<ProviderStatus>, };
 
 export type GenerationState = { generation_id: string, message_id: string, 
 /**
  * The last `seq` sent so far.
  */
-seq: number, };
+seq: number, 
+/**
+ * Text the reply already had when this generation started (a continuation); the deltas
+ * append to it.
+ */
+prefix: string, };
 
 export type ServerEvent = { "type": "authenticated", username: string, } | { "type": "conversation_started", conversation_id: string, id: string, conversation: Conversation, } | { "type": "message_accepted", conversation_id: string, message: Message, } | { "type": "generation_started", generation_id: string, conversation_id: string, 
 /**
@@ -132,21 +184,34 @@ message_id: string,
 /**
  * The user message it answers (the reply's `parent_id`).
  */
-parent_id: string, model: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
+parent_id: string, 
 /**
- * `complete`, `cancelled` or `failed`.
+ * The reply's `position` in the conversation.
  */
-status: string, message: Message, usage: Usage | null, 
+position: number, model: string, 
+/**
+ * Text the reply already had (when continuing a reply); the deltas append to it.
+ */
+prefix: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
+/**
+ * The reply's final status (`complete`, `incomplete`, `cancelled`, `failed` or
+ * `interrupted`); the stored message follows.
+ */
+status: MessageStatus, message: Message, usage: Usage | null, 
 /**
  * For `failed`: a sentence saying why.
  */
 reason: string | null, } | { "type": "conversation_ended", conversation_id: string, } | { "type": "subscribed", conversation_id: string, generation: GenerationState | null, } | { "type": "conversation_updated", conversation: Conversation, } | { "type": "conversation_deleted", conversation_id: string, } | { "type": "pong" } | { "type": "error", code: string, detail: string, };
 
-export type ClientAction = { "action": "authenticate", "data": { token: string, } } | { "action": "start_conversation", "data": { title?: string, model?: string, system_prompt?: string, } } | { "action": "send_message", "data": { conversation_id: string, content: string, } } | { "action": "end_conversation", "data": { conversation_id: string, } } | { "action": "subscribe", "data": { conversation_id: string, 
+export type ClientAction = { "action": "authenticate", "data": { token: string, } } | { "action": "start_conversation", "data": { title?: string, model?: string, system_prompt?: string, } } | { "action": "send_message", "data": { conversation_id: string, content: string, 
+/**
+ * As in `POST …/messages`: the last message of the branch the user sees.
+ */
+parent_id?: string, } } | { "action": "end_conversation", "data": { conversation_id: string, } } | { "action": "subscribe", "data": { conversation_id: string, 
 /**
  * The last `seq` the client has of `generation_id` (or of the newest generation).
  */
-after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "ping" };
+after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "continue", "data": { message_id: string, } } | { "action": "ping" };
 
 export type ErrorBody = { 
 /**

@@ -1,3 +1,4 @@
+use api_types::chat::{FinishReason, MessageStatus, Role};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -9,14 +10,25 @@ pub struct MessageRecord {
     pub conversation_id: String,
     pub parent_id: Option<String>,
     pub position: i64,
-    pub role: String,
+    pub role: Role,
     pub content: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub model: Option<String>,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     pub error: Option<String>,
+    pub finish_reason: Option<FinishReason>,
     pub created_at: i64,
+}
+
+/// How a reply ended, as stored.
+pub struct ReplyEnd<'a> {
+    pub status: MessageStatus,
+    pub content: &'a str,
+    /// Prompt and completion tokens.
+    pub usage: Option<(i64, i64)>,
+    pub error: Option<&'a str>,
+    pub finish_reason: Option<FinishReason>,
 }
 
 /// Where a new message hangs in the conversation's tree.
@@ -33,9 +45,9 @@ pub struct NewMessage<'a> {
     pub id: &'a str,
     pub conversation_id: &'a str,
     pub parent: Parent<'a>,
-    pub role: &'a str,
+    pub role: Role,
     pub content: &'a str,
-    pub status: &'a str,
+    pub status: MessageStatus,
     pub model: Option<&'a str>,
     pub lease_until: Option<i64>,
 }
@@ -43,24 +55,40 @@ pub struct NewMessage<'a> {
 macro_rules! columns {
     () => {
         "m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, m.status, m.model, \
-         m.prompt_tokens, m.completion_tokens, m.error, m.created_at"
+         m.prompt_tokens, m.completion_tokens, m.error, m.finish_reason, m.created_at"
     };
 }
 
 impl MessageRecord {
     fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        let text = |column: &str| -> StoreResult<String> { Ok(row.try_get(column)?) };
+        let unknown = |column: &str, value: String| {
+            StoreError::Database(sqlx::Error::ColumnDecode {
+                index: column.to_owned(),
+                source: format!("unknown value {value:?}").into(),
+            })
+        };
+        let role = text("role")?;
+        let role = Role::parse(&role).ok_or_else(|| unknown("role", role))?;
+        let status = text("status")?;
+        let status = MessageStatus::parse(&status).ok_or_else(|| unknown("status", status))?;
+        let finish_reason: Option<String> = row.try_get("finish_reason")?;
+        let finish_reason = finish_reason
+            .map(|r| FinishReason::parse(&r).ok_or_else(|| unknown("finish_reason", r)))
+            .transpose()?;
         Ok(Self {
             id: row.try_get("id")?,
             conversation_id: row.try_get("conversation_id")?,
             parent_id: row.try_get("parent_id")?,
             position: row.try_get("position")?,
-            role: row.try_get("role")?,
+            role,
             content: row.try_get("content")?,
-            status: row.try_get("status")?,
+            status,
             model: row.try_get("model")?,
             prompt_tokens: row.try_get("prompt_tokens")?,
             completion_tokens: row.try_get("completion_tokens")?,
             error: row.try_get("error")?,
+            finish_reason,
             created_at: row.try_get("created_at")?,
         })
     }
@@ -123,9 +151,9 @@ impl Db {
             .bind(conversation_id)
             .bind(&parent_id)
             .bind(position)
-            .bind(m.role)
+            .bind(m.role.as_str())
             .bind(m.content)
-            .bind(m.status)
+            .bind(m.status.as_str())
             .bind(m.model)
             .bind(now)
             .bind(m.lease_until)
@@ -137,13 +165,14 @@ impl Db {
                 conversation_id: conversation_id.to_owned(),
                 parent_id,
                 position,
-                role: m.role.to_owned(),
+                role: m.role,
                 content: m.content.to_owned(),
-                status: m.status.to_owned(),
+                status: m.status,
                 model: m.model.map(str::to_owned),
                 prompt_tokens: None,
                 completion_tokens: None,
                 error: None,
+                finish_reason: None,
                 created_at: now,
             });
         }
@@ -229,30 +258,53 @@ impl Db {
     }
 
     /// Final state of a reply.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn finish_message(
-        &self,
-        id: &str,
-        status: &str,
-        content: &str,
-        usage: Option<(i64, i64)>,
-        error: Option<&str>,
-        now: i64,
-    ) -> StoreResult<()> {
+    pub async fn finish_message(&self, id: &str, end: &ReplyEnd<'_>, now: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE messages SET status = $2, content = $3, prompt_tokens = $4, completion_tokens = $5, error = $6, \
-             updated_at = $7, lease_until = NULL WHERE id = $1",
+             finish_reason = $7, updated_at = $8, lease_until = NULL WHERE id = $1",
         )
         .bind(id)
-        .bind(status)
-        .bind(content)
-        .bind(usage.map(|u| u.0))
-        .bind(usage.map(|u| u.1))
-        .bind(error)
+        .bind(end.status.as_str())
+        .bind(end.content)
+        .bind(end.usage.map(|u| u.0))
+        .bind(end.usage.map(|u| u.1))
+        .bind(end.error)
+        .bind(end.finish_reason.map(FinishReason::as_str))
         .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Reopens a reply that ended early, to be continued: it is `streaming` again, with a new
+    /// lease. Only one continuation wins: false when the reply is not (or no longer) one that
+    /// can be continued.
+    pub async fn reopen_message(&self, id: &str, now: i64, lease_until: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE messages SET status = 'streaming', finish_reason = NULL, error = NULL, updated_at = $2, \
+             lease_until = $3 WHERE id = $1 AND role = 'assistant' \
+             AND status IN ('incomplete', 'cancelled', 'interrupted')",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether a message has replies or follow-ups (it is not a leaf of the tree).
+    /// (Read through the conversation's own messages: no index on `parent_id` to pay for on
+    /// every insert.)
+    pub async fn has_children(&self, conversation_id: &str, id: &str) -> StoreResult<bool> {
+        let child: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM messages WHERE conversation_id = $1 AND parent_id = $2 LIMIT 1",
+        )
+        .bind(conversation_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(child.is_some())
     }
 
     /// Replies still `streaming` whose lease ran out (their process died) become `interrupted`.

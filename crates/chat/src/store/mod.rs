@@ -5,7 +5,7 @@ mod conversations;
 mod messages;
 
 pub use conversations::{ConversationPatch, ConversationRecord};
-pub use messages::{MessageRecord, NewMessage, Parent};
+pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
 
 use common::db::{Backend, ConnectError};
 use sqlx::AnyPool;
