@@ -12,9 +12,18 @@
 //! - `[[stall_after=N]]` send N chunks, then go silent forever
 //! - `[[stamp]]` each chunk's text is the instant it was sent, in unix microseconds (for
 //!   measuring relay latency)
+//! - `[[length]]` end the reply as cut by the token limit (`finish_reason: "length"`,
+//!   Anthropic's `stop_reason: "max_tokens"`)
+//! - `[[continue=text]]` what to answer when asked to continue a reply (the request ends with
+//!   the assistant's partial message); default " and the story went on."
+//!
+//! `GET /v1/models` lists [`MODELS`] unless told otherwise ([`FakeLlm::set_models`], or
+//! `PUT /fake/models` with a JSON array of ids; [`models::catalogue`] makes a realistic one).
 //!
 //! Every request body is recorded, and the number of streams in flight is counted, so a test
 //! can check what was asked and that a stopped reply really aborted the upstream request.
+
+pub mod models;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +34,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
@@ -33,6 +42,7 @@ pub const MODELS: &[&str] = &["fake-model", "fake-model-large"];
 
 #[derive(Default)]
 struct Shared {
+    models: Mutex<Option<Vec<String>>>,
     requests: Mutex<Vec<Value>>,
     in_flight: AtomicUsize,
     started: AtomicUsize,
@@ -54,7 +64,8 @@ impl FakeLlm {
     pub async fn start_on(addr: SocketAddr) -> Self {
         let shared = Arc::new(Shared::default());
         let router = Router::new()
-            .route("/v1/models", get(models))
+            .route("/v1/models", get(list_models))
+            .route("/fake/models", put(set_models))
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
             .with_state(shared.clone());
@@ -78,6 +89,11 @@ impl FakeLlm {
     /// The Anthropic-style base URL.
     pub fn anthropic_base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// What `GET /v1/models` lists from now on.
+    pub fn set_models(&self, ids: Vec<String>) {
+        *self.shared.models.lock().expect("lock") = Some(ids);
     }
 
     /// Every request body received so far.
@@ -106,6 +122,8 @@ struct Script {
     drop_after: Option<usize>,
     stall_after: Option<usize>,
     stamp: bool,
+    /// End as cut by the token limit.
+    length: bool,
 }
 
 fn directive<'a>(text: &'a str, name: &str) -> Option<&'a str> {
@@ -127,7 +145,11 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         .unwrap_or("")
         .to_owned();
     let number = |name: &str| directive(&last, name).and_then(|v| v.parse::<u64>().ok());
-    let words: Vec<String> = if let Some(reply) = directive(&last, "reply") {
+    // Asked to carry on from the assistant's partial reply (a continuation).
+    let continuing = messages.last().is_some_and(|m| m["role"] == "assistant");
+    let words: Vec<String> = if continuing {
+        split_words(directive(&last, "continue").unwrap_or(" and the story went on."))
+    } else if let Some(reply) = directive(&last, "reply") {
         split_words(reply)
     } else if let Some(n) = number("words") {
         (1..=n).map(|i| format!("w{i} ")).collect()
@@ -147,6 +169,7 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
             number("stall_after").map(|n| n as usize)
         },
         stamp: last.contains("[[stamp]]"),
+        length: last.contains("[[length]]") && !continuing,
     }
 }
 
@@ -182,10 +205,19 @@ fn split_words(text: &str) -> Vec<String> {
     words
 }
 
-async fn models() -> Json<Value> {
-    Json(
-        json!({"object": "list", "data": MODELS.iter().map(|m| json!({"id": m, "object": "model"})).collect::<Vec<_>>()}),
-    )
+async fn list_models(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    let set = shared.models.lock().expect("lock").clone();
+    let ids = set.unwrap_or_else(|| MODELS.iter().map(|m| (*m).to_owned()).collect());
+    let data: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "owned_by": "fake", "type": "model"}))
+        .collect();
+    Json(json!({"object": "list", "data": data, "has_more": false}))
+}
+
+async fn set_models(State(shared): State<Arc<Shared>>, Json(ids): Json<Vec<String>>) -> StatusCode {
+    *shared.models.lock().expect("lock") = Some(ids);
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Clone, Copy)]
@@ -316,7 +348,7 @@ fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) 
     match dialect {
         Dialect::OpenAi => {
             out.push(Frame::Data(
-                sse(None, json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})),
+                sse(None, json!({"choices": [{"index": 0, "delta": {}, "finish_reason": if script.length { "length" } else { "stop" }}]})),
                 Duration::ZERO,
             ));
             out.push(Frame::Data(
@@ -326,7 +358,7 @@ fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) 
             out.push(Frame::Data("data: [DONE]\n\n".into(), Duration::ZERO));
         }
         Dialect::Anthropic => {
-            out.push(Frame::Data(sse(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": completion}})), Duration::ZERO));
+            out.push(Frame::Data(sse(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": if script.length { "max_tokens" } else { "end_turn" }}, "usage": {"output_tokens": completion}})), Duration::ZERO));
             out.push(Frame::Data(sse(Some("message_stop"), json!({"type": "message_stop"})), Duration::ZERO));
         }
     }

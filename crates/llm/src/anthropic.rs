@@ -4,8 +4,8 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::http::{HttpSettings, async_stream, send, sse_events};
-use crate::{ChatRequest, EventStream, LlmError, Provider, Role, StreamEvent, Usage};
+use crate::http::{HttpSettings, async_stream, list_ids, send, sse_events};
+use crate::{ChatRequest, EventStream, FinishReason, LlmError, Provider, Role, StreamEvent, Usage};
 
 const API_VERSION: &str = "2023-06-01";
 /// Anthropic requires `max_tokens`; this is used when the request sets none.
@@ -15,24 +15,16 @@ pub struct AnthropicProvider {
     name: String,
     base_url: String,
     api_key: String,
-    models: Vec<String>,
     settings: HttpSettings,
     client: reqwest::Client,
 }
 
 impl AnthropicProvider {
-    pub fn new(
-        name: &str,
-        base_url: &str,
-        api_key: String,
-        models: Vec<String>,
-        settings: HttpSettings,
-    ) -> Self {
+    pub fn new(name: &str, base_url: &str, api_key: String, settings: HttpSettings) -> Self {
         Self {
             name: name.to_owned(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,
-            models,
             client: settings.client(),
             settings,
         }
@@ -42,12 +34,18 @@ impl AnthropicProvider {
         // System prompts travel in their own field; the rest must alternate user/assistant.
         let system: Vec<&str> =
             request.messages.iter().filter(|m| m.role == Role::System).map(|m| m.content.as_str()).collect();
-        let messages: Vec<Value> = request
+        let mut messages: Vec<Value> = request
             .messages
             .iter()
             .filter(|m| m.role != Role::System)
             .map(|m| json!({"role": m.role, "content": m.content}))
             .collect();
+        // A final assistant turn is continued ("prefill"), which Anthropic refuses when it ends
+        // in whitespace.
+        if let Some(last) = messages.last_mut().filter(|m| m["role"] == "assistant") {
+            let trimmed = last["content"].as_str().unwrap_or_default().trim_end().to_owned();
+            last["content"] = json!(trimmed);
+        }
         let mut body = json!({
             "model": request.model,
             "messages": messages,
@@ -96,7 +94,13 @@ impl AnthropicProvider {
                         .map(|t| Ok(StreamEvent::Delta(t.to_owned()))),
                     "message_delta" => {
                         usage.completion_tokens = count(&data, "/usage/output_tokens");
-                        None
+                        match data.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                            Some("max_tokens" | "model_context_window_exceeded") => {
+                                Some(Ok(StreamEvent::Finish(FinishReason::Length)))
+                            }
+                            Some("refusal") => Some(Ok(StreamEvent::Finish(FinishReason::ContentFilter))),
+                            _ => None,
+                        }
                     }
                     "message_stop" => {
                         let _ = tx.send(Ok(StreamEvent::Usage(usage))).await;
@@ -127,9 +131,16 @@ impl Provider for AnthropicProvider {
         &self.name
     }
 
-    fn models(&self) -> BoxFuture<'_, Vec<String>> {
-        let models = self.models.clone();
-        async move { models }.boxed()
+    fn models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
+        async move {
+            let request = self
+                .client
+                .get(format!("{}/v1/models?limit=1000", self.base_url))
+                .header("x-api-key", &self.api_key)
+                .header("anthropic-version", API_VERSION);
+            list_ids(send(request, &self.settings).await?).await
+        }
+        .boxed()
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {

@@ -117,3 +117,24 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// Largest model list read (OpenRouter's, with every model's metadata, is about 1 MB).
+const MAX_LIST_BYTES: usize = 16 * 1024 * 1024;
+
+/// The ids of a model list (`{"data": [{"id": …}, …]}`, the shape of OpenAI, Anthropic and
+/// every OpenAI-compatible server), read up to a size bound.
+pub(crate) async fn list_ids(mut response: reqwest::Response) -> Result<Vec<String>, LlmError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| LlmError::from_reqwest(&e))? {
+        if body.len() + chunk.len() > MAX_LIST_BYTES {
+            return Err(LlmError::Stream("the model list is too large".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let list: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| LlmError::Stream("the model list is not JSON".into()))?;
+    let data = list["data"]
+        .as_array()
+        .ok_or_else(|| LlmError::Stream("the model list has no `data` array".into()))?;
+    Ok(data.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect())
+}

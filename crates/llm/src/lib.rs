@@ -2,6 +2,7 @@
 //! conversations: it turns a list of messages into a stream of text deltas.
 
 mod anthropic;
+pub mod catalog;
 mod error;
 mod http;
 mod openai;
@@ -11,7 +12,9 @@ pub use anthropic::AnthropicProvider;
 pub use error::LlmError;
 pub use http::HttpSettings;
 pub use openai::OpenAiProvider;
-pub use registry::{ModelInfo, Registry};
+pub use registry::{
+    ModelFilter, ModelInfo, ProviderEntry, ProviderHealth, ProviderStatus, Registry, RegistryOptions,
+};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
@@ -32,7 +35,8 @@ pub struct ChatMessage {
     pub content: String,
 }
 
-/// One completion request.
+/// One completion request. When the last message is the assistant's, the model continues it
+/// (the reply to a `continue`): its deltas are appended to that text.
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     pub model: String,
@@ -57,6 +61,17 @@ pub enum StreamEvent {
     /// The request waits behind this many others (a local model answers one at a time); sent
     /// again whenever the number changes, before the first delta.
     Queued(u32),
+    /// The model stopped before the reply's natural end; sent once, before the stream ends.
+    Finish(FinishReason),
+}
+
+/// Why a model stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The token limit (the request's, the provider's or the context window).
+    Length,
+    /// The provider's content filter.
+    ContentFilter,
 }
 
 pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
@@ -67,7 +82,7 @@ pub type EventStream = BoxStream<'static, Result<StreamEvent, LlmError>>;
 pub trait Provider: Send + Sync {
     /// The provider's name in configuration (e.g. `openai`, `anthropic`, `ollama`).
     fn name(&self) -> &str;
-    /// Models this provider serves.
-    fn models(&self) -> BoxFuture<'_, Vec<String>>;
+    /// The models this provider serves, as it lists them now.
+    fn models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>>;
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>>;
 }

@@ -5,32 +5,23 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::http::{HttpSettings, async_stream, send, sse_events};
-use crate::{ChatRequest, EventStream, LlmError, Provider, StreamEvent, Usage};
+use crate::http::{HttpSettings, async_stream, list_ids, send, sse_events};
+use crate::{ChatRequest, EventStream, FinishReason, LlmError, Provider, StreamEvent, Usage};
 
 pub struct OpenAiProvider {
     name: String,
     base_url: String,
     api_key: Option<String>,
-    /// Configured models; when empty, the server's `GET /models` is asked.
-    models: Vec<String>,
     settings: HttpSettings,
     client: reqwest::Client,
 }
 
 impl OpenAiProvider {
-    pub fn new(
-        name: &str,
-        base_url: &str,
-        api_key: Option<String>,
-        models: Vec<String>,
-        settings: HttpSettings,
-    ) -> Self {
+    pub fn new(name: &str, base_url: &str, api_key: Option<String>, settings: HttpSettings) -> Self {
         Self {
             name: name.to_owned(),
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: api_key.filter(|k| !k.is_empty()),
-            models,
             client: settings.client(),
             settings,
         }
@@ -44,28 +35,12 @@ impl OpenAiProvider {
         }
     }
 
-    async fn list_models(&self) -> Vec<String> {
-        if !self.models.is_empty() {
-            return self.models.clone();
-        }
+    async fn list_models(&self) -> Result<Vec<String>, LlmError> {
         let mut request = self.client.get(format!("{}/models", self.base_url));
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key);
         }
-        let fetched = async {
-            let response = send(request, &self.settings).await.ok()?;
-            let body: Value = response.json().await.ok()?;
-            let ids: Vec<String> =
-                body["data"].as_array()?.iter().filter_map(|m| m["id"].as_str().map(str::to_owned)).collect();
-            Some(ids)
-        };
-        match fetched.await {
-            Some(ids) if !ids.is_empty() => ids,
-            _ => {
-                tracing::warn!(provider = %self.name, "cannot list models; configure them explicitly");
-                Vec::new()
-            }
-        }
+        list_ids(send(request, &self.settings).await?).await
     }
 
     async fn start(&self, request: ChatRequest) -> Result<EventStream, LlmError> {
@@ -125,6 +100,11 @@ fn parse_chunk(chunk: &Value) -> Vec<Result<StreamEvent, LlmError>> {
     {
         out.push(Ok(StreamEvent::Delta(text.to_owned())));
     }
+    match chunk.pointer("/choices/0/finish_reason").and_then(Value::as_str) {
+        Some("length") => out.push(Ok(StreamEvent::Finish(FinishReason::Length))),
+        Some("content_filter") => out.push(Ok(StreamEvent::Finish(FinishReason::ContentFilter))),
+        _ => {}
+    }
     let usage = chunk.get("usage").filter(|u| u.is_object()).or_else(|| chunk.pointer("/x_groq/usage"));
     if let Some(usage) = usage {
         let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0) as u32;
@@ -141,7 +121,7 @@ impl Provider for OpenAiProvider {
         &self.name
     }
 
-    fn models(&self) -> BoxFuture<'_, Vec<String>> {
+    fn models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
         self.list_models().boxed()
     }
 
@@ -170,6 +150,13 @@ mod tests {
         assert_eq!(parse_chunk(&groq), vec![Ok(StreamEvent::Usage(usage))]);
         let null_usage = json!({"choices": [{"delta": {"content": "a"}}], "usage": null});
         assert_eq!(parse_chunk(&null_usage), vec![Ok(StreamEvent::Delta("a".into()))]);
+        let cut = json!({"choices": [{"delta": {"content": "b"}, "finish_reason": "length"}]});
+        assert_eq!(
+            parse_chunk(&cut),
+            vec![Ok(StreamEvent::Delta("b".into())), Ok(StreamEvent::Finish(FinishReason::Length))]
+        );
+        let filtered = json!({"choices": [{"delta": {}, "finish_reason": "content_filter"}]});
+        assert_eq!(parse_chunk(&filtered), vec![Ok(StreamEvent::Finish(FinishReason::ContentFilter))]);
         let error = json!({"error": {"message": "overloaded"}});
         assert_eq!(parse_chunk(&error), vec![Err(LlmError::Stream("overloaded".into()))]);
     }

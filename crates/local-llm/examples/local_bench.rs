@@ -57,7 +57,7 @@ async fn turn(provider: &LocalProvider, messages: &[(Role, &str)], max_tokens: u
                 text.push_str(&delta);
             }
             StreamEvent::Usage(u) => usage = Some(u),
-            StreamEvent::Queued(_) => {}
+            StreamEvent::Queued(_) | StreamEvent::Finish(_) => {}
         }
     }
     let usage = usage.expect("usage");

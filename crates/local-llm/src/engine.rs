@@ -15,7 +15,7 @@ use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use llm::{ChatMessage, ChatRequest, EventStream, LlmError, Role, StreamEvent, Usage};
+use llm::{ChatMessage, ChatRequest, EventStream, FinishReason, LlmError, Role, StreamEvent, Usage};
 use tokio::sync::mpsc;
 
 use crate::LocalSettings;
@@ -481,12 +481,14 @@ fn generate(
     let vocab = loaded.model.vocab();
     let mut text = Utf8Stream::default();
     let mut generated = 0usize;
+    let mut ended = false;
     while generated < max_new && (position as usize) < n_ctx {
         if stopped() {
             return Ok(());
         }
         let token = sampler.sample(context, batch.n_tokens() - 1);
         if vocab.is_eog(token) {
+            ended = true;
             break;
         }
         generated += 1;
@@ -509,6 +511,10 @@ fn generate(
     let rest = text.finish();
     if !rest.is_empty() {
         let _ = reply.send(Ok(StreamEvent::Delta(rest)));
+    }
+    if !ended && !stopped() {
+        // The length limit or the context window, not the end of the turn.
+        let _ = reply.send(Ok(StreamEvent::Finish(FinishReason::Length)));
     }
     let usage = Usage {
         prompt_tokens: u32::try_from(tokens.len()).unwrap_or(u32::MAX),

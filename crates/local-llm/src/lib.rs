@@ -103,9 +103,9 @@ impl Provider for LocalProvider {
         "local"
     }
 
-    fn models(&self) -> BoxFuture<'_, Vec<String>> {
+    fn models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>> {
         let id = self.inner.settings().model_id.clone();
-        Box::pin(async move { vec![id] })
+        Box::pin(async move { Ok(vec![id]) })
     }
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
@@ -159,7 +159,7 @@ mod tests {
             match event? {
                 StreamEvent::Delta(delta) => text.push_str(&delta),
                 StreamEvent::Usage(u) => usage = Some(u),
-                StreamEvent::Queued(_) => {}
+                StreamEvent::Queued(_) | StreamEvent::Finish(_) => {}
             }
         }
         Ok((text, usage.expect("a finished reply reports its usage")))
@@ -169,7 +169,7 @@ mod tests {
     async fn a_tiny_model_loads_and_its_own_template_is_applied() {
         let provider = LocalProvider::start(tiny(128, 4));
         assert_eq!(provider.load_error(), None);
-        assert_eq!(provider.models().await, ["tiny"]);
+        assert_eq!(provider.models().await.unwrap(), ["tiny"]);
         let (_, usage) = reply(&provider, request(&[(Role::User, "Hi")])).await.unwrap();
         // One token per byte, one per special token: the metadata's `[tiny]` template was used
         // and its special tokens were recognised.
@@ -268,7 +268,11 @@ mod tests {
         let error = provider.load_error().expect("the file is missing");
         assert!(error.contains(&path.display().to_string()) && error.contains("does not exist"), "{error}");
         assert!(error.contains("openchat model pull") && error.contains("OPENCHAT_LOCAL_MODEL"), "{error}");
-        assert_eq!(provider.models().await, ["absent"], "still offered, so the reason reaches the reply");
+        assert_eq!(
+            provider.models().await.unwrap(),
+            ["absent"],
+            "still offered, so the reason reaches the reply"
+        );
         let err = reply(&provider, request(&[(Role::User, "Hi")])).await.unwrap_err();
         assert_eq!(err.to_string(), error);
 

@@ -32,8 +32,19 @@ impl ChatTemplate {
         Ok(Self { env, bos_token: bos_token.to_owned(), eos_token: eos_token.to_owned() })
     }
 
-    /// The prompt for `messages`, ending with the opening of the assistant's turn.
+    /// The prompt for `messages`, ending with the opening of the assistant's turn. When the
+    /// last message is the assistant's (a reply being continued), its turn is left open after
+    /// its text, so the model carries on where it stopped.
     pub(crate) fn render(&self, messages: &[ChatMessage]) -> Result<String, String> {
+        if let Some((last, earlier)) = messages.split_last()
+            && last.role == Role::Assistant
+        {
+            return Ok(self.render_turns(earlier)? + &last.content);
+        }
+        self.render_turns(messages)
+    }
+
+    fn render_turns(&self, messages: &[ChatMessage]) -> Result<String, String> {
         let messages: Vec<_> = messages
             .iter()
             .map(|m| {
@@ -140,6 +151,14 @@ mod tests {
         let template = ChatTemplate::new(None, "", "").unwrap();
         let prompt = template.render(&[message(Role::User, "Hi")]).unwrap();
         assert_eq!(prompt, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    }
+
+    #[test]
+    fn a_reply_being_continued_stays_open() {
+        let template = ChatTemplate::new(None, "", "").unwrap();
+        let prompt =
+            template.render(&[message(Role::User, "Count"), message(Role::Assistant, "one, two,")]).unwrap();
+        assert_eq!(prompt, "<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\none, two,");
     }
 
     /// Counts one token per character of content, plus 2 per message.

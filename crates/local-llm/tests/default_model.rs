@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use llm::{ChatMessage, ChatRequest, EventStream, Provider, Role, StreamEvent};
+use llm::{ChatMessage, ChatRequest, EventStream, FinishReason, Provider, Role, StreamEvent};
 use local_llm::{DEFAULT_MODEL_FILE, DEFAULT_MODEL_ID, LocalProvider, LocalSettings};
 
 fn model_path() -> PathBuf {
@@ -47,10 +47,12 @@ struct Reply {
     deltas: usize,
     queued: Vec<u32>,
     completion_tokens: u32,
+    cut: Option<FinishReason>,
 }
 
 async fn collect(mut stream: EventStream) -> Reply {
-    let mut reply = Reply { text: String::new(), deltas: 0, queued: Vec::new(), completion_tokens: 0 };
+    let mut reply =
+        Reply { text: String::new(), deltas: 0, queued: Vec::new(), completion_tokens: 0, cut: None };
     while let Some(event) = stream.next().await {
         match event.expect("no error") {
             StreamEvent::Delta(delta) => {
@@ -59,6 +61,7 @@ async fn collect(mut stream: EventStream) -> Reply {
             }
             StreamEvent::Usage(usage) => reply.completion_tokens = usage.completion_tokens,
             StreamEvent::Queued(position) => reply.queued.push(position),
+            StreamEvent::Finish(reason) => reply.cut = Some(reason),
         }
     }
     reply
@@ -73,6 +76,14 @@ async fn greedy_decoding_answers_a_fixed_question_with_a_fixed_sensible_answer()
     assert!(first.deltas > 1, "streamed token by token: {} deltas", first.deltas);
     let second = collect(provider.stream(ask("What is the capital of France?")).await.unwrap()).await;
     assert_eq!(first.text, second.text, "greedy decoding is deterministic");
+}
+
+#[tokio::test]
+async fn a_reply_that_reaches_the_token_limit_says_so() {
+    let provider = greedy(4);
+    let reply = collect(provider.stream(ask("Write a long story about a dragon.")).await.unwrap()).await;
+    assert_eq!(reply.completion_tokens, 4);
+    assert_eq!(reply.cut, Some(FinishReason::Length));
 }
 
 #[tokio::test]
@@ -96,7 +107,7 @@ async fn stopping_mid_answer_frees_the_model_within_a_token() {
         match event.expect("an event").expect("no error") {
             StreamEvent::Queued(position) => assert_eq!(position, 1, "only the stopped story was ahead"),
             StreamEvent::Delta(_) => break,
-            StreamEvent::Usage(_) => panic!("a reply without text"),
+            StreamEvent::Usage(_) | StreamEvent::Finish(_) => panic!("a reply without text"),
         }
     }
     assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
