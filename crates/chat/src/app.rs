@@ -6,6 +6,7 @@ use std::time::Duration;
 use common::config::Config;
 use common::jwks::JwksVerifier;
 use common::revocations::RevocationList;
+use llm::Registry;
 use tokio::net::TcpListener;
 
 use crate::generation::{Generations, Hub};
@@ -30,9 +31,14 @@ pub struct App {
     state: AppState,
 }
 
-/// Connects storage, marks replies left streaming by a dead process as interrupted, builds the
-/// provider registry and binds the port.
-pub async fn build(config: &Config) -> Result<App, BuildError> {
+/// How long start-up waits for the providers' first model lists (a provider that answers later
+/// joins when it does).
+const FIRST_LISTING_WAIT: Duration = Duration::from_secs(5);
+
+/// Connects storage, marks replies left streaming by a dead process as interrupted, waits
+/// briefly for the providers' model lists and binds the port. `registry` holds the providers
+/// (the binary adds the embedded local model to [`crate::providers::configured`]).
+pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildError> {
     let chat = config.chat.clone();
     let db = Db::connect(&chat.database_url(&config.data_dir)).await?;
     // A SQLite database belongs to one process, so whatever was streaming died with the last
@@ -60,7 +66,15 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
         chat.revocations_url.clone()
     };
     let revocations = RevocationList::new(&revocations_url);
-    let registry = crate::providers::registry(&chat, &config.data_dir).await;
+    registry.ready(FIRST_LISTING_WAIT).await;
+    if registry.is_empty() {
+        tracing::warn!(
+            "no model provider configured and the local model is off: replies will fail until \
+             OPENCHAT_LOCAL_MODEL, OPENAI_API_KEY or ANTHROPIC_API_KEY is set"
+        );
+    } else {
+        tracing::info!(models = registry.models().len(), default = ?registry.default_model(), "model providers ready");
+    }
     let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;

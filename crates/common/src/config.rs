@@ -62,6 +62,13 @@ pub struct ChatConfig {
     pub cors_origins: Vec<String>,
     /// Model providers; `OPENAI_API_KEY`/`OPENAI_BASE_URL` and `ANTHROPIC_API_KEY` add one each.
     pub providers: Vec<ProviderConfig>,
+    /// The model of conversations that name none; empty chooses one (`docs/models.md`).
+    pub default_model: String,
+    /// How often providers' model lists are read again, in seconds.
+    pub models_refresh_secs: u64,
+    /// Leave embedding, speech, image, moderation and other non-chat models out of the model
+    /// picker (a provider's `hide_non_chat` overrides it).
+    pub hide_non_chat_models: bool,
     /// Longest wait for a provider's first token.
     pub first_token_timeout_secs: u64,
     /// Longest silence between two streamed chunks.
@@ -123,6 +130,9 @@ impl Default for ChatConfig {
             audience: String::new(),
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
             providers: Vec::new(),
+            default_model: String::new(),
+            models_refresh_secs: 600,
+            hide_non_chat_models: true,
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
             max_message_chars: 32_000,
@@ -158,9 +168,18 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     #[serde(default)]
     pub api_key: Option<String>,
-    /// Models to offer; empty asks the provider (`GET /models`).
+    /// Models to offer, in this order; empty asks the provider (`GET /models`).
     #[serde(default)]
     pub models: Vec<String>,
+    /// When not empty, only listed models matching one of these globs (`*`, `?`) are offered.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Listed models matching one of these globs are never offered.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// Overrides `chat.hide_non_chat_models` for this provider.
+    #[serde(default)]
+    pub hide_non_chat: Option<bool>,
 }
 
 /// The web UI server's settings.
@@ -323,6 +342,9 @@ env_vars! {
     "OPENCHAT_JWKS_URL" => ["chat", "jwks_url"] Text, "the auth server's JWKS (default the local auth server)";
     "OPENCHAT_REVOCATIONS_URL" => ["chat", "revocations_url"] Text, "the auth server's revocation feed (default next to the JWKS URL)";
     "OPENCHAT_CHAT_CORS_ORIGINS" => ["chat", "cors_origins"] List, "allowed browser origins of the chat service, comma-separated";
+    "OPENCHAT_DEFAULT_MODEL" => ["chat", "default_model"] Text, "model of conversations that name none (default: chosen from the providers' lists, see docs/models.md)";
+    "OPENCHAT_MODELS_REFRESH_SECS" => ["chat", "models_refresh_secs"] Integer, "how often providers' model lists are read again (default 600)";
+    "OPENCHAT_HIDE_NON_CHAT_MODELS" => ["chat", "hide_non_chat_models"] Bool, "hide embedding, speech, image and other non-chat models from the picker (default true)";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
     "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
@@ -404,6 +426,9 @@ impl Config {
                 base_url: openai_url,
                 api_key: openai_key,
                 models: list("OPENCHAT_OPENAI_MODELS")?,
+                allow: Vec::new(),
+                deny: Vec::new(),
+                hide_non_chat: None,
             });
         }
         if let Some(key) = env_value("ANTHROPIC_API_KEY", env)? {
@@ -413,6 +438,9 @@ impl Config {
                 base_url: env_value("ANTHROPIC_BASE_URL", env)?,
                 api_key: Some(key),
                 models: list("OPENCHAT_ANTHROPIC_MODELS")?,
+                allow: Vec::new(),
+                deny: Vec::new(),
+                hide_non_chat: None,
             });
         }
         Ok(())
@@ -451,6 +479,9 @@ impl Config {
         }
         if !(local.top_p > 0.0 && local.top_p <= 1.0) {
             return Err(ConfigError::Invalid("chat.local.top_p must be above 0 and at most 1".into()));
+        }
+        if self.chat.models_refresh_secs == 0 {
+            return Err(ConfigError::Invalid("chat.models_refresh_secs must be at least 1".into()));
         }
         if local.max_queue == 0 {
             return Err(ConfigError::Invalid("chat.local.max_queue must be at least 1".into()));

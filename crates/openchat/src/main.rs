@@ -2,6 +2,7 @@
 
 mod admin;
 mod model;
+mod providers;
 
 use std::path::PathBuf;
 
@@ -89,7 +90,8 @@ async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
     }
     if services.contains(&Service::Chat) {
-        let app = chat::build(config).await?;
+        let registry = providers::registry(&config.chat, &config.data_dir).await;
+        let app = chat::build(config, registry).await?;
         tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));
     }
     if services.contains(&Service::Web) {

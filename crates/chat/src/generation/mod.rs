@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use api_types::chat::{GenerationState, ServerEvent};
+use api_types::chat::{GenerationState, MessageStatus, Role, ServerEvent};
 use llm::Registry;
 use tokio::sync::watch;
 
@@ -38,6 +38,11 @@ pub struct Generation {
     pub owner_id: String,
     pub message_id: String,
     pub model: String,
+    /// The text the reply had before this generation (a continuation), which deltas extend.
+    prefix: String,
+    /// The reply's place in its conversation, and the message it answers.
+    position: i64,
+    parent_id: Option<String>,
     started: std::time::Instant,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
@@ -71,8 +76,13 @@ impl Generation {
         );
     }
 
+    /// The reply's whole text so far: the prefix and every delta.
     fn text(&self) -> String {
-        self.state.lock().expect("generation lock poisoned").text.clone()
+        let state = self.state.lock().expect("generation lock poisoned");
+        let mut text = String::with_capacity(self.prefix.len() + state.text.len());
+        text.push_str(&self.prefix);
+        text.push_str(&state.text);
+        text
     }
 
     fn finish(&self, hub: &Hub, done: ServerEvent) {
@@ -110,6 +120,7 @@ impl Generation {
             generation_id: self.id.clone(),
             message_id: self.message_id.clone(),
             seq: state.ends.len() as u64,
+            prefix: self.prefix.clone(),
         }
     }
 }
@@ -148,7 +159,7 @@ impl Generations {
         conversation
             .model
             .clone()
-            .or_else(|| self.registry.default_model().map(str::to_owned))
+            .or_else(|| self.registry.default_model())
             .unwrap_or_else(|| "none".to_owned())
     }
 
@@ -165,9 +176,9 @@ impl Generations {
             id,
             conversation_id: &conversation.id,
             parent,
-            role: "assistant",
+            role: Role::Assistant,
             content: "",
-            status: "streaming",
+            status: MessageStatus::Streaming,
             model: Some(model),
             lease_until: Some(now + LEASE_MS),
         }
@@ -184,25 +195,45 @@ impl Generations {
         let message_id = common::ids::random_id(common::ids::MESSAGE_ID_LEN);
         let row =
             Self::reply_row(conversation, Parent::Exactly(Some(&user_message.id)), &message_id, &model, now);
-        self.db.append_message(&row, now).await?;
-        Ok(self.launch(conversation, user_message, message_id, model))
+        let reply = self.db.append_message(&row, now).await?;
+        Ok(self.launch(conversation, &reply, &user_message.content))
     }
 
-    /// Starts producing a reply whose (empty) message is already stored.
+    /// Continues a reply that ended early (`incomplete`, `cancelled`, `interrupted`): the same
+    /// message, reopened, extended by a new generation. `None` when it cannot be continued
+    /// (another continuation won, or it is not such a reply).
+    pub async fn resume(
+        self: &Arc<Self>,
+        conversation: &ConversationRecord,
+        reply: &MessageRecord,
+    ) -> Result<Option<Arc<Generation>>, crate::store::StoreError> {
+        let now = common::clock::now_millis();
+        if !self.db.reopen_message(&reply.id, now, now + LEASE_MS).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.launch(conversation, reply, "")))
+    }
+
+    /// Starts producing `reply`, whose message is stored and `streaming`. Its context is the
+    /// branch ending at it; its stored text (a continuation's) is kept and extended. `question`
+    /// names the conversation when it still has the default title.
     pub fn launch(
         self: &Arc<Self>,
         conversation: &ConversationRecord,
-        user_message: &MessageRecord,
-        message_id: String,
-        model: String,
+        reply: &MessageRecord,
+        question: &str,
     ) -> Arc<Generation> {
         let (stop, stopped) = watch::channel(None);
+        let model = reply.model.clone().unwrap_or_else(|| self.model_for(conversation));
         let generation = Arc::new(Generation {
             id: common::ids::random_id(16),
             conversation_id: conversation.id.clone(),
             owner_id: conversation.owner_id.clone(),
-            message_id,
+            message_id: reply.id.clone(),
             model,
+            prefix: reply.content.clone(),
+            position: reply.position,
+            parent_id: reply.parent_id.clone(),
             started: std::time::Instant::now(),
             state: Mutex::new(State::default()),
             stop,
@@ -217,32 +248,26 @@ impl Generations {
                 generation_id: generation.id.clone(),
                 conversation_id: generation.conversation_id.clone(),
                 message_id: generation.message_id.clone(),
-                parent_id: user_message.id.clone(),
+                parent_id: reply.parent_id.clone().unwrap_or_default(),
+                position: reply.position,
                 model: generation.model.clone(),
+                prefix: generation.prefix.clone(),
             },
         );
         let lock = self.conversation_lock(&conversation.id);
         let this = self.clone();
         let task_generation = generation.clone();
         let system_prompt = conversation.system_prompt.clone();
-        let user_message_id = user_message.id.clone();
-        let needs_title = conversation.title == DEFAULT_TITLE;
-        let question = user_message.content.clone();
+        let needs_title = conversation.title == DEFAULT_TITLE && !question.is_empty();
+        let question = question.to_owned();
         tokio::spawn(async move {
-            let complete =
-                run::run(&this, &task_generation, lock, system_prompt, &user_message_id, stopped).await;
-            if complete && needs_title {
+            let status = run::run(&this, &task_generation, lock, system_prompt, stopped).await;
+            if needs_title {
                 let g = &task_generation;
-                let answer = g.text();
-                title::name_conversation(
-                    &this,
-                    &g.owner_id,
-                    &g.conversation_id,
-                    &g.model,
-                    &question,
-                    &answer,
-                )
-                .await;
+                // A stopped or failed first reply still names the conversation, from the question.
+                let answer = (status == MessageStatus::Complete).then(|| g.text());
+                title::name_conversation(&this, &g.owner_id, &g.conversation_id, &g.model, &question, answer)
+                    .await;
             }
             let id = task_generation.id.clone();
             tokio::time::sleep(KEEP_FINISHED).await;

@@ -4,13 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_types::chat::{ServerEvent, Usage};
+use api_types::chat::{FinishReason, MessageStatus, Role as WireRole, ServerEvent, Usage};
 use futures_util::StreamExt;
 use llm::{ChatMessage, ChatRequest, LlmError, Role, StreamEvent};
 use tokio::sync::watch;
 
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
+use crate::store::ReplyEnd;
 
 /// How often streamed text is written to the database.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -20,19 +21,20 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const CONTEXT_MESSAGES: usize = 100;
 
 enum Outcome {
-    Complete,
+    /// The model ended the reply: naturally, or early for this reason.
+    Ended(Option<FinishReason>),
     Stopped(StopReason),
     Failed(String),
 }
 
+/// Produces the reply and stores how it ended; returns its final status.
 pub(super) async fn run(
     generations: &Arc<Generations>,
     generation: &Arc<Generation>,
     lock: Arc<tokio::sync::Mutex<()>>,
     system_prompt: Option<String>,
-    user_message_id: &str,
     mut stopped: watch::Receiver<Option<StopReason>>,
-) -> bool {
+) -> MessageStatus {
     // Saving runs beside the stream, so a slow write never holds back a delta; it starts now,
     // so the lease is renewed while the reply waits for its turn or for the first token.
     let _saver = Saver(tokio::spawn(save_periodically(generations.db.clone(), generation.clone())));
@@ -52,50 +54,49 @@ pub(super) async fn run(
             tokio::select! {
                 turn = lock.lock_owned() => turn,
                 reason = stop_requested(&mut stopped) => {
-                    finish(generations, generation, Outcome::Stopped(reason), None).await;
-                    return false;
+                    return finish(generations, generation, Outcome::Stopped(reason), None).await;
                 }
             }
         }
     };
-    let (outcome, usage) =
-        stream_reply(generations, generation, system_prompt, user_message_id, &mut stopped).await;
-    let complete = matches!(outcome, Outcome::Complete);
-    finish(generations, generation, outcome, usage).await;
-    complete
+    let (outcome, usage) = stream_reply(generations, generation, system_prompt, &mut stopped).await;
+    finish(generations, generation, outcome, usage).await
 }
 
 async fn stream_reply(
     generations: &Generations,
     generation: &Arc<Generation>,
     system_prompt: Option<String>,
-    user_message_id: &str,
     stopped: &mut watch::Receiver<Option<StopReason>>,
 ) -> (Outcome, Option<llm::Usage>) {
     let provider = match generations.registry().provider_for(&generation.model) {
         Ok(provider) => provider,
         Err(e) => return (Outcome::Failed(e.to_string()), None),
     };
-    let history =
-        match generations.db.branch(&generation.conversation_id, user_message_id, CONTEXT_MESSAGES).await {
-            Ok(history) => history,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the conversation for a reply");
-                return (Outcome::Failed("the conversation could not be read".into()), None);
-            }
-        };
+    // The branch ending at the reply itself: empty for a new reply (and left out), the text so
+    // far for a continuation, which the model then carries on.
+    let history = match generations
+        .db
+        .branch(&generation.conversation_id, &generation.message_id, CONTEXT_MESSAGES)
+        .await
+    {
+        Ok(history) => history,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the conversation for a reply");
+            return (Outcome::Failed("the conversation could not be read".into()), None);
+        }
+    };
     let mut messages = Vec::with_capacity(history.len() + 1);
     if let Some(prompt) = system_prompt.filter(|p| !p.trim().is_empty()) {
         messages.push(ChatMessage { role: Role::System, content: prompt });
     }
-    messages.extend(history.into_iter().filter(|m| !m.content.is_empty()).filter_map(|m| {
-        let role = match m.role.as_str() {
-            "user" => Role::User,
-            "assistant" => Role::Assistant,
-            "system" => Role::System,
-            _ => return None,
+    messages.extend(history.into_iter().filter(|m| !m.content.is_empty()).map(|m| {
+        let role = match m.role {
+            WireRole::User => Role::User,
+            WireRole::Assistant => Role::Assistant,
+            WireRole::System => Role::System,
         };
-        Some(ChatMessage { role, content: m.content })
+        ChatMessage { role, content: m.content }
     }));
     let request =
         ChatRequest { model: generation.model.clone(), messages, max_tokens: None, temperature: None };
@@ -108,6 +109,7 @@ async fn stream_reply(
         reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
     };
     let mut usage = None;
+    let mut cut_short = None;
     let hub = generations.hub();
     loop {
         tokio::select! {
@@ -117,6 +119,10 @@ async fn stream_reply(
             item = stream.next() => match item {
                 Some(Ok(StreamEvent::Delta(text))) => generation.push_delta(hub, &text),
                 Some(Ok(StreamEvent::Usage(u))) => usage = Some(u),
+                Some(Ok(StreamEvent::Finish(reason))) => cut_short = Some(match reason {
+                    llm::FinishReason::Length => FinishReason::Length,
+                    llm::FinishReason::ContentFilter => FinishReason::ContentFilter,
+                }),
                 Some(Ok(StreamEvent::Queued(position))) => hub.publish(
                     &generation.owner_id,
                     ServerEvent::GenerationQueued {
@@ -126,7 +132,7 @@ async fn stream_reply(
                     },
                 ),
                 Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
-                None => return (Outcome::Complete, usage),
+                None => return (Outcome::Ended(cut_short), usage),
             },
         }
     }
@@ -179,21 +185,22 @@ async fn finish(
     generation: &Generation,
     outcome: Outcome,
     usage: Option<llm::Usage>,
-) {
-    let (status, reason) = match &outcome {
-        Outcome::Complete => ("complete", None),
-        Outcome::Stopped(StopReason::User) => ("cancelled", None),
-        Outcome::Stopped(StopReason::Shutdown) => ("interrupted", Some("the server restarted".to_owned())),
-        Outcome::Failed(reason) => ("failed", Some(reason.clone())),
+) -> MessageStatus {
+    let (status, reason, finish_reason) = match &outcome {
+        Outcome::Ended(None) => (MessageStatus::Complete, None, None),
+        Outcome::Ended(Some(cut)) => (MessageStatus::Incomplete, None, Some(*cut)),
+        Outcome::Stopped(StopReason::User) => (MessageStatus::Cancelled, None, None),
+        Outcome::Stopped(StopReason::Shutdown) => {
+            (MessageStatus::Interrupted, Some("the server restarted".to_owned()), None)
+        }
+        Outcome::Failed(reason) => (MessageStatus::Failed, Some(reason.clone()), None),
     };
     let text = generation.text();
     let now = common::clock::now_millis();
     let stored_usage = usage.map(|u| (i64::from(u.prompt_tokens), i64::from(u.completion_tokens)));
-    if let Err(e) = generations
-        .db
-        .finish_message(&generation.message_id, status, &text, stored_usage, reason.as_deref(), now)
-        .await
-    {
+    let end =
+        ReplyEnd { status, content: &text, usage: stored_usage, error: reason.as_deref(), finish_reason };
+    if let Err(e) = generations.db.finish_message(&generation.message_id, &end, now).await {
         tracing::error!(error = %e, "cannot store the end of a reply");
     }
     let wire_usage =
@@ -203,14 +210,16 @@ async fn finish(
         _ => api_types::chat::Message {
             id: generation.message_id.clone(),
             conversation_id: generation.conversation_id.clone(),
-            role: "assistant".into(),
+            role: WireRole::Assistant,
             content: text,
-            status: status.into(),
+            status,
             created_at: common::clock::rfc3339_millis(now),
-            parent_id: None,
+            position: generation.position,
+            parent_id: generation.parent_id.clone(),
             model: Some(generation.model.clone()),
             usage: wire_usage,
             error: reason.clone(),
+            finish_reason,
         },
     };
     generation.finish(
@@ -218,10 +227,11 @@ async fn finish(
         ServerEvent::GenerationDone {
             generation_id: generation.id.clone(),
             conversation_id: generation.conversation_id.clone(),
-            status: status.into(),
+            status,
             message,
             usage: wire_usage,
             reason,
         },
     );
+    status
 }

@@ -15,15 +15,20 @@ const MAX_TITLE_CHARS: usize = 60;
 const INSTRUCTION: &str = "Write a short title, at most six words, for a conversation that starts with the \
                            exchange below. Answer with the title only, without quotes.";
 
+/// Names the conversation: by the model from its first exchange when `answer` is the complete
+/// first reply, else (the reply was stopped or failed) from the question's first words.
 pub(super) async fn name_conversation(
     generations: &Generations,
     owner_id: &str,
     conversation_id: &str,
     model: &str,
     question: &str,
-    answer: &str,
+    answer: Option<String>,
 ) {
-    let asked = ask_model(generations, model, question, answer).await;
+    let asked = match answer {
+        Some(answer) => ask_model(generations, model, question, &answer).await,
+        None => None,
+    };
     let title = asked.filter(|t| !t.is_empty()).unwrap_or_else(|| first_words(question));
     if title.is_empty() {
         return;
@@ -75,14 +80,43 @@ async fn ask_model(generations: &Generations, model: &str, question: &str, answe
     Some(clean(&text))
 }
 
-/// One line, no quotes or trailing punctuation, bounded.
+/// The title in what the model said: the first line that is not a preamble ("Here's a possible
+/// title for the conversation:", "Sure!"), without a "Title:" label, quotes, Markdown or
+/// trailing punctuation; bounded.
 fn clean(raw: &str) -> String {
-    let line = raw.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-    let line =
-        line.trim_start_matches(['"', '\'', '#', '*', ' ']).trim_end_matches(['"', '\'', '.', '*', ' ']);
-    let line = line.strip_prefix("Title:").unwrap_or(line).trim();
-    let cleaned: String = line.chars().filter(|c| !c.is_control()).take(MAX_TITLE_CHARS).collect();
-    cleaned.trim().to_owned()
+    for line in raw.lines().map(trim_decoration).filter(|l| !l.is_empty()) {
+        let candidate = match line.split_once(':') {
+            Some((label, rest)) if is_preamble(label) => trim_decoration(rest),
+            _ if is_pleasantry(line) => "",
+            _ => line,
+        };
+        let cleaned: String = candidate.chars().filter(|c| !c.is_control()).take(MAX_TITLE_CHARS).collect();
+        let cleaned = trim_decoration(&cleaned);
+        if !cleaned.is_empty() {
+            return cleaned.to_owned();
+        }
+    }
+    String::new()
+}
+
+fn trim_decoration(text: &str) -> &str {
+    text.trim()
+        .trim_start_matches(['"', '\'', '#', '*', '_', '`', ' ', '“'])
+        .trim_end_matches(['"', '\'', '.', '*', '_', '`', ' ', '”'])
+}
+
+/// "Here's a possible title for the conversation", "Title", "Sure! Here is one".
+fn is_preamble(label: &str) -> bool {
+    let label = label.to_lowercase();
+    label.contains("title") || label.starts_with("here") || is_pleasantry(&label)
+}
+
+/// A line that only acknowledges the request.
+fn is_pleasantry(line: &str) -> bool {
+    let word = line.trim_end_matches(['!', '.', ',', ' ']).to_lowercase();
+    ["sure", "certainly", "okay", "ok", "of course", "absolutely", "alright"]
+        .iter()
+        .any(|p| word == *p || word.starts_with(&format!("{p}!")) || word.starts_with(&format!("{p},")))
 }
 
 fn first_words(text: &str) -> String {
@@ -91,10 +125,31 @@ fn first_words(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{clean, first_words};
+
     #[test]
     fn titles_are_cleaned() {
-        assert_eq!(super::clean("\"Rust borrow checker tips.\"\nextra"), "Rust borrow checker tips");
-        assert_eq!(super::clean("Title: Paris trip"), "Paris trip");
-        assert_eq!(super::first_words("how do I  cook rice well in a pot"), "how do I cook rice well");
+        assert_eq!(clean("\"Rust borrow checker tips.\"\nextra"), "Rust borrow checker tips");
+        assert_eq!(clean("Title: Paris trip"), "Paris trip");
+        assert_eq!(clean("**Title:** Paris trip"), "Paris trip");
+        assert_eq!(first_words("how do I  cook rice well in a pot"), "how do I cook rice well");
+    }
+
+    #[test]
+    fn preambles_are_not_titles() {
+        let cases = [
+            "Here's a possible title for the conversation:\n\n\"Capital of France\"",
+            "Here's a possible title for the conversation: \"Capital of France\"",
+            "Sure! Here is a title: Capital of France",
+            "Sure!\nCapital of France",
+            "Certainly. Title: *Capital of France*",
+            "“Capital of France”",
+        ];
+        for raw in cases {
+            assert_eq!(clean(raw), "Capital of France", "{raw:?}");
+        }
+        // A colon in a real title stays.
+        assert_eq!(clean("Rust: the borrow checker"), "Rust: the borrow checker");
+        assert_eq!(clean("Here's a title for the conversation:"), "");
     }
 }

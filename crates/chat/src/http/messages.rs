@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use api_types::chat::{Message, PostMessage, PostedMessage, ServerEvent};
+use api_types::chat::{Message, MessageStatus, PostMessage, PostedMessage, Role, ServerEvent};
 use api_types::error::ErrorBody;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -52,9 +52,9 @@ pub(crate) async fn post_user_message(
         id: &id,
         conversation_id: &conversation.id,
         parent,
-        role: "user",
+        role: Role::User,
         content: &content,
-        status: "complete",
+        status: MessageStatus::Complete,
         model: None,
         lease_until: None,
     };
@@ -66,8 +66,8 @@ pub(crate) async fn post_user_message(
     if generate {
         rows.push(Generations::reply_row(conversation, Parent::Exactly(Some(&id)), &reply_id, &model, now));
     }
-    let records = state.db.append_messages(&rows, now).await.map_err(store_error)?;
-    let record = records.into_iter().next().expect("the user message was stored");
+    let mut records = state.db.append_messages(&rows, now).await.map_err(store_error)?.into_iter();
+    let record = records.next().expect("the user message was stored");
     // Every socket of the user watching this conversation (other tabs too) sees the message
     // before the reply's events, which follow through the same channel.
     state.generations.hub().publish(
@@ -77,7 +77,8 @@ pub(crate) async fn post_user_message(
             message: message_to_wire(&record),
         },
     );
-    let generation = generate.then(|| state.generations.launch(conversation, &record, reply_id, model));
+    let generation =
+        records.next().map(|reply| state.generations.launch(conversation, &reply, &record.content));
     Ok((record, generation))
 }
 
@@ -115,6 +116,23 @@ pub async fn list(
     };
     let messages = state.db.messages(&conversation.id, before, limit).await.map_err(ApiError::internal)?;
     Ok(Json(messages.iter().map(message_to_wire).collect()))
+}
+
+/// Where a new message goes: after `parent_id` (the end of the branch the user sees), which must
+/// be a message of this conversation; without it, after the newest message.
+pub(crate) async fn reply_parent(
+    state: &AppState,
+    claims: &AccessClaims,
+    conversation: &ConversationRecord,
+    parent_id: Option<&str>,
+) -> ApiResult<Option<Option<String>>> {
+    let Some(parent_id) = parent_id else { return Ok(None) };
+    let not_here = || ApiError::invalid_field("parent_id", "is not a message of this conversation");
+    let parent = lookup_message(state, claims, parent_id).await.map_err(|_| not_here())?;
+    if parent.conversation_id != conversation.id {
+        return Err(not_here());
+    }
+    Ok(Some(Some(parent.id)))
 }
 
 pub(crate) async fn lookup_message(
@@ -157,8 +175,10 @@ pub async fn post(
         .is_some_and(|v| v.contains("text/event-stream"));
     // Subscribe before the reply starts, so the stream cannot miss its first events.
     let events = wants_sse.then(|| state.generations.hub().subscribe(&claims.sub));
+    let parent = reply_parent(&state, &claims, &conversation, body.parent_id.as_deref()).await?;
     let (message, generation) =
-        post_user_message(&state, &conversation, &body.content, None, body.generate.unwrap_or(true)).await?;
+        post_user_message(&state, &conversation, &body.content, parent, body.generate.unwrap_or(true))
+            .await?;
     let posted = PostedMessage {
         message: message_to_wire(&message),
         generation_id: generation.as_ref().map(|g| g.id.clone()),

@@ -1,12 +1,9 @@
-use api_types::chat::{Model, ModelList};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use common::http::Json;
 use serde_json::{Value, json};
 
-use crate::auth::AuthUser;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -14,7 +11,6 @@ pub fn router() -> Router<AppState> {
         .route("/", get(root))
         .route("/health", get(health))
         .route("/api/v1/chat/health", get(chat_health))
-        .route("/api/v1/models", get(models))
 }
 
 async fn root() -> axum::Json<Value> {
@@ -44,19 +40,4 @@ async fn chat_health(State(state): State<AppState>) -> axum::Json<Value> {
         "status": "healthy",
         "model_provider": if registry.is_empty() { "none" } else { "configured" },
     }))
-}
-
-/// The models conversations can pick.
-#[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])),
-    responses((status = 200, body = ModelList)))]
-pub async fn models(State(state): State<AppState>, AuthUser(_): AuthUser) -> Json<ModelList> {
-    let registry = state.generations.registry();
-    Json(ModelList {
-        models: registry
-            .models()
-            .iter()
-            .map(|m| Model { id: m.id.clone(), provider: m.provider.clone() })
-            .collect(),
-        default_model: registry.default_model().map(str::to_owned),
-    })
 }

@@ -3,6 +3,7 @@
 mod conversations;
 mod messages;
 mod misc;
+mod models;
 mod openapi;
 pub mod validate;
 mod ws;
@@ -18,6 +19,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(misc::router())
+        .merge(models::router())
         .merge(conversations::router())
         .merge(messages::router())
         .merge(ws::router())

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use api_types::chat::{ClientAction, ServerEvent};
+use api_types::chat::{ClientAction, MessageStatus, Role, ServerEvent};
 use axum::Router;
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::conversations::{create_for, owned};
-use super::messages::{lookup_message, post_user_message};
+use super::messages::{lookup_message, post_user_message, reply_parent};
 use crate::auth::authenticate;
 use crate::convert::conversation_to_wire;
 use crate::generation::Event;
@@ -280,6 +280,7 @@ impl Session {
                 StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
                 StatusCode::FORBIDDEN => "forbidden",
                 StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+                StatusCode::CONFLICT => "conflict",
                 _ => "error",
             };
             self.error(socket, code, error.detail()).await;
@@ -297,6 +298,7 @@ impl Session {
                 .map(|c| ClientAction::SendMessage {
                     conversation_id: conversation_id.clone(),
                     content: c.to_owned(),
+                    parent_id: None,
                 })
                 .ok_or_else(|| "A frame needs an \"action\" (or, here, a \"content\")".to_owned());
         }
@@ -339,10 +341,11 @@ impl Session {
                     .hub()
                     .publish(&claims.sub, ServerEvent::ConversationUpdated { conversation });
             }
-            ClientAction::SendMessage { conversation_id, content } => {
+            ClientAction::SendMessage { conversation_id, content, parent_id } => {
                 let conversation = owned(&state, &claims, &conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                post_user_message(&state, &conversation, &content, None, true).await?;
+                let parent = reply_parent(&state, &claims, &conversation, parent_id.as_deref()).await?;
+                post_user_message(&state, &conversation, &content, parent, true).await?;
             }
             ClientAction::EndConversation { conversation_id } => {
                 owned(&state, &claims, &conversation_id).await?;
@@ -364,8 +367,8 @@ impl Session {
             }
             ClientAction::Regenerate { message_id } => {
                 let message = lookup_message(&state, &claims, &message_id).await?;
-                let user_message = match message.role.as_str() {
-                    "user" => message,
+                let user_message = match message.role {
+                    Role::User => message,
                     _ => match message.parent_id.as_deref() {
                         Some(parent) => lookup_message(&state, &claims, parent).await?,
                         None => {
@@ -387,13 +390,43 @@ impl Session {
             }
             ClientAction::EditMessage { message_id, content } => {
                 let original = lookup_message(&state, &claims, &message_id).await?;
-                if original.role != "user" {
+                if original.role != Role::User {
                     return Err(ApiError::invalid_field("message_id", "only user messages can be edited"));
                 }
                 let conversation = owned(&state, &claims, &original.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
                 post_user_message(&state, &conversation, &content, Some(original.parent_id.clone()), true)
                     .await?;
+            }
+            ClientAction::Continue { message_id } => {
+                let reply = lookup_message(&state, &claims, &message_id).await?;
+                let can_continue = matches!(
+                    reply.status,
+                    MessageStatus::Incomplete | MessageStatus::Cancelled | MessageStatus::Interrupted
+                );
+                if reply.role != Role::Assistant || !can_continue {
+                    return Err(ApiError::invalid_field(
+                        "message_id",
+                        "only a reply that ended early (incomplete, stopped or interrupted) can be continued",
+                    ));
+                }
+                let conversation = owned(&state, &claims, &reply.conversation_id).await?;
+                if state.db.has_children(&conversation.id, &reply.id).await.map_err(ApiError::internal)? {
+                    return Err(ApiError::invalid_field(
+                        "message_id",
+                        "has messages after it; only the last reply of a branch can be continued",
+                    ));
+                }
+                self.watching.insert(conversation.id.clone());
+                state.generations.check_capacity(&claims.sub)?;
+                let resumed = state
+                    .generations
+                    .resume(&conversation, &reply)
+                    .await
+                    .map_err(super::messages::store_error)?;
+                if resumed.is_none() {
+                    return Err(ApiError::new(StatusCode::CONFLICT, "The reply is already being continued"));
+                }
             }
         }
         Ok(())

@@ -100,6 +100,9 @@ async fn anthropic_streams_through_the_same_generation(backend: Backend) {
         base_url: Some(fake.anthropic_base()),
         api_key: Some("anthropic-test-key".into()),
         models: vec!["claude-test".into()],
+        allow: Vec::new(),
+        deny: Vec::new(),
+        hide_non_chat: None,
     }];
     let app = TestChat::start(config, fake).await;
     let token = app.user("erin").await;

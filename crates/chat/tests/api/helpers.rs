@@ -40,6 +40,9 @@ pub async fn config(backend: TestBackend, fake: &FakeLlm) -> Config {
         base_url: Some(fake.openai_base()),
         api_key: Some("test-key".into()),
         models: Vec::new(),
+        allow: Vec::new(),
+        deny: Vec::new(),
+        hide_non_chat: None,
     }];
     // Tests that want the local model turn it on with a file of their own.
     config.chat.local.model = "off".into();
@@ -64,7 +67,11 @@ impl TestChat {
         let auth = auth::build(&config).await.expect("auth builds");
         let auth_port = auth.port();
         config.chat.jwks_url = format!("http://127.0.0.1:{auth_port}/.well-known/jwks.json");
-        let chat = chat::build(&config).await.expect("chat builds");
+        let registry = llm::Registry::start(
+            chat::providers::configured(&config.chat),
+            chat::providers::registry_options(&config.chat),
+        );
+        let chat = chat::build(&config, registry).await.expect("chat builds");
         let chat_port = chat.port();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -111,6 +118,24 @@ impl TestChat {
         let response = self.client.post(format!("{}/users/", self.auth)).json(&body).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         self.login(username).await
+    }
+
+    /// An administrator `root` (created directly in the auth database) and their token.
+    pub async fn admin(&self) -> String {
+        let input = api_types::auth::CreateUser {
+            username: "root".into(),
+            email: "root@example.com".into(),
+            password: PASSWORD.into(),
+            full_name: None,
+            roles: Some(vec!["admin".into()]),
+        };
+        let auth_db = auth::store::Db::connect(&self.config.auth.database_url(&self.config.data_dir))
+            .await
+            .expect("the auth database opens");
+        auth::admin::create_user(&auth_db, &auth::passwords::Hasher::new(1), input)
+            .await
+            .expect("root is created");
+        self.login("root").await
     }
 
     pub async fn login(&self, username: &str) -> String {

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod generations;
-mod local_model;
+mod models;
+mod replies;
 mod rest;
 mod ws;

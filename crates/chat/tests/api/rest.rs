@@ -19,8 +19,6 @@ both_backends!(
     models_are_listed,
     replies_stream_over_sse,
     without_a_provider_or_local_model_replies_fail_fast_with_a_reason,
-    without_a_provider_the_local_model_is_the_default,
-    the_local_model_is_one_more_model_beside_the_providers,
     concurrent_sends_chain_up,
     unfinished_replies_per_user_are_capped,
 );
@@ -346,50 +344,6 @@ async fn without_a_provider_or_local_model_replies_fail_fast_with_a_reason(backe
     assert_eq!(health["providers"], "none configured");
 }
 
-/// Zero configuration: no provider, the default local model. Here its file is missing, so it is
-/// listed but each reply fails with a sentence naming the file and `openchat model pull`, and
-/// the rest of the service works.
-async fn without_a_provider_the_local_model_is_the_default(backend: Backend) {
-    let app = TestChat::spawn_with(backend, |c| {
-        c.chat.providers.clear();
-        c.chat.local.model = String::new();
-    })
-    .await;
-    let token = app.user("kim").await;
-    let (_, models) = app.get("/api/v1/models", &token).await;
-    assert_eq!(models["default_model"], "smollm2-135m-instruct");
-    assert_eq!(models["models"], json!([{"id": "smollm2-135m-instruct", "provider": "local"}]));
-    let id = app.conversation(&token, "Local").await;
-    let (status, _) =
-        app.post(&format!("/api/v1/conversations/{id}/messages"), &token, json!({"content": "hello"})).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let messages = app.settled_messages(&token, &id).await;
-    assert_eq!(messages[1]["status"], "failed");
-    let error = messages[1]["error"].as_str().unwrap();
-    let file = app.config.data_dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(error.contains(&file.display().to_string()), "{error}");
-    assert!(error.contains("openchat model pull"), "{error}");
-    let (status, _) = app.get("/api/v1/conversations/", &token).await;
-    assert_eq!(status, StatusCode::OK);
-}
-
-async fn the_local_model_is_one_more_model_beside_the_providers(backend: Backend) {
-    let app =
-        TestChat::spawn_with(backend, |c| c.chat.local.model = "/nonexistent/Tiny-Model.gguf".into()).await;
-    let token = app.user("lee").await;
-    let (_, models) = app.get("/api/v1/models", &token).await;
-    assert_eq!(models["default_model"], "fake-model", "a configured provider stays the default");
-    let listed = models["models"].as_array().unwrap();
-    assert_eq!(listed.len(), fake_llm::MODELS.len() + 1);
-    assert_eq!(listed.last().unwrap(), &json!({"id": "tiny-model", "provider": "local"}));
-    // The other provider still answers.
-    let id = app.conversation(&token, "Fake").await;
-    app.post(&format!("/api/v1/conversations/{id}/messages"), &token, json!({"content": "[[reply=fine]]"}))
-        .await;
-    let messages = app.settled_messages(&token, &id).await;
-    assert_eq!((&messages[1]["status"], &messages[1]["content"]), (&json!("complete"), &json!("fine")));
-}
-
 mod revocation {
     use super::*;
 
@@ -439,17 +393,7 @@ mod revocation {
         assert!(refused_soon(&app, &other_session).await, "tokens from before a password change are refused");
 
         let fresh = app.user("lou").await;
-        let input = api_types::auth::CreateUser {
-            username: "root".into(),
-            email: "root@example.com".into(),
-            password: crate::helpers::PASSWORD.into(),
-            full_name: None,
-            roles: Some(vec!["admin".into()]),
-        };
-        let auth_db =
-            auth::store::Db::connect(&app.config.auth.database_url(&app.config.data_dir)).await.unwrap();
-        auth::admin::create_user(&auth_db, &auth::passwords::Hasher::new(1), input).await.unwrap();
-        let admin = app.login("root").await;
+        let admin = app.admin().await;
         let response =
             app.client.delete(format!("{}/users/lou", app.auth)).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
