@@ -87,9 +87,12 @@ async function api<T>(path: string, init: RequestInit & { base: string; token?: 
   return (await response.json()) as T;
 }
 
-/** A new user, registered and signed in through the API (faster than the forms); returns the access token. */
-export async function signInByApi(page: Page, prefix = 'api') {
-  const auth = process.env.OPENCHAT_AUTH_URL!;
+/**
+ * A new user, registered and signed in through the API (faster than the forms); returns the access
+ * token. `where` names another platform than the shared one.
+ */
+export async function signInByApi(page: Page, prefix = 'api', where?: { auth: string; web: string }) {
+  const auth = where?.auth ?? process.env.OPENCHAT_AUTH_URL!;
   const user = newUser(prefix);
   await api('/users/', {
     base: auth,
@@ -103,7 +106,7 @@ export async function signInByApi(page: Page, prefix = 'api') {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ username: user.username, password: user.password, client_id: 'openchat-web' }),
   });
-  await page.goto(url('/login'));
+  await page.goto(where ? `${where.web}/login` : url('/login'));
   await page.evaluate(
     ([username, t]) =>
       localStorage.setItem(
@@ -120,9 +123,9 @@ export async function signInByApi(page: Page, prefix = 'api') {
   return tokens.access_token;
 }
 
-export function newConversation(token: string, title: string) {
+export function newConversation(token: string, title: string, chat = process.env.OPENCHAT_CHAT_URL!) {
   return api<{ id: string }>('/api/v1/conversations/', {
-    base: process.env.OPENCHAT_CHAT_URL!,
+    base: chat,
     token,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -131,9 +134,14 @@ export function newConversation(token: string, title: string) {
 }
 
 /** Stores a user message without asking the model. */
-export function storeMessage(token: string, conversationId: string, content: string) {
+export function storeMessage(
+  token: string,
+  conversationId: string,
+  content: string,
+  chat = process.env.OPENCHAT_CHAT_URL!,
+) {
   return api(`/api/v1/conversations/${conversationId}/messages`, {
-    base: process.env.OPENCHAT_CHAT_URL!,
+    base: chat,
     token,
     method: 'POST',
     headers: { 'content-type': 'application/json' },

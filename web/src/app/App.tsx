@@ -17,8 +17,13 @@ function makeClient() {
   return new QueryClient({
     defaultOptions: {
       queries: {
-        // Client errors (404, 403, …) won't change by asking again.
-        retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+        // Client errors (404, 403, …) won't change by asking again; an unreachable or failing
+        // server is asked again until it answers (the page fills in when it is back).
+        retry: (count, error) =>
+          error instanceof ApiError && (error.status === 0 || error.status >= 500)
+            ? true
+            : !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+        retryDelay: (attempt) => Math.min(1000 * 2 ** attempt, 15_000),
         refetchOnWindowFocus: false,
       },
     },

@@ -1,19 +1,32 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type KeyboardEvent } from 'react';
 
 import type { ModelList } from '../../api/types.gen';
+import { ModelPicker } from './ModelPicker';
+import { silentProviders } from './models';
 
 interface Props {
   title: string;
   models: ModelList | undefined;
   model: string;
   onModel: (model: string) => void;
+  /** For administrators: read every provider's model list again. */
+  onRefreshModels?: () => Promise<void>;
   systemPrompt: string;
   onSystemPrompt: (prompt: string) => Promise<void>;
   connection: string;
 }
 
 /** Title, model picker and the per-conversation system prompt. */
-export function ChatHeader({ title, models, model, onModel, systemPrompt, onSystemPrompt, connection }: Props) {
+export function ChatHeader({
+  title,
+  models,
+  model,
+  onModel,
+  onRefreshModels,
+  systemPrompt,
+  onSystemPrompt,
+  connection,
+}: Props) {
   const [editing, setEditing] = useState(false);
   const [saving, setSaving] = useState(false);
 
@@ -28,7 +41,17 @@ export function ChatHeader({ title, models, model, onModel, systemPrompt, onSyst
     }
   }
 
+  function onPanelKey(e: KeyboardEvent<HTMLFormElement>) {
+    if (e.key === 'Escape') {
+      // Esc closes the panel (and does not also stop a running reply).
+      e.preventDefault();
+      setEditing(false);
+    }
+  }
+
   const list = models?.models ?? [];
+  const unavailable = Boolean(model) && models !== undefined && !list.some((m) => m.id === model);
+  const silent = silentProviders(models);
   return (
     <header className="chat-header">
       <h1 className="chat-title" title={title}>
@@ -40,24 +63,13 @@ export function ChatHeader({ title, models, model, onModel, systemPrompt, onSyst
             {connection === 'closed' ? 'Offline' : 'Reconnecting…'}
           </span>
         )}
-        <label className="visually-hidden" htmlFor="model-picker">
-          Model
-        </label>
-        <select id="model-picker" value={model} onChange={(e) => onModel(e.target.value)} disabled={list.length === 0}>
-          {list.length === 0 && <option value="">No model configured</option>}
-          {model && !list.some((m) => m.id === model) && <option value={model}>{model} (unavailable)</option>}
-          {list.map((m) => (
-            <option key={m.id} value={m.id}>
-              {m.id} · {m.provider}
-            </option>
-          ))}
-        </select>
+        <ModelPicker models={models} value={model} onChange={onModel} onRefresh={onRefreshModels} />
         <button type="button" className="button small" aria-expanded={editing} onClick={() => setEditing((v) => !v)}>
           System prompt{systemPrompt ? ' •' : ''}
         </button>
       </div>
       {editing && (
-        <form className="system-prompt" onSubmit={save}>
+        <form className="system-prompt" onSubmit={save} onKeyDown={onPanelKey}>
           <label htmlFor="system-prompt">Instructions the model follows in this conversation</label>
           <textarea
             id="system-prompt"
@@ -76,6 +88,20 @@ export function ChatHeader({ title, models, model, onModel, systemPrompt, onSyst
             </button>
           </div>
         </form>
+      )}
+      {unavailable && (
+        <p className="model-gone" role="status">
+          The model “{model}” is no longer available
+          {silent.length > 0 ? ` (${silent.map((p) => p.name).join(', ')} cannot be reached right now)` : ''}.
+          {models?.default_model && models.default_model !== model && (
+            <>
+              {' '}
+              <button type="button" className="link-button" onClick={() => onModel(models.default_model!)}>
+                Use {models.default_model}
+              </button>
+            </>
+          )}
+        </p>
       )}
     </header>
   );

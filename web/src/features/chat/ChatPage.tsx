@@ -2,9 +2,11 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router';
 
 import { messageOf } from '../../api/errors';
-import type { Message } from '../../api/types.gen';
+import type { ClientAction, Message } from '../../api/types.gen';
 import { createConversation, useConversation, useUpdateConversation } from '../conversations/api';
-import { fetchMessages, PAGE_SIZE, postMessage, useModels } from './api';
+import { isAdmin, useMe } from '../auth/api';
+import { postMessage, useModels, useRefreshModels } from './api';
+import { chosenLeaf, loadChoice, saveChoice } from './branchChoice';
 import { activePath, newestDescendant } from './branches';
 import { ChatHeader } from './ChatHeader';
 import { Composer } from './Composer';
@@ -13,6 +15,7 @@ import { MessageList } from './MessageList';
 import { setPendingMessage, takePendingMessage } from './pending';
 import { displayOf, ordered, runningReply } from './stream';
 import { useChatStore, useConnection, useSocketError, useStream } from './useChat';
+import { useMessagePages } from './useMessages';
 
 const DEFAULT_TITLE = 'New conversation';
 
@@ -25,6 +28,8 @@ export function ChatPage() {
 function NewChat() {
   const navigate = useNavigate();
   const models = useModels();
+  const refreshModels = useRefreshModels();
+  const me = useMe();
   const connection = useConnection();
   const [model, setModel] = useState('');
   const [systemPrompt, setSystemPrompt] = useState('');
@@ -55,6 +60,7 @@ function NewChat() {
         models={models.data}
         model={chosen}
         onModel={setModel}
+        onRefreshModels={isAdmin(me.data) ? refreshModels : undefined}
         systemPrompt={systemPrompt}
         onSystemPrompt={async (p) => setSystemPrompt(p)}
         connection={connection}
@@ -84,45 +90,27 @@ function Conversation({ id }: { id: string }) {
   const socketError = useSocketError();
   const conversation = useConversation(id);
   const models = useModels();
+  const refreshModels = useRefreshModels();
+  const me = useMe();
   const update = useUpdateConversation();
   const navigate = useNavigate();
-  const [leaf, setLeaf] = useState<string | null>(null);
+  const [choice, setChoice] = useState(() => loadChoice(id));
   const [error, setError] = useState<string | null>(null);
-  const [older, setOlder] = useState<{ has: boolean; before?: string }>({ has: false });
+  const pages = useMessagePages(id, store, connection);
   const watched = useRef<Promise<void>>(Promise.resolve());
 
-  // Watch the conversation on the socket and load its newest page of messages.
+  // Watch the conversation on the socket (its newest page of messages loads beside it).
   useEffect(() => {
     watched.current = store.socket.watch(id);
-    let cancelled = false;
-    fetchMessages(id)
-      .then((messages) => {
-        if (cancelled) return;
-        store.dispatch(id, { type: 'snapshot', messages });
-        setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
-      })
-      .catch((err) => !cancelled && setError(messageOf(err)));
     const first = takePendingMessage(id);
     if (first) void send(first);
-    return () => {
-      cancelled = true;
-      store.socket.unwatch(id);
-    };
+    return () => store.socket.unwatch(id);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- once per conversation (the component is keyed by id)
   }, [id, store]);
 
-  const loadOlder = useCallback(async () => {
-    if (!older.has || !older.before) return;
-    try {
-      const messages = await fetchMessages(id, older.before);
-      store.dispatch(id, { type: 'snapshot', messages });
-      setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  }, [id, older, store]);
-
-  const all = useMemo(() => ordered(stream), [stream.messages, stream.seen]); // eslint-disable-line react-hooks/exhaustive-deps
+  const all = useMemo(() => ordered(stream), [stream.messages]); // eslint-disable-line react-hooks/exhaustive-deps
+  const newest = all.at(-1)?.position ?? 0;
+  const leaf = chosenLeaf(choice, newest, (m) => m in stream.messages);
   const path = useMemo(() => activePath(all, leaf), [all, leaf]);
   const running = runningReply(stream);
 
@@ -134,7 +122,9 @@ function Conversation({ id }: { id: string }) {
       ? 'The reply is complete.'
       : finished.status.kind === 'incomplete' && finished.status.reason === 'cancelled'
         ? 'The reply was stopped.'
-        : 'The reply failed.';
+        : finished.status.kind === 'incomplete' && finished.status.reason === 'length'
+          ? 'The reply was cut off at the length limit.'
+          : 'The reply failed.';
 
   const stop = useCallback(() => {
     if (running && !store.socket.send({ action: 'stop', data: { generation_id: running.generationId } })) {
@@ -144,18 +134,29 @@ function Conversation({ id }: { id: string }) {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape' && running && !document.querySelector('dialog[open]')) stop();
+      // Esc belongs to an open dialog, menu or editor first.
+      if (e.key !== 'Escape' || e.defaultPrevented || !running) return;
+      if (document.querySelector('dialog[open]')) return;
+      stop();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [running, stop]);
 
+  /** Back to the newest branch (after the user acts, the new message is the newest). */
+  const followNewest = useCallback(() => {
+    setChoice(null);
+    saveChoice(id, null);
+  }, [id]);
+
   async function send(content: string): Promise<boolean> {
     setError(null);
-    setLeaf(null);
     await watched.current;
+    // A follow-up answers the branch on screen, not whatever message is newest.
+    const parent = pathRef.current.at(-1)?.message.id;
+    followNewest();
     try {
-      const { generation_id, ...message } = await postMessage(id, content);
+      const { generation_id, ...message } = await postMessage(id, content, parent);
       store.dispatch(id, { type: 'message', message });
       return true;
     } catch (err) {
@@ -164,34 +165,36 @@ function Conversation({ id }: { id: string }) {
     }
   }
 
-  const regenerate = useCallback(
-    (m: Message) => {
+  const act = useCallback(
+    (action: ClientAction) => {
       setError(null);
-      setLeaf(null);
-      if (!store.socket.send({ action: 'regenerate', data: { message_id: m.id } })) {
-        setError('Not connected: try again when the connection is back.');
-      }
+      followNewest();
+      if (!store.socket.send(action)) setError('Not connected: try again when the connection is back.');
     },
-    [store],
+    [store, followNewest],
   );
-
+  const regenerate = useCallback((m: Message) => act({ action: 'regenerate', data: { message_id: m.id } }), [act]);
   const edit = useCallback(
-    (m: Message, content: string) => {
-      setError(null);
-      setLeaf(null);
-      if (!store.socket.send({ action: 'edit_message', data: { message_id: m.id, content } })) {
-        setError('Not connected: try again when the connection is back.');
-      }
-    },
-    [store],
+    (m: Message, content: string) => act({ action: 'edit_message', data: { message_id: m.id, content } }),
+    [act],
   );
+  const continueReply = useCallback((m: Message) => act({ action: 'continue', data: { message_id: m.id } }), [act]);
 
   // Stable across new messages, so the rendered messages are not all rendered again.
   const allRef = useRef(all);
+  const pathRef = useRef(path);
   useEffect(() => {
     allRef.current = all;
-  }, [all]);
-  const showSibling = useCallback((sibling: string) => setLeaf(newestDescendant(allRef.current, sibling)), []);
+    pathRef.current = path;
+  }, [all, path]);
+  const showSibling = useCallback(
+    (sibling: string) => {
+      const chosen = { leaf: newestDescendant(allRef.current, sibling), newest: allRef.current.at(-1)?.position ?? 0 };
+      setChoice(chosen);
+      saveChoice(id, chosen);
+    },
+    [id],
+  );
 
   const c = conversation.data;
   if (conversation.isError && !c) {
@@ -217,14 +220,15 @@ function Conversation({ id }: { id: string }) {
         models={models.data}
         model={model}
         onModel={(m) => update.mutate({ id, patch: { model: m } })}
+        onRefreshModels={isAdmin(me.data) ? refreshModels : undefined}
         systemPrompt={c?.system_prompt ?? ''}
         onSystemPrompt={async (p) => void (await update.mutateAsync({ id, patch: { system_prompt: p } }))}
         connection={connection}
       />
       <MessageList
         count={path.length}
-        hasOlder={older.has}
-        loadOlder={loadOlder}
+        hasOlder={pages.hasOlder}
+        loadOlder={pages.loadOlder}
         itemKey={(i) => path[i]!.message.id}
         render={(i) => {
           const entry = path[i]!;
@@ -238,14 +242,30 @@ function Conversation({ id }: { id: string }) {
               onRegenerate={regenerate}
               onEdit={edit}
               onSibling={showSibling}
+              onContinue={i === path.length - 1 ? continueReply : undefined}
             />
           );
         }}
       />
       <div className="composer-wrap">
-        {(error || socketError) && (
+        {(pages.waiting || (conversation.isPending && conversation.failureCount > 0)) && (
+          <p className="notice" role="status">
+            Cannot reach the server — trying again…
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                pages.retryNow();
+                void conversation.refetch();
+              }}
+            >
+              Retry now
+            </button>
+          </p>
+        )}
+        {(error || pages.error || socketError) && (
           <p className="form-error" role="alert">
-            {error ?? socketError}
+            {error ?? pages.error ?? socketError}
             <button
               type="button"
               className="link-button"

@@ -14,6 +14,8 @@ interface Props {
   onRegenerate: (m: Message) => void;
   onEdit: (m: Message, content: string) => void;
   onSibling: (id: string) => void;
+  /** Offered on the last message of the branch: continue a reply that ended early. */
+  onContinue?: (m: Message) => void;
 }
 
 function StatusLine({ status }: { status: ReplyStatus }) {
@@ -25,6 +27,12 @@ function StatusLine({ status }: { status: ReplyStatus }) {
     case 'incomplete':
       if (status.reason === 'cancelled') return <p className="reply-status">Stopped.</p>;
       if (status.reason === 'interrupted') return <p className="reply-status warn">The reply was interrupted.</p>;
+      if (status.reason === 'length') {
+        return <p className="reply-status warn">The reply was cut off at the length limit.</p>;
+      }
+      if (status.reason === 'content_filter') {
+        return <p className="reply-status warn">The provider&rsquo;s content filter stopped the reply.</p>;
+      }
       return (
         <p className="reply-status error" role="alert">
           The reply failed{status.detail ? `: ${status.detail}` : '.'}
@@ -46,17 +54,30 @@ function sameProps(a: Props, b: Props): boolean {
     a.status === b.status &&
     a.onRegenerate === b.onRegenerate &&
     a.onEdit === b.onEdit &&
-    a.onSibling === b.onSibling
+    a.onSibling === b.onSibling &&
+    a.onContinue === b.onContinue
   );
 }
 
-export const MessageItem = memo(function MessageItem({ entry, text, status, onRegenerate, onEdit, onSibling }: Props) {
+/** Replies that ended early and can be continued where they stopped. */
+const CONTINUABLE = new Set(['cancelled', 'interrupted', 'length']);
+
+export const MessageItem = memo(function MessageItem({
+  entry,
+  text,
+  status,
+  onRegenerate,
+  onEdit,
+  onSibling,
+  onContinue,
+}: Props) {
   const { message, siblings, index } = entry;
   const [editing, setEditing] = useState(false);
   const [copied, setCopied] = useState(false);
   const isUser = message.role === 'user';
   const streaming = status.kind === 'streaming' || status.kind === 'queued';
-  const failed = status.kind === 'incomplete' && status.reason !== 'cancelled';
+  const failed = status.kind === 'incomplete' && status.reason === 'failed';
+  const canContinue = onContinue && status.kind === 'incomplete' && CONTINUABLE.has(status.reason);
 
   async function copy() {
     try {
@@ -73,7 +94,11 @@ export const MessageItem = memo(function MessageItem({ entry, text, status, onRe
       e.preventDefault();
       save(e.currentTarget.value);
     }
-    if (e.key === 'Escape') setEditing(false);
+    if (e.key === 'Escape') {
+      // Esc leaves the editor (and does not also stop a running reply).
+      e.preventDefault();
+      setEditing(false);
+    }
   }
 
   function save(value: string) {
@@ -186,6 +211,11 @@ export const MessageItem = memo(function MessageItem({ entry, text, status, onRe
                   onClick={copy}
                 >
                   <Icon name={copied ? 'check' : 'copy'} size={16} />
+                </button>
+              )}
+              {canContinue && (
+                <button type="button" className="button small" onClick={() => onContinue(message)}>
+                  <Icon name="right" size={16} /> Continue
                 </button>
               )}
               {!streaming && (

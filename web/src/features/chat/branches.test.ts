@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from '../../api/types.gen';
 import { activePath, newestDescendant } from './branches';
 
+let position = 0;
 const m = (id: string, parent: string | null): Message => ({
   id,
+  position: ++position,
   conversation_id: 'c',
   role: id.startsWith('u') ? 'user' : 'assistant',
   content: id,

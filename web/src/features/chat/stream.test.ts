@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Message, ServerEvent } from '../../api/types.gen';
-import { displayOf, emptyStream, ordered, reduce, resumePoint, type ConversationStream } from './stream';
+import { activePath } from './branches';
+import {
+  displayOf,
+  emptyStream,
+  ordered,
+  reduce,
+  resumePoint,
+  type ConversationStream,
+  type StreamAction,
+} from './stream';
 
 const C = 'conv00000001';
+
+const AT = '2026-11-25T10:00:00.000Z';
 
 function message(id: string, patch: Partial<Message> = {}): Message {
   return {
@@ -12,19 +23,22 @@ function message(id: string, patch: Partial<Message> = {}): Message {
     role: 'assistant',
     content: '',
     status: 'streaming',
-    created_at: '2026-11-25T10:00:00.000Z',
+    created_at: AT,
+    position: 2,
     parent_id: null,
     ...patch,
   };
 }
 
-const started = (g = 'g1', m = 'r1'): ServerEvent => ({
+const started = (g = 'g1', m = 'r1', position = 2, prefix = ''): ServerEvent => ({
   type: 'generation_started',
   generation_id: g,
   conversation_id: C,
   message_id: m,
   parent_id: 'u1',
+  position,
   model: 'fake-model',
+  prefix,
 });
 const delta = (seq: number, text: string, g = 'g1'): ServerEvent => ({
   type: 'delta',
@@ -33,12 +47,18 @@ const delta = (seq: number, text: string, g = 'g1'): ServerEvent => ({
   seq,
   text,
 });
-const done = (content: string, status = 'complete', reason: string | null = null, g = 'g1'): ServerEvent => ({
+const done = (
+  content: string,
+  status: Message['status'] = 'complete',
+  reason: string | null = null,
+  g = 'g1',
+  patch: Partial<Message> = {},
+): ServerEvent => ({
   type: 'generation_done',
   generation_id: g,
   conversation_id: C,
   status,
-  message: message('r1', { content, status, parent_id: 'u1', error: reason }),
+  message: message('r1', { content, status, parent_id: 'u1', error: reason, ...patch }),
   usage: null,
   reason,
 });
@@ -83,7 +103,13 @@ describe('stream reducer', () => {
     let s = reduce(emptyStream, { type: 'snapshot', messages: [message('r1', { content: 'Hel' })] });
     expect(shown(s)).toEqual({ text: 'Hel', status: { kind: 'streaming' } });
     s = fold(
-      [{ type: 'subscribed', conversation_id: C, generation: { generation_id: 'g1', message_id: 'r1', seq: 2 } }],
+      [
+        {
+          type: 'subscribed',
+          conversation_id: C,
+          generation: { generation_id: 'g1', message_id: 'r1', seq: 2, prefix: '' },
+        },
+      ],
       s,
     );
     expect(shown(s).text).toBe('Hel');
@@ -135,36 +161,112 @@ describe('stream reducer', () => {
     expect(resumePoint(s)).toEqual({ generation_id: 'g2', after_seq: 2 });
   });
 
-  it('orders messages by time, then by arrival', () => {
+  it('shows a reply cut by the length limit as such', () => {
+    const s = fold([
+      started(),
+      delta(1, 'It was'),
+      done('It was', 'incomplete', null, 'g1', { finish_reason: 'length' }),
+    ]);
+    expect(shown(s)).toEqual({ text: 'It was', status: { kind: 'incomplete', reason: 'length' } });
+    const stored = reduce(emptyStream, {
+      type: 'snapshot',
+      messages: [message('r1', { content: 'It was', status: 'incomplete', finish_reason: 'length' })],
+    });
+    expect(shown(stored).status).toEqual({ kind: 'incomplete', reason: 'length' });
+  });
+
+  it('continues a reply after the text it already had, also after a reload', () => {
+    const cut = reduce(emptyStream, {
+      type: 'snapshot',
+      messages: [message('r1', { content: 'It was a', status: 'incomplete', finish_reason: 'length' })],
+    });
+    const s = fold([started('g2', 'r1', 2, 'It was a'), delta(1, ' dark', 'g2'), delta(2, ' night', 'g2')], cut);
+    expect(shown(s)).toEqual({ text: 'It was a dark night', status: { kind: 'streaming' } });
+    // A reload mid-continuation: the stored text already holds some deltas; the replay restarts
+    // after the prefix, so nothing is shown twice.
+    const reloaded = fold(
+      [
+        {
+          type: 'subscribed',
+          conversation_id: C,
+          generation: { generation_id: 'g2', message_id: 'r1', seq: 1, prefix: 'It was a' },
+        },
+        delta(1, ' dark', 'g2'),
+        delta(2, ' night', 'g2'),
+      ],
+      reduce(emptyStream, { type: 'snapshot', messages: [message('r1', { content: 'It was a dark' })] }),
+    );
+    expect(shown(reloaded).text).toBe('It was a dark night');
+  });
+});
+
+/** Every order of `items`. */
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+describe('message order', () => {
+  // A user message and its reply, stored in one transaction: the same millisecond.
+  const question = message('u1', {
+    role: 'user',
+    content: 'What is the capital of France?',
+    status: 'complete',
+    position: 1,
+  });
+  const answer = message('r1', { content: 'Paris.', status: 'complete', parent_id: 'u1', position: 2 });
+
+  it('follows the server order whatever order the tab sees the messages in', () => {
+    // What a reload sees: the REST snapshot, and the socket replaying the recent generation
+    // (its start, a delta and its end) — in any order relative to each other.
+    const actions: StreamAction[] = [
+      { type: 'snapshot', messages: [question, answer] },
+      { type: 'event', event: started('g1', 'r1', 2) },
+      { type: 'event', event: delta(1, 'Paris.') },
+      { type: 'event', event: done('Paris.') },
+      { type: 'message', message: question },
+    ];
+    const orders = permutations(actions);
+    expect(orders).toHaveLength(120);
+    for (const order of orders) {
+      const s = order.reduce(reduce, emptyStream);
+      expect(ordered(s).map((m) => m.id)).toEqual(['u1', 'r1']);
+      // The shown branch ends at the newest leaf: the reply.
+      expect(activePath(ordered(s), null).map((p) => p.message.id)).toEqual(['u1', 'r1']);
+      expect(shown(s).text).toBe('Paris.');
+    }
+  });
+
+  it('orders by position, never by time', () => {
     const s = reduce(emptyStream, {
       type: 'snapshot',
       messages: [
-        message('b', { created_at: '2026-11-25T10:00:01.000Z' }),
-        message('a', { created_at: '2026-11-25T10:00:00.000Z' }),
-        message('c', { created_at: '2026-11-25T10:00:01.000Z' }),
+        message('b', { position: 2, created_at: '2026-11-25T10:00:00.000Z' }),
+        message('a', { position: 1, created_at: '2026-11-25T10:00:09.000Z' }),
+        message('c', { position: 3, created_at: '2026-11-25T10:00:00.000Z' }),
       ],
     });
     expect(ordered(s).map((m) => m.id)).toEqual(['a', 'b', 'c']);
   });
 
-  it('merges an older page into the loaded one without repeats, keeping arrival order on equal times', () => {
-    const at = '2026-11-25T10:00:00.000Z';
+  it('merges an older page into the loaded one without repeats', () => {
     const newest = reduce(emptyStream, {
       type: 'snapshot',
-      messages: ['m3', 'm4'].map((id) => message(id, { created_at: at, status: 'complete' })),
+      messages: ['m3', 'm4'].map((id, i) => message(id, { position: 3 + i, status: 'complete' })),
     });
     // The older page overlaps the loaded one by a message (a page boundary seen twice).
     const older = reduce(newest, {
       type: 'snapshot',
-      messages: ['m1', 'm2', 'm3'].map((id) => message(id, { created_at: '2026-11-25T09:00:00.000Z' })),
+      messages: ['m1', 'm2', 'm3'].map((id, i) => message(id, { position: 1 + i })),
     });
     expect(ordered(older).map((m) => m.id)).toEqual(['m1', 'm2', 'm3', 'm4']);
     expect(Object.keys(older.messages)).toHaveLength(4);
-    expect(older.seen).toMatchObject({ m3: 0, m4: 1, m1: 2, m2: 3 });
     // m3 was already final: the page's streaming copy of it does not replace it.
     expect(older.messages.m3?.status).toBe('complete');
     // A page that changes nothing leaves the state as it was, so nothing renders again.
-    const same = reduce(older, { type: 'snapshot', messages: [message('m4', { status: 'streaming' })] });
+    const same = reduce(older, { type: 'snapshot', messages: [message('m4', { position: 4, status: 'streaming' })] });
     expect(same).toBe(older);
   });
 });

@@ -1,17 +1,24 @@
 import type { Message, ServerEvent } from '../../api/types.gen';
 
+/** Why a reply ended before its natural end. */
+export type IncompleteReason = 'cancelled' | 'failed' | 'interrupted' | 'length' | 'content_filter';
+
 /** Where a reply stands: a tagged union with a reason, never a pair of booleans. */
 export type ReplyStatus =
   | { kind: 'queued'; position: number }
   | { kind: 'streaming' }
   | { kind: 'complete' }
-  | { kind: 'incomplete'; reason: 'cancelled' | 'failed' | 'interrupted'; detail?: string };
+  | { kind: 'incomplete'; reason: IncompleteReason; detail?: string };
 
-/** A reply as the stream built it: `seq` is the last delta applied, `text` the deltas joined. */
+/**
+ * A reply as the stream built it: `seq` is the last delta applied, `text` the deltas joined,
+ * after `prefix` (the text a continued reply already had).
+ */
 export interface LiveReply {
   generationId: string;
   messageId: string | null;
   seq: number;
+  prefix: string;
   text: string;
   status: ReplyStatus;
 }
@@ -19,8 +26,6 @@ export interface LiveReply {
 /** One conversation's messages (every branch) and its replies' live state. */
 export interface ConversationStream {
   messages: Record<string, Message>;
-  /** First-seen order, the tie-break between messages stored in the same millisecond. */
-  seen: Record<string, number>;
   replies: Record<string, LiveReply>;
   /** Message id → generation id. */
   byMessage: Record<string, string>;
@@ -37,20 +42,21 @@ export type StreamAction =
 
 export const emptyStream: ConversationStream = {
   messages: {},
-  seen: {},
   replies: {},
   byMessage: {},
   resync: null,
   finished: null,
 };
 
-const TERMINAL = new Set(['complete', 'cancelled', 'failed', 'interrupted']);
+const TERMINAL = new Set(['complete', 'incomplete', 'cancelled', 'failed', 'interrupted']);
 
 // Shared objects, so an unchanged message keeps equal props and is not rendered again.
 const STREAMING: ReplyStatus = { kind: 'streaming' };
 const COMPLETE: ReplyStatus = { kind: 'complete' };
 const CANCELLED: ReplyStatus = { kind: 'incomplete', reason: 'cancelled' };
 const INTERRUPTED: ReplyStatus = { kind: 'incomplete', reason: 'interrupted' };
+const LENGTH: ReplyStatus = { kind: 'incomplete', reason: 'length' };
+const FILTERED: ReplyStatus = { kind: 'incomplete', reason: 'content_filter' };
 const failedStatus = new Map<string, ReplyStatus>();
 
 function statusOf(message: Message): ReplyStatus {
@@ -61,6 +67,8 @@ function statusOf(message: Message): ReplyStatus {
       return CANCELLED;
     case 'interrupted':
       return INTERRUPTED;
+    case 'incomplete':
+      return message.finish_reason === 'content_filter' ? FILTERED : LENGTH;
     case 'failed': {
       const detail = message.error ?? '';
       let status = failedStatus.get(detail);
@@ -77,32 +85,30 @@ function statusOf(message: Message): ReplyStatus {
 
 /**
  * Adds or replaces messages; a stored final version is never replaced by an older streaming one.
- * The maps are copied once per call, not once per message: a page of 200 older messages joining
+ * The map is copied once per call, not once per message: a page of 200 older messages joining
  * 2 000 loaded ones costs one copy, not 200.
  */
 function upsert(state: ConversationStream, ...incoming: Message[]): ConversationStream {
   let messages: Record<string, Message> | null = null;
-  let seen: Record<string, number> | null = null;
-  let order = 0;
   for (const message of incoming) {
     const existing = (messages ?? state.messages)[message.id];
     if (existing && TERMINAL.has(existing.status) && message.status === 'streaming') continue;
     messages ??= { ...state.messages };
     messages[message.id] = message;
-    if (!(message.id in (seen ?? state.seen))) {
-      if (!seen) {
-        seen = { ...state.seen };
-        order = Object.keys(seen).length;
-      }
-      seen[message.id] = order++;
-    }
   }
-  return messages ? { ...state, messages, seen: seen ?? state.seen } : state;
+  return messages ? { ...state, messages } : state;
 }
 
 function reply(state: ConversationStream, generationId: string): LiveReply {
   return (
-    state.replies[generationId] ?? { generationId, messageId: null, seq: 0, text: '', status: { kind: 'streaming' } }
+    state.replies[generationId] ?? {
+      generationId,
+      messageId: null,
+      seq: 0,
+      prefix: '',
+      text: '',
+      status: STREAMING,
+    }
   );
 }
 
@@ -132,15 +138,16 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
       return upsert(state, event.message);
     case 'generation_started': {
       const r = reply(state, event.generation_id);
-      const next = withReply(state, { ...r, messageId: event.message_id });
+      const next = withReply(state, { ...r, messageId: event.message_id, prefix: event.prefix });
       if (next.messages[event.message_id]) return next;
       return upsert(next, {
         id: event.message_id,
         conversation_id: event.conversation_id,
         role: 'assistant',
-        content: '',
+        content: event.prefix,
         status: 'streaming',
         created_at: new Date().toISOString(),
+        position: event.position,
         parent_id: event.parent_id,
         model: event.model,
       });
@@ -155,7 +162,7 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
       const g = event.generation;
       if (!g) return state;
       const r = reply(state, g.generation_id);
-      return withReply(state, { ...r, messageId: g.message_id });
+      return withReply(state, { ...r, messageId: g.message_id, prefix: g.prefix });
     }
     case 'delta': {
       const r = reply(state, event.generation_id);
@@ -165,17 +172,17 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
         // A gap: keep what is consistent and ask for the rest.
         return { ...state, resync: { generationId: r.generationId, afterSeq: r.seq } };
       }
-      const next = withReply(state, { ...r, seq: event.seq, text: r.text + event.text, status: { kind: 'streaming' } });
+      const next = withReply(state, { ...r, seq: event.seq, text: r.text + event.text, status: STREAMING });
       return next.resync?.generationId === r.generationId ? { ...next, resync: null } : next;
     }
     case 'generation_done': {
       const r = reply(state, event.generation_id);
       const status: ReplyStatus =
-        event.status === 'complete'
-          ? { kind: 'complete' }
-          : event.status === 'cancelled'
-            ? { kind: 'incomplete', reason: 'cancelled' }
-            : { kind: 'incomplete', reason: 'failed', detail: event.reason ?? event.message.error ?? undefined };
+        event.status === 'failed'
+          ? { kind: 'incomplete', reason: 'failed', detail: event.reason ?? event.message.error ?? undefined }
+          : statusOf(
+              event.message.status === event.status ? event.message : { ...event.message, status: event.status },
+            );
       const done = withReply(state, { ...r, messageId: event.message.id, text: event.message.content, status });
       const stored = upsert(done, event.message);
       const resync = stored.resync?.generationId === r.generationId ? null : stored.resync;
@@ -192,7 +199,7 @@ export function displayOf(state: ConversationStream, message: Message): { text: 
   const r = g ? state.replies[g] : undefined;
   if (r && (r.status.kind === 'streaming' || r.status.kind === 'queued')) {
     // Before the first delta (e.g. after a reload) the stored partial text is the best we have.
-    return { text: r.seq > 0 ? r.text : message.content, status: r.status };
+    return { text: r.seq > 0 ? r.prefix + r.text : message.content, status: r.status };
   }
   return { text: message.content, status: statusOf(message) };
 }
@@ -206,15 +213,13 @@ export function runningReply(state: ConversationStream): LiveReply | null {
   return found;
 }
 
-/** Messages oldest first. */
+/**
+ * Messages in the server's order (`position`), oldest first — never by client clocks or by the
+ * order this tab happened to see them: a message and its reply are stored in the same
+ * millisecond, and a socket's replay may arrive before the REST snapshot.
+ */
 export function ordered(state: ConversationStream): Message[] {
-  const keyed = Object.values(state.messages).map((m) => ({
-    m,
-    time: Date.parse(m.created_at) || 0,
-    seen: state.seen[m.id] ?? 0,
-  }));
-  keyed.sort((a, b) => a.time - b.time || a.seen - b.seen);
-  return keyed.map((k) => k.m);
+  return Object.values(state.messages).sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1));
 }
 
 /** Where to resume a conversation's newest running reply after a reconnect. */
