@@ -107,7 +107,7 @@ async fn static_file(State(state): State<Arc<WebState>>, uri: Uri, request: Head
     // A path without an extension is a route of the app (e.g. /chat/abc): answer with the app.
     let is_route = !path.rsplit('/').next().unwrap_or_default().contains('.');
     let path = if path.is_empty() || is_route { "index.html".to_owned() } else { path };
-    let gzip = accepts_gzip(&request);
+    let gzip = common::http::accepts_gzip(&request);
     let (body, compressed) = match gzip {
         true => match state.assets.get(&format!("{path}.gz")).await {
             Some(body) => (Some(body), true),
@@ -144,20 +144,6 @@ async fn static_file(State(state): State<Arc<WebState>>, uri: Uri, request: Head
         h.insert(header::CONTENT_SECURITY_POLICY, headers::content_security_policy(&urls));
     }
     response
-}
-
-fn accepts_gzip(request: &HeaderMap) -> bool {
-    request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
 }
 
 fn not_found() -> Response {

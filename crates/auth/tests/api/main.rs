@@ -4,5 +4,6 @@
 mod helpers;
 
 mod attacks;
+mod docs;
 mod oauth;
 mod users;

@@ -35,6 +35,7 @@ async fn service_routes_answer_without_a_token(backend: Backend) {
     assert_eq!(chat["chat_service"], "active");
     let openapi: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(openapi["paths"]["/api/v1/conversations/{id}/messages"]["post"].is_object());
+    common::testing::assert_api_reference_served(&app.base).await;
 }
 
 async fn everything_else_needs_a_valid_token(backend: Backend) {

@@ -39,5 +39,5 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
                 }
             }),
         )
-        .route("/docs", get(move || async move { super::docs::page(title) }))
+        .merge(super::docs::routes(title))
 }
