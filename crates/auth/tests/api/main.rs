@@ -5,4 +5,5 @@ mod helpers;
 
 mod attacks;
 mod oauth;
+mod passwords;
 mod users;
