@@ -133,24 +133,26 @@ export function AdminPage() {
                   />
                 </td>
                 {admin && (
-                  <td className="row-actions">
-                    {/* One's own password is changed on the account page, with the current one. */}
-                    <button
-                      type="button"
-                      className="button small"
-                      disabled={u.username === me.data?.username}
-                      onClick={() => setResetting(u)}
-                    >
-                      Reset password
-                    </button>
-                    <button
-                      type="button"
-                      className="button small danger"
-                      disabled={u.username === me.data?.username}
-                      onClick={() => setDeleting(u)}
-                    >
-                      Delete
-                    </button>
+                  <td>
+                    <div className="row-actions">
+                      {/* One's own password is changed on the account page, with the current one. */}
+                      <button
+                        type="button"
+                        className="button small"
+                        disabled={u.username === me.data?.username}
+                        onClick={() => setResetting(u)}
+                      >
+                        Reset password
+                      </button>
+                      <button
+                        type="button"
+                        className="button small danger"
+                        disabled={u.username === me.data?.username}
+                        onClick={() => setDeleting(u)}
+                      >
+                        Delete
+                      </button>
+                    </div>
                   </td>
                 )}
               </tr>
