@@ -47,6 +47,17 @@ pub struct UpdateUser {
     pub is_active: Option<bool>,
 }
 
+/// `POST /users/me/password` and `POST /users/{username}/password` body. (No `Debug`: it
+/// must never end up in a log.)
+#[derive(Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct ChangePassword {
+    /// The caller's own current password, also when an administrator resets another user's
+    /// password: whoever changes a password proves that they are at the keyboard.
+    pub current_password: String,
+    /// 8 to 128 characters, not one of the most common passwords.
+    pub new_password: String,
+}
+
 /// `PUT /roles/{username}` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct SetRoles {

@@ -15,6 +15,7 @@ pub fn bindings() -> String {
         auth::User::decl(&cfg),
         auth::CreateUser::decl(&cfg),
         auth::UpdateUser::decl(&cfg),
+        auth::ChangePassword::decl(&cfg),
         auth::SetRoles::decl(&cfg),
         auth::UserMessage::decl(&cfg),
         auth::Message::decl(&cfg),

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 mod app;
+pub mod credentials;
 pub mod domain;
 pub mod http;
 pub mod keys;

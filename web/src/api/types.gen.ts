@@ -22,6 +22,17 @@ export type UpdateUser = { email?: string, full_name?: string, password?: string
  */
 is_active?: boolean, };
 
+export type ChangePassword = { 
+/**
+ * The caller's own current password, also when an administrator resets another user's
+ * password: whoever changes a password proves that they are at the keyboard.
+ */
+current_password: string, 
+/**
+ * 8 to 128 characters, not one of the most common passwords.
+ */
+new_password: string, };
+
 export type SetRoles = { roles: Array<string>, };
 
 export type UserMessage = { message: string, user: User, };

@@ -4,6 +4,7 @@ mod audit;
 pub mod extract;
 mod health;
 mod openapi;
+mod passwords;
 pub mod users;
 
 use axum::Router;
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::router())
         .merge(users::router())
+        .merge(passwords::router())
         .merge(crate::oauth::router())
         .merge(audit::router())
         .merge(openapi::router())

@@ -11,6 +11,7 @@ use crate::state::AppState;
         super::health::health,
         super::users::register, super::users::me, super::users::list_users, super::users::get_user,
         super::users::update_user, super::users::delete_user, super::users::set_roles,
+        super::passwords::change_own, super::passwords::change_any,
         super::audit::list,
         crate::oauth::token, crate::oauth::revoke, crate::oauth::revocations, crate::oauth::introspect, crate::oauth::logout,
         crate::oauth::oauth_metadata, crate::oauth::openid_configuration, crate::oauth::jwks,

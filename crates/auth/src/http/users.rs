@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 
 const ADMIN_REQUIRED: &str = "Not enough permissions: administrator role required";
 
-fn is_admin(p: &Principal) -> bool {
+pub(super) fn is_admin(p: &Principal) -> bool {
     p.user.roles.contains(Role::Admin)
 }
 
@@ -131,10 +131,14 @@ pub async fn get_user(
     Ok(Json(to_wire(&user)))
 }
 
-/// Update an account (self, administrators). A password change ends the user's other
-/// sessions; `is_active` is for administrators only.
+/// Update an account (self, administrators). `is_active` is for administrators only. A
+/// `password` here (the seed's way) is accepted only within five minutes of the caller's
+/// login, else 403: use `POST /users/me/password` with the current password instead. A
+/// password change ends the user's other sessions.
 #[utoipa::path(put, path = "/users/{username}", tag = "users", request_body = UpdateUser, security(("bearer" = [])),
-    responses((status = 200, body = UserMessage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = UserMessage),
+              (status = 400, body = ErrorBody, description = "Email already registered, or the last administrator disabled"),
+              (status = 403, body = ErrorBody, description = "Not allowed, or a password change without a login in the last 5 minutes"),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -151,6 +155,9 @@ pub async fn update_user(
     }
     if input.is_active.is_some() && !is_admin(&p) {
         return Err(ApiError::forbidden("Only an administrator can change is_active"));
+    }
+    if input.password.is_some() {
+        super::passwords::ensure_recent_login(&state, &p).await?;
     }
     let target = find_user(&state, &username).await?;
     let mut errors = Vec::new();
@@ -284,7 +291,7 @@ pub async fn change_roles(state: &AppState, target: &UserRecord, roles: RoleSet)
     Ok(user)
 }
 
-async fn find_user(state: &AppState, username: &str) -> ApiResult<UserRecord> {
+pub(super) async fn find_user(state: &AppState, username: &str) -> ApiResult<UserRecord> {
     // A name that could never be registered (NUL bytes, look-alikes) cannot exist.
     let canonical = Username::parse(username).map_err(|_| user_not_found())?;
     state
@@ -304,6 +311,6 @@ async fn ensure_not_last_admin(state: &AppState) -> ApiResult<()> {
     Ok(())
 }
 
-fn user_not_found() -> ApiError {
+pub(super) fn user_not_found() -> ApiError {
     ApiError::not_found("User not found")
 }

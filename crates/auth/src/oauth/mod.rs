@@ -51,6 +51,7 @@ pub fn router() -> Router<AppState> {
 pub struct TokenRequest {
     /// `password` (the default, as seed clients omit it) or `refresh_token`.
     grant_type: Option<String>,
+    /// A username or the account's email address.
     username: Option<String>,
     password: Option<String>,
     refresh_token: Option<String>,
@@ -61,8 +62,11 @@ pub struct TokenRequest {
 /// Exchange credentials or a refresh token for tokens.
 #[utoipa::path(post, path = "/auth/token", tag = "oauth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse),
+              (status = 400, body = ErrorBody, description = "A missing field, an unsupported grant or scope, or a bad refresh token"),
+              (status = 401, body = ErrorBody, description = "Incorrect username or password (the same bytes for an unknown account)"),
+              (status = 403, body = ErrorBody, description = "The password is right but the account is disabled"),
+              (status = 429, body = ErrorBody, description = "Too many failed attempts for this account or address; see `Retry-After`")))]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -1,4 +1,5 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3), which the seed's clients use.
+//! The `username` field takes a username or the account's email address.
 
 use std::net::IpAddr;
 
@@ -7,18 +8,43 @@ use axum::http::StatusCode;
 use common::http::{ApiError, ApiResult};
 
 use super::{TokenRequest, required};
-use crate::domain::{Password, Username};
-use crate::limits::{self, retry_after_secs};
+use crate::credentials::{check_password, typed_account_key};
+use crate::domain::{Email, Username};
 use crate::passwords::Verdict;
 use crate::state::AppState;
-use crate::store::UserUpdate;
+use crate::store::{UserRecord, UserUpdate};
 use crate::tokens;
 
-/// The one answer to every failed login: byte-identical for an unknown user, a wrong
-/// password, an empty password and a disabled account.
+/// The one answer to every failed login: byte-identical for an unknown user or email, a wrong
+/// password and an empty password.
 fn bad_credentials() -> ApiError {
     ApiError::oauth(StatusCode::UNAUTHORIZED, "invalid_grant", "Incorrect username or password")
         .with_www_authenticate("Bearer")
+}
+
+/// A disabled account's answer. Only given once the password has been verified, so it tells
+/// nothing to someone who does not know the password.
+pub const ACCOUNT_DISABLED: &str = "This account is disabled; ask an administrator to enable it";
+
+fn account_disabled() -> ApiError {
+    ApiError::oauth(StatusCode::FORBIDDEN, "invalid_grant", ACCOUNT_DISABLED)
+}
+
+/// The account a login names: by email when the text has an `@` (no username can), else by
+/// username. Text that could never name an account finds none (and is still hashed against).
+async fn find_account(state: &AppState, typed: &str) -> ApiResult<Option<UserRecord>> {
+    let found = if typed.contains('@') {
+        match Email::parse(typed) {
+            Ok(email) => state.db.user_by_email(email.as_str()).await,
+            Err(_) => Ok(None),
+        }
+    } else {
+        match Username::parse(typed) {
+            Ok(name) => state.db.user_by_username(name.as_str()).await,
+            Err(_) => Ok(None),
+        }
+    };
+    found.map_err(ApiError::unavailable)
 }
 
 pub async fn grant(
@@ -27,37 +53,17 @@ pub async fn grant(
     request: &TokenRequest,
     client_id: &str,
 ) -> ApiResult<TokenResponse> {
-    let raw_username = required(&request.username, "username")?;
+    let typed = required(&request.username, "username")?;
     let password = required(&request.password, "password")?;
     let scope = tokens::resolve_scope(request.scope.as_deref(), None)?;
-    // Limits are keyed by the canonical name, so `Admin` and `admin` share one counter, and
-    // they apply to names that do not exist too (no hint about which accounts exist). An
-    // attempt is counted as a failure *before* the password is checked (check and count in
-    // one step) and forgiven on success, so a burst of parallel guesses cannot all slip past
-    // the limits while the hashes are being computed. Throttled requests are not audited one
+    let user = find_account(state, typed).await?;
+    // Limits are keyed by the account, so its username and its email share one counter (and
+    // `Admin` and `admin` too); names that match no account are limited as typed, so the
+    // limits give no hint about which accounts exist. Throttled requests are not audited one
     // by one (a flood must not fill the disk); the failures that led to them are.
-    let ip_key = limits::address_key(ip);
-    let account_key: String = raw_username.trim().to_lowercase().chars().take(64).collect();
-    if let Some(wait) = state.ip_failures.try_attempt(&ip_key) {
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
-    if let Some(wait) = state.account_failures.try_attempt(&account_key) {
-        state.ip_failures.forgive(&ip_key);
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
-
-    let username = Username::parse(raw_username).ok();
-    let user = match &username {
-        Some(name) => state.db.user_by_username(name.as_str()).await.map_err(ApiError::unavailable)?,
-        None => None,
-    };
-    // Over-long passwords are refused without hashing them (bounded work per request); the
-    // bound does not depend on the account, so it reveals nothing.
-    let verdict = if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
-        Verdict::Wrong
-    } else {
-        state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await
-    };
+    let account_key = user.as_ref().map_or_else(|| typed_account_key(typed), |u| u.username.clone());
+    let stored_hash = user.as_ref().map(|u| u.password_hash.as_str());
+    let verdict = check_password(state, ip, &account_key, stored_hash, password).await?;
     let user = match (verdict, user) {
         (Verdict::Correct { rehash }, Some(user)) if user.is_active => {
             if rehash {
@@ -71,12 +77,14 @@ pub async fn grant(
             }
             user
         }
-        (verdict, user) => {
-            let detail = match (&verdict, &user) {
-                (Verdict::Correct { .. }, Some(_)) => "account disabled",
-                (_, Some(_)) => "wrong password",
-                _ => "unknown user",
-            };
+        (Verdict::Correct { .. }, Some(user)) => {
+            state
+                .audit("login_failed", Some(&user.username), Some(ip), Some("account disabled".into()))
+                .await;
+            return Err(account_disabled());
+        }
+        (_, user) => {
+            let detail = if user.is_some() { "wrong password" } else { "unknown user" };
             // What was typed as the name of an unknown user is not recorded: people type
             // their password there by mistake.
             let name = user.as_ref().map(|u| u.username.as_str());
@@ -84,8 +92,6 @@ pub async fn grant(
             return Err(bad_credentials());
         }
     };
-    state.ip_failures.forgive(&ip_key);
-    state.account_failures.reset(&account_key);
     let response = tokens::start_session(state, &user, client_id, &scope).await?;
     state.audit("login_succeeded", Some(&user.username), Some(ip), Some(format!("client {client_id}"))).await;
     Ok(response)

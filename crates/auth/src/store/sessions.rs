@@ -9,6 +9,9 @@ pub struct SessionRecord {
     pub user_id: String,
     pub client_id: String,
     pub scope: String,
+    /// When the session began, i.e. when its user last typed the password (a refresh keeps
+    /// the session, so this is the moment of the last real authentication).
+    pub created_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
 }
@@ -113,7 +116,7 @@ impl Db {
     /// introspection).
     pub async fn session_of_refresh_token(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.client_id, s.scope, s.expires_at, s.revoked_at \
+            "SELECT s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at, s.revoked_at \
              FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id WHERE t.token_hash = $1",
         )
         .bind(token_hash)
@@ -200,7 +203,7 @@ async fn insert_token(
 
 async fn session_in(conn: &mut sqlx::AnyConnection, id: &str) -> StoreResult<Option<SessionRecord>> {
     let row = sqlx::query(
-        "SELECT id, user_id, client_id, scope, expires_at, revoked_at FROM sessions WHERE id = $1",
+        "SELECT id, user_id, client_id, scope, created_at, expires_at, revoked_at FROM sessions WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
@@ -227,6 +230,7 @@ fn session_from_row(row: &sqlx::any::AnyRow) -> StoreResult<SessionRecord> {
         user_id: row.try_get("user_id")?,
         client_id: row.try_get("client_id")?,
         scope: row.try_get("scope")?,
+        created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
     })

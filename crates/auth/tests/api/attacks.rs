@@ -16,6 +16,7 @@ both_backends!(
     tampered_payloads_are_refused,
     bad_claims_are_refused_even_when_signed_by_us,
     brute_force_on_one_account_gets_delayed,
+    logins_by_email_share_the_accounts_answers_and_limits,
     parallel_guesses_cannot_outrun_the_limits,
     password_spraying_from_one_address_is_throttled_but_logins_are_not,
     spoofed_forwarded_for_does_not_dodge_limits,
@@ -323,4 +324,36 @@ async fn parallel_guesses_cannot_outrun_the_limits(backend: Backend) {
         }
     }
     assert_eq!(checked, 3, "only the allowance of guesses reached the password check");
+}
+
+async fn logins_by_email_share_the_accounts_answers_and_limits(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.account_failures_before_delay = 3).await;
+    let (status, _) = status_json(app.register("Sam", "Sam.Smith@Example.com", PASSWORD).await).await;
+    assert_eq!(status, StatusCode::OK);
+    app.user("bystander").await;
+    // The email, in any case and with stray spaces, logs in to the same account.
+    let tokens = app.login(" SAM.smith@example.COM ", PASSWORD).await;
+    let (_, me) = app.get_json("/users/me", &tokens.access_token).await;
+    assert_eq!(me["username"], "sam");
+
+    // Every failure is byte-identical: wrong password by email or by name, unknown email or name.
+    let app = &app;
+    let answer = |username: &'static str| async move {
+        let response = app.token_request(&[("username", username), ("password", "not-the-password")]).await;
+        (response.status(), response.text().await.unwrap())
+    };
+    let by_email = answer("sam.smith@example.com").await;
+    assert_eq!(by_email.0, StatusCode::UNAUTHORIZED);
+    for other in ["nobody@example.com", "not an email@", "ghost"] {
+        assert_eq!(answer(other).await, by_email, "{other}");
+    }
+    // Name and email share the account's counter: one failure by email above, two by name now,
+    // and the account must wait whichever way it is named.
+    answer("sam").await;
+    answer("SAM").await;
+    for name in ["sam", "sam.smith@example.com"] {
+        let response = app.token_request(&[("username", name), ("password", PASSWORD)]).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
+    }
+    app.login("bystander@example.com", PASSWORD).await;
 }

@@ -143,6 +143,20 @@ impl TestApp {
         self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
+    /// Moves the start of every session `secs` into the past, as if their users had logged in
+    /// that long ago (the clock cannot be advanced in a test on a real server).
+    pub async fn age_sessions(&self, secs: i64) {
+        sqlx::query("UPDATE sessions SET created_at = created_at - $1")
+            .bind(secs)
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+    }
+
     /// Status and JSON body of `GET path`.
     pub async fn get_json(&self, path: &str, token: &str) -> (StatusCode, Value) {
         let response = self.get(path, token).await;

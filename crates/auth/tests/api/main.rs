@@ -6,4 +6,5 @@ mod helpers;
 mod attacks;
 mod docs;
 mod oauth;
+mod passwords;
 mod users;

@@ -311,12 +311,24 @@ async fn disabling_a_user_cuts_off_its_tokens(backend: Backend) {
     assert_eq!(body["user"]["is_active"], false);
     assert_eq!(app.get("/users/me", &ned.access_token).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.refresh(&ned.refresh_token).await.status(), StatusCode::BAD_REQUEST);
-    let (status, body) =
-        status_json(app.token_request(&[("username", "ned"), ("password", PASSWORD)]).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["detail"], "Incorrect username or password");
+    // With the right password (by name or email), the login says why it is refused…
+    for name in ["ned", "ned@example.com"] {
+        let (status, body) =
+            status_json(app.token_request(&[("username", name), ("password", PASSWORD)]).await).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"], "invalid_grant");
+        assert_eq!(body["detail"], "This account is disabled; ask an administrator to enable it");
+    }
+    // …with a wrong one it says what it says for any account, so it reveals nothing.
+    let wrong = app.token_request(&[("username", "ned"), ("password", "not-the-password")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let unknown = app.token_request(&[("username", "nobody"), ("password", "not-the-password")]).await;
+    assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
     app.put("/users/ned", &admin.access_token, json!({"is_active": true})).await;
     app.login("ned", PASSWORD).await;
+    let (_, log) = app.get_json("/audit?event=login_failed&username=ned", &admin.access_token).await;
+    assert_eq!(log["events"][0]["detail"], "wrong password");
+    assert_eq!(log["events"][1]["detail"], "account disabled");
 }
 
 async fn deleting_a_user_needs_admin_and_kills_its_tokens(backend: Backend) {

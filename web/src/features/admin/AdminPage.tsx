@@ -5,6 +5,8 @@ import type { User } from '../../api/types.gen';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { canSeeUsers, isAdmin, useMe } from '../auth/api';
 import { ROLES, USERS_PAGE, useDeleteUser, useSetActive, useSetRoles, useUsers } from './api';
+import { CreateUserDialog } from './CreateUserDialog';
+import { ResetPasswordDialog } from './ResetPasswordDialog';
 
 /** Users: administrators manage them; managers may only look. */
 export function AdminPage() {
@@ -18,6 +20,8 @@ export function AdminPage() {
   const setActive = useSetActive();
   const remove = useDeleteUser();
   const [deleting, setDeleting] = useState<User | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [resetting, setResetting] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   if (me.isPending) return <main className="page">Loading…</main>;
@@ -54,7 +58,14 @@ export function AdminPage() {
   const total = users.data?.total ?? 0;
   return (
     <main className="page wide-page" aria-labelledby="users-title">
-      <h1 id="users-title">Users</h1>
+      <div className="page-heading">
+        <h1 id="users-title">Users</h1>
+        {admin && (
+          <button type="button" className="button primary" onClick={() => setCreating(true)}>
+            Create user
+          </button>
+        )}
+      </div>
       {!admin && <p className="muted">You are a manager: you can see users but not change them.</p>}
       <div className="search page-search">
         <input
@@ -123,14 +134,25 @@ export function AdminPage() {
                 </td>
                 {admin && (
                   <td>
-                    <button
-                      type="button"
-                      className="button small danger"
-                      disabled={u.username === me.data?.username}
-                      onClick={() => setDeleting(u)}
-                    >
-                      Delete
-                    </button>
+                    <div className="row-actions">
+                      {/* One's own password is changed on the account page, with the current one. */}
+                      <button
+                        type="button"
+                        className="button small"
+                        disabled={u.username === me.data?.username}
+                        onClick={() => setResetting(u)}
+                      >
+                        Reset password
+                      </button>
+                      <button
+                        type="button"
+                        className="button small danger"
+                        disabled={u.username === me.data?.username}
+                        onClick={() => setDeleting(u)}
+                      >
+                        Delete
+                      </button>
+                    </div>
                   </td>
                 )}
               </tr>
@@ -170,6 +192,8 @@ export function AdminPage() {
         }}
         onCancel={() => setDeleting(null)}
       />
+      <CreateUserDialog open={creating} onClose={() => setCreating(false)} />
+      <ResetPasswordDialog user={resetting} onClose={() => setResetting(null)} />
     </main>
   );
 }

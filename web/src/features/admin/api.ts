@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { query, request } from '../../api/http';
-import type { AuthMessage, UserList, UserMessage } from '../../api/types.gen';
+import type { AuthMessage, ChangePassword, CreateUser, UserList, UserMessage } from '../../api/types.gen';
 
 export const ROLES = ['admin', 'manager', 'user'] as const;
 export const USERS_PAGE = 50;
@@ -17,7 +17,7 @@ export function useUsers(q: string, offset: number) {
   });
 }
 
-function useUserMutation<V>(fn: (v: V) => Promise<unknown>) {
+function useUserMutation<V, T>(fn: (v: V) => Promise<T>) {
   const qc = useQueryClient();
   return useMutation({ mutationFn: fn, onSettled: () => qc.invalidateQueries({ queryKey: usersKey }) });
 }
@@ -36,3 +36,13 @@ export const useSetActive = () =>
 
 export const useDeleteUser = () =>
   useUserMutation((username: string) => request<AuthMessage>('auth', path(username), { method: 'DELETE' }));
+
+/** An administrator creates an account (any roles). */
+export const useCreateUser = () =>
+  useUserMutation((body: CreateUser) => request<UserMessage>('auth', '/users/', { method: 'POST', json: body }));
+
+/** An administrator sets a user's password, confirming with their own (`current_password`). */
+export const useResetPassword = () =>
+  useUserMutation(({ username, body }: { username: string; body: ChangePassword }) =>
+    request<AuthMessage>('auth', `${path(username)}/password`, { method: 'POST', json: body }),
+  );

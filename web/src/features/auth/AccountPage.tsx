@@ -1,23 +1,21 @@
 import { useState, type FormEvent } from 'react';
 
-import { ApiError, messageOf } from '../../api/errors';
+import { messageOf } from '../../api/errors';
 import { Field } from '../../components/Field';
 import { session } from '../../lib/session';
-import { useMe, useUpdateMe } from './api';
-
-/** Per-field reasons of a 422, or one sentence for the whole form. */
-function formErrors(err: unknown): Record<string, string> {
-  return err instanceof ApiError && Object.keys(err.fields).length ? err.fields : { form: messageOf(err) };
-}
+import { useTransientNote } from '../../lib/useTransientNote';
+import { useChangeOwnPassword, useMe, useUpdateMe } from './api';
+import { formErrors, type FormErrors } from './formErrors';
 
 export function AccountPage() {
   const me = useMe();
   const user = me.data;
   const update = useUpdateMe(user?.username ?? '');
-  const [profileErrors, setProfileErrors] = useState<Record<string, string>>({});
-  const [profileNote, setProfileNote] = useState<string | null>(null);
-  const [passwordErrors, setPasswordErrors] = useState<Record<string, string>>({});
-  const [passwordNote, setPasswordNote] = useState<string | null>(null);
+  const changePassword = useChangeOwnPassword();
+  const [profileErrors, setProfileErrors] = useState<FormErrors>({});
+  const [profileNote, setProfileNote] = useTransientNote();
+  const [pwErrors, setPwErrors] = useState<FormErrors>({});
+  const [passwordNote, setPasswordNote] = useTransientNote();
 
   if (me.isPending) return <main className="page">Loading…</main>;
   if (!user) return <main className="page form-error">{messageOf(me.error)}</main>;
@@ -38,25 +36,26 @@ export function AccountPage() {
     }
   }
 
-  async function changePassword(e: FormEvent<HTMLFormElement>) {
+  async function submitPassword(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const formElement = e.currentTarget;
     const form = new FormData(formElement);
-    const password = String(form.get('password'));
-    setPasswordErrors({});
+    const newPassword = String(form.get('new_password'));
+    setPwErrors({});
     setPasswordNote(null);
-    if (password !== String(form.get('confirm'))) {
-      setPasswordErrors({ confirm: 'The two passwords differ.' });
+    if (newPassword !== String(form.get('confirm'))) {
+      setPwErrors({ confirm: 'The two new passwords differ.' });
       return;
     }
     try {
-      await update.mutateAsync({ password });
-      // A password change ends every session, this one included: sign in again with the new one.
-      await session.login(user!.username, password);
+      await changePassword.mutateAsync({
+        current_password: String(form.get('current_password')),
+        new_password: newPassword,
+      });
       formElement.reset();
       setPasswordNote('Password changed. Your other sessions were logged out.');
     } catch (err) {
-      setPasswordErrors(formErrors(err));
+      setPwErrors(formErrors(err));
     }
   }
 
@@ -70,7 +69,14 @@ export function AccountPage() {
         Signed in as <strong>{user.username}</strong> · roles: {user.roles.join(', ')}
       </p>
 
-      <form className="card" onSubmit={saveProfile} aria-labelledby="profile-title" noValidate>
+      {/* Editing again makes "Profile saved." untrue: it goes at the first change. */}
+      <form
+        className="card"
+        onSubmit={saveProfile}
+        onChange={() => setProfileNote(null)}
+        aria-labelledby="profile-title"
+        noValidate
+      >
         <h2 id="profile-title">Profile</h2>
         {profileErrors.form && (
           <p className="form-error" role="alert">
@@ -79,30 +85,46 @@ export function AccountPage() {
         )}
         <Field label="Full name" name="full_name" defaultValue={user.full_name ?? ''} error={profileErrors.full_name} />
         <Field label="Email" name="email" type="email" defaultValue={user.email} error={profileErrors.email} />
-        <button className="button primary" type="submit" disabled={update.isPending}>
-          Save profile
-        </button>
-        {profileNote && (
+        <div className="form-actions">
+          <button className="button primary" type="submit" disabled={update.isPending}>
+            Save profile
+          </button>
+          {/* Always present, so screen readers announce what appears in it (politely). */}
           <p className="form-note" role="status">
             {profileNote}
           </p>
-        )}
+        </div>
       </form>
 
-      <form className="card" onSubmit={changePassword} aria-labelledby="password-title" noValidate>
+      <form
+        className="card"
+        onSubmit={submitPassword}
+        onChange={() => setPasswordNote(null)}
+        aria-labelledby="password-title"
+        noValidate
+      >
         <h2 id="password-title">Change password</h2>
-        {passwordErrors.form && (
+        {pwErrors.form && (
           <p className="form-error" role="alert">
-            {passwordErrors.form}
+            {pwErrors.form}
           </p>
         )}
         <Field
+          label="Current password"
+          name="current_password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={pwErrors.current_password}
+        />
+        <Field
           label="New password"
-          name="password"
+          name="new_password"
           type="password"
           autoComplete="new-password"
           required
-          error={passwordErrors.password}
+          error={pwErrors.new_password}
+          hint="At least 8 characters."
         />
         <Field
           label="Repeat the new password"
@@ -110,16 +132,16 @@ export function AccountPage() {
           type="password"
           autoComplete="new-password"
           required
-          error={passwordErrors.confirm}
+          error={pwErrors.confirm}
         />
-        <button className="button primary" type="submit" disabled={update.isPending}>
-          Change password
-        </button>
-        {passwordNote && (
+        <div className="form-actions">
+          <button className="button primary" type="submit" disabled={changePassword.isPending}>
+            Change password
+          </button>
           <p className="form-note" role="status">
             {passwordNote}
           </p>
-        )}
+        </div>
       </form>
 
       <div className="card">

@@ -36,7 +36,7 @@ export function LoginPage() {
             {error}
           </p>
         )}
-        <Field label="Username" name="username" autoComplete="username" required autoFocus />
+        <Field label="Username or email" name="username" autoComplete="username" required autoFocus />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
         <button className="button primary wide" type="submit" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}

@@ -1,17 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 
-import { ApiError, messageOf } from '../../api/errors';
 import { Field } from '../../components/Field';
 import { session } from '../../lib/session';
 import { register } from './api';
-
-/** Which field a 400 "already registered" answer is about. */
-function duplicateField(detail: string): string | null {
-  const d = detail.toLowerCase();
-  if (!d.includes('already registered')) return null;
-  return d.includes('email') ? 'email' : 'username';
-}
+import { formErrors } from './formErrors';
 
 export function RegisterPage() {
   const navigate = useNavigate();
@@ -38,13 +31,9 @@ export function RegisterPage() {
       await session.login(username, password);
       navigate('/', { replace: true });
     } catch (err) {
-      if (err instanceof ApiError && Object.keys(err.fields).length > 0) {
-        setErrors(err.fields);
-      } else if (err instanceof ApiError && duplicateField(err.message)) {
-        setErrors({ [duplicateField(err.message) as string]: err.message });
-      } else {
-        setFormError(messageOf(err));
-      }
+      const { form, ...fields } = formErrors(err);
+      setErrors(fields);
+      setFormError(form ?? null);
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { request } from '../../api/http';
-import type { CreateUser, UpdateUser, User, UserMessage } from '../../api/types.gen';
+import type { AuthMessage, ChangePassword, CreateUser, UpdateUser, User, UserMessage } from '../../api/types.gen';
+import { session } from '../../lib/session';
 
 export const meKey = ['me'] as const;
 
@@ -24,6 +25,21 @@ export function useUpdateMe(username: string) {
     mutationFn: (patch: UpdateUser) =>
       request<UserMessage>('auth', `/users/${encodeURIComponent(username)}`, { method: 'PUT', json: patch }),
     onSuccess: (answer) => qc.setQueryData(meKey, answer.user),
+  });
+}
+
+/**
+ * Changes the signed-in user's password, proving it is them with the current one. The change
+ * cuts off every access token issued before it (this tab's too) and ends the user's other
+ * sessions; this session lives on, so its refresh token fetches a new access token at once.
+ */
+export function useChangeOwnPassword() {
+  return useMutation({
+    mutationFn: async (body: ChangePassword) => {
+      const answer = await request<AuthMessage>('auth', '/users/me/password', { method: 'POST', json: body });
+      await session.refresh(session.get()?.accessToken ?? null);
+      return answer;
+    },
   });
 }
 

@@ -1,0 +1,55 @@
+//! Checking a typed password under the brute-force limits. Logins and the re-authentication
+//! that a password change asks for go through this one path and share its counters, so a
+//! password cannot be guessed faster through one than through the other.
+
+use std::net::IpAddr;
+
+use common::http::{ApiError, ApiResult};
+
+use crate::domain::Password;
+use crate::limits::{self, retry_after_secs};
+use crate::passwords::Verdict;
+use crate::state::AppState;
+
+/// Checks `password` against `stored_hash` (`None` for an account that does not exist, which
+/// costs the same time and is always `Wrong`).
+///
+/// The attempt is checked and counted against the client's address and against `account_key`
+/// in one step *before* the hash is computed, and given back on success, so a burst of
+/// parallel guesses cannot slip past the limits while the hashes are being computed. A
+/// throttled attempt is a 429 with `Retry-After`, answered at once.
+pub async fn check_password(
+    state: &AppState,
+    ip: IpAddr,
+    account_key: &str,
+    stored_hash: Option<&str>,
+    password: &str,
+) -> ApiResult<Verdict> {
+    let ip_key = limits::address_key(ip);
+    if let Some(wait) = state.ip_failures.try_attempt(&ip_key) {
+        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
+    }
+    let account_key = account_key.to_owned();
+    if let Some(wait) = state.account_failures.try_attempt(&account_key) {
+        state.ip_failures.forgive(&ip_key);
+        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
+    }
+    // Over-long passwords are refused without hashing them (bounded work per request); the
+    // bound does not depend on the account, so it reveals nothing.
+    let verdict = if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
+        Verdict::Wrong
+    } else {
+        state.hasher.verify(password, stored_hash).await
+    };
+    if matches!(verdict, Verdict::Correct { .. }) {
+        state.ip_failures.forgive(&ip_key);
+        state.account_failures.reset(&account_key);
+    }
+    Ok(verdict)
+}
+
+/// The limiter key of a name typed at login that matches no account: what was typed, bounded
+/// and lowercased, so `Ghost` and `ghost` share one counter.
+pub fn typed_account_key(typed: &str) -> String {
+    typed.trim().to_lowercase().chars().take(64).collect()
+}
