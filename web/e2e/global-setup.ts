@@ -1,8 +1,19 @@
 import { ADMIN } from './fixtures';
 import { startPlatform } from './platform';
 
-/** One platform for every spec (a spec that must stop or reconfigure the server starts its own). */
+/**
+ * One platform for every spec (a spec that must stop or reconfigure the server starts its own).
+ * With OPENCHAT_E2E_EXTERNAL=1 the specs run against a platform already running (e.g. the
+ * container of `scripts/test-containers`), named by OPENCHAT_WEB_URL, OPENCHAT_AUTH_URL and
+ * OPENCHAT_CHAT_URL.
+ */
 export default async function globalSetup() {
+  if (process.env.OPENCHAT_E2E_EXTERNAL === '1') {
+    for (const name of ['OPENCHAT_WEB_URL', 'OPENCHAT_AUTH_URL', 'OPENCHAT_CHAT_URL']) {
+      if (!process.env[name]) throw new Error(`OPENCHAT_E2E_EXTERNAL=1 needs ${name}`);
+    }
+    return () => {};
+  }
   const platform = await startPlatform({
     env: {
       OPENCHAT_BOOTSTRAP_ADMIN_USERNAME: ADMIN.username,

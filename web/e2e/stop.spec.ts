@@ -71,7 +71,7 @@ test('stopping at any point keeps exactly the streamed text', async ({ page }) =
   await page.goto(url('/'));
   const points = [1, 2, 3, 4, 6, 9, 13, 19, 28, 40];
   for (const [i, n] of points.entries()) {
-    await send(page, `Count [[words=400]] [[delay=15]]`);
+    await send(page, `Count [[words=2000]] [[delay=15]]`);
     await expect(lastReply(page)).toContainText(`w${n}`);
     await stopBy(page, i % 2 === 0 ? 'button' : 'esc');
     const kept = await expectKept(page, token);
@@ -103,7 +103,7 @@ test('a stop racing the first delta, and stops right after a regenerate or an ed
   }
   for (let i = 0; i < 4; i++) {
     // Regenerate, then stop as soon as the new version streams.
-    await send(page, `Count [[words=300]] [[delay=20]]`);
+    await send(page, `Count [[words=1500]] [[delay=20]]`);
     await expect(lastReply(page)).toContainText('w2');
     await stopBy(page, 'button');
     await expectKept(page, token);
@@ -114,7 +114,7 @@ test('a stop racing the first delta, and stops right after a regenerate or an ed
     await expectKept(page, token);
     // Edit the question, then stop the new branch's reply.
     await page.locator('article.from-user').last().getByRole('button', { name: 'Edit message' }).click();
-    await page.getByLabel('Edit your message').fill(`Edited ${i} [[words=300]] [[delay=20]]`);
+    await page.getByLabel('Edit your message').fill(`Edited ${i} [[words=1500]] [[delay=20]]`);
     await page.getByRole('button', { name: 'Save & send' }).click();
     await expect(page.locator('article.from-user').last()).toContainText(`Edited ${i}`);
     await expect(lastReply(page)).toContainText(`w${1 + i}`);

@@ -490,11 +490,13 @@ impl Config {
     }
 }
 
-/// `NAME` or, failing that, the contents of the file named by `NAME_FILE`.
+/// `NAME` or, failing that, the contents of the file named by `NAME_FILE`. An empty variable
+/// counts as unset (`OPENAI_API_KEY=` in a compose file configures nothing).
 fn env_value(
     name: &'static str,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, ConfigError> {
+    let env = |name: &str| env(name).filter(|value| !value.is_empty());
     if let Some(value) = env(name) {
         return Ok(Some(value));
     }
@@ -623,6 +625,17 @@ mod tests {
         assert!(err.to_string().contains("top_p"), "{err}");
         let err = Config::load_from(None, env(&[("OPENCHAT_LOCAL_MAX_TOKENS", "2048")])).unwrap_err();
         assert!(err.to_string().contains("max_tokens"), "{err}");
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = Config::load_from(
+            None,
+            env(&[("OPENAI_API_KEY", ""), ("OPENAI_BASE_URL", ""), ("OPENCHAT_AUTH_PORT", "")]),
+        )
+        .unwrap();
+        assert!(config.chat.providers.is_empty());
+        assert_eq!(config.auth.port, 8001);
     }
 
     #[test]

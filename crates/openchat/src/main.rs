@@ -1,6 +1,7 @@
 //! `openchat`: one binary for every Open ChatBot service and its administration.
 
 mod admin;
+mod healthcheck;
 mod model;
 mod providers;
 
@@ -23,7 +24,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every service in one process (web UI on 3000, auth server on 8001, chat service on 8000).
-    Serve,
+    Serve {
+        /// First install the default local model if it is the configured one and missing.
+        #[arg(long)]
+        pull_model: bool,
+    },
     /// Run the auth server alone.
     Auth,
     /// Run the chat service alone (it trusts the auth server's published keys).
@@ -38,6 +43,12 @@ enum Command {
     Model(model::ModelCommand),
     /// List the environment variables that configure openchat.
     Env,
+    /// Exit 0 when the named services (default: all) answer `/health` on loopback; for
+    /// container health checks.
+    Healthcheck {
+        #[arg(value_enum)]
+        services: Vec<healthcheck::Checked>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,12 +64,18 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve(&config, &[Service::Auth, Service::Chat, Service::Web]).await,
+            Command::Serve { pull_model } => {
+                if pull_model {
+                    model::pull_default_if_configured(&config).await;
+                }
+                serve(&config, &[Service::Auth, Service::Chat, Service::Web]).await
+            }
             Command::Auth => serve(&config, &[Service::Auth]).await,
             Command::Chat => serve(&config, &[Service::Chat]).await,
             Command::Web => serve(&config, &[Service::Web]).await,
             Command::Admin(command) => admin::run(&config, command).await,
             Command::Model(command) => model::run(&config, command).await,
+            Command::Healthcheck { services } => healthcheck::run(&config, &services).await,
             Command::Env => {
                 for var in common::config::ENV_VARS {
                     println!("{:40} {}", var.name, var.help);

@@ -22,6 +22,21 @@ pub enum ModelCommand {
     },
 }
 
+/// Before serving (`serve --pull-model`, the container's default): installs the default model
+/// when it is the configured one and missing. A failed download is a warning — the service
+/// starts anyway and says how to fetch the model.
+pub async fn pull_default_if_configured(config: &Config) {
+    if !config.chat.local.model.trim().is_empty() {
+        return; // another model, or `off`
+    }
+    let dir = local_llm::models_dir(&config.data_dir);
+    match local_llm::pull_default(&dir, &mut |_, _| {}).await {
+        Ok((path, true)) => tracing::info!(path = %path.display(), "installed the default local model"),
+        Ok((_, false)) => {}
+        Err(error) => tracing::warn!(%error, "the default local model could not be downloaded"),
+    }
+}
+
 pub async fn run(config: &Config, command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Pull { dir } => {
