@@ -4,6 +4,8 @@ mod conversations;
 mod messages;
 mod misc;
 mod openapi;
+mod search;
+mod settings;
 pub mod validate;
 mod ws;
 
@@ -20,6 +22,8 @@ pub fn router(state: AppState) -> Router {
         .merge(misc::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(search::router())
+        .merge(settings::router())
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());

@@ -3,9 +3,13 @@
 
 mod conversations;
 mod messages;
+mod search;
+mod settings;
 
 pub use conversations::{ConversationPatch, ConversationRecord};
 pub use messages::{MessageRecord, NewMessage, Parent};
+pub use search::{SearchMatch, SearchQuery};
+pub use settings::{SettingsPatch, SettingsRecord};
 
 use common::db::{Backend, ConnectError};
 use sqlx::AnyPool;
@@ -25,6 +29,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// What only one engine can do (the message search index), numbered on their own and recorded
+/// in their own table, so the portable sequence above stays one list for both.
+fn engine_migrator(backend: Backend) -> sqlx::migrate::Migrator {
+    let mut migrator = match backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.dangerous_set_table_name("_sqlx_engine_migrations");
+    migrator
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -39,6 +54,7 @@ pub struct Db {
 impl Db {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let (pool, backend) = common::db::connect(url, &MIGRATOR).await?;
+        engine_migrator(backend).run(&pool).await.map_err(ConnectError::from)?;
         Ok(Self { pool, backend, sqlite_writer: Default::default() })
     }
 

@@ -7,4 +7,6 @@ mod helpers;
 mod generations;
 mod local_model;
 mod rest;
+mod search;
+mod settings;
 mod ws;
