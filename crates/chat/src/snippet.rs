@@ -20,7 +20,9 @@ pub fn snippet(text: &str, words: &[String]) -> String {
             (!w.is_empty()).then(|| folded.windows(w.len()).position(|window| window == w.as_slice()))?
         })
         .min();
-    let mut start = found.map_or(0, |at| at.saturating_sub(LEAD_CHARS));
+    // Some context before the match, more when the text ends soon after it.
+    let mut start =
+        found.map_or(0, |at| at.saturating_sub(LEAD_CHARS)).min(flat.len().saturating_sub(SNIPPET_CHARS));
     if start > 0 {
         // Start after a space if one is close, so the excerpt opens on a whole word.
         if let Some(space) = flat[start..flat.len().min(start + WORD_SLACK)].iter().position(|c| *c == ' ') {
@@ -64,6 +66,23 @@ mod tests {
             snippet("The  capital\nof France\tis Paris.", &words(&["paris"])),
             "The capital of France is Paris."
         );
+    }
+
+    #[test]
+    fn a_message_that_fits_is_whole_wherever_the_match_is() {
+        let text = format!("{} and at the very end: NEEDLE", "word ".repeat(25));
+        assert_eq!(
+            snippet(&text, &words(&["needle"])),
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+
+    #[test]
+    fn near_the_end_the_excerpt_reaches_back() {
+        let text = format!("{} the needle", "word ".repeat(100));
+        let s = snippet(&text, &words(&["needle"]));
+        assert!(s.starts_with('…') && s.ends_with("the needle"), "{s}");
+        assert!(s.chars().count() > 150, "{s}");
     }
 
     #[test]

@@ -6,8 +6,10 @@ import { ApiError } from '../api/errors';
 import { AccountPage } from '../features/auth/AccountPage';
 import { LoginPage } from '../features/auth/LoginPage';
 import { RegisterPage } from '../features/auth/RegisterPage';
+import { PageTitle } from '../components/PageTitle';
 import { GuestOnly, RequireAuth } from '../features/auth/RequireAuth';
 import { ChatPage } from '../features/chat/ChatPage';
+import { SettingsPage } from '../features/settings/SettingsPage';
 import { session } from '../lib/session';
 import { AppShell } from './AppShell';
 
@@ -37,6 +39,7 @@ export function App() {
             path="/login"
             element={
               <GuestOnly>
+                <PageTitle title="Log in" />
                 <LoginPage />
               </GuestOnly>
             }
@@ -45,6 +48,7 @@ export function App() {
             path="/register"
             element={
               <GuestOnly>
+                <PageTitle title="Create an account" />
                 <RegisterPage />
               </GuestOnly>
             }
@@ -58,11 +62,29 @@ export function App() {
           >
             <Route index element={<ChatPage />} />
             <Route path="c/:conversationId" element={<ChatPage />} />
-            <Route path="account" element={<AccountPage />} />
+            <Route
+              path="account"
+              element={
+                <>
+                  <PageTitle title="Account" />
+                  <AccountPage />
+                </>
+              }
+            />
+            <Route
+              path="settings"
+              element={
+                <>
+                  <PageTitle title="Settings" />
+                  <SettingsPage />
+                </>
+              }
+            />
             <Route
               path="admin"
               element={
                 <Suspense fallback={<main className="page">Loading…</main>}>
+                  <PageTitle title="Administration" />
                   <AdminPage />
                 </Suspense>
               }

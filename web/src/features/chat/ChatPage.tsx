@@ -3,7 +3,9 @@ import { useNavigate, useParams } from 'react-router';
 
 import { messageOf } from '../../api/errors';
 import type { Message } from '../../api/types.gen';
+import { usePageTitle } from '../../lib/pageTitle';
 import { createConversation, useConversation, useUpdateConversation } from '../conversations/api';
+import { useSettings } from '../settings/api';
 import { fetchMessages, PAGE_SIZE, postMessage, useModels } from './api';
 import { activePath, newestDescendant } from './branches';
 import { ChatHeader } from './ChatHeader';
@@ -26,18 +28,27 @@ function NewChat() {
   const navigate = useNavigate();
   const models = useModels();
   const connection = useConnection();
+  const settings = useSettings();
   const [model, setModel] = useState('');
-  const [systemPrompt, setSystemPrompt] = useState('');
+  // null until changed here: the user's default (Settings) applies.
+  const [systemPrompt, setSystemPrompt] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const chosen = model || models.data?.default_model || '';
+  usePageTitle('New chat');
+  const preferred = settings.data?.default_model;
+  const offered = Boolean(preferred && models.data?.models.some((m) => m.id === preferred));
+  const chosen = model || (offered ? preferred! : models.data?.default_model || '');
+  const prompt = systemPrompt ?? settings.data?.default_system_prompt ?? '';
 
   async function send(content: string) {
     setError(null);
+    // What the page shows is what is asked for; before the settings are known, the server
+    // applies the user's defaults itself.
+    const known = settings.isSuccess;
     try {
       const c = await createConversation({
         title: DEFAULT_TITLE,
-        ...(chosen ? { model: chosen } : {}),
-        ...(systemPrompt ? { system_prompt: systemPrompt } : {}),
+        ...((model || known) && chosen ? { model: chosen } : {}),
+        ...(systemPrompt !== null || known ? { system_prompt: prompt } : {}),
       });
       setPendingMessage(c.id, content);
       navigate(`/c/${c.id}`);
@@ -55,7 +66,7 @@ function NewChat() {
         models={models.data}
         model={chosen}
         onModel={setModel}
-        systemPrompt={systemPrompt}
+        systemPrompt={prompt}
         onSystemPrompt={async (p) => setSystemPrompt(p)}
         connection={connection}
       />
@@ -71,7 +82,7 @@ function NewChat() {
             {error}
           </p>
         )}
-        <Composer onSend={send} onStop={null} />
+        <Composer onSend={send} onStop={null} draftKey="new" />
       </div>
     </main>
   );
@@ -194,6 +205,7 @@ function Conversation({ id }: { id: string }) {
   const showSibling = useCallback((sibling: string) => setLeaf(newestDescendant(allRef.current, sibling)), []);
 
   const c = conversation.data;
+  usePageTitle(conversation.isError && !c ? 'Conversation not found' : c?.title);
   if (conversation.isError && !c) {
     return (
       <main className="chat">
@@ -258,7 +270,7 @@ function Conversation({ id }: { id: string }) {
             </button>
           </p>
         )}
-        <Composer onSend={send} onStop={running ? stop : null} />
+        <Composer onSend={send} onStop={running ? stop : null} draftKey={id} />
       </div>
       <div className="visually-hidden" aria-live="polite" role="status">
         {finished && <p key={finished.messageId}>{announcement}</p>}
