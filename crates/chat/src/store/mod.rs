@@ -29,14 +29,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// What only one engine can do (the message search index), numbered on their own and recorded
-/// in their own table, so the portable sequence above stays one list for both.
-fn engine_migrator(backend: Backend) -> sqlx::migrate::Migrator {
-    let mut migrator = match backend {
-        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-    };
-    migrator.dangerous_set_table_name("_sqlx_engine_migrations");
+/// What only PostgreSQL has (the message search index, see `search`), numbered on its own and
+/// recorded in its own table, so the portable sequence above stays one list for both engines.
+fn postgres_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.dangerous_set_table_name("_sqlx_postgres_migrations");
     migrator
 }
 
@@ -54,7 +51,9 @@ pub struct Db {
 impl Db {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let (pool, backend) = common::db::connect(url, &MIGRATOR).await?;
-        engine_migrator(backend).run(&pool).await.map_err(ConnectError::from)?;
+        if backend == Backend::Postgres {
+            postgres_migrator().run(&pool).await.map_err(ConnectError::from)?;
+        }
         Ok(Self { pool, backend, sqlite_writer: Default::default() })
     }
 
