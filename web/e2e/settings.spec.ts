@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import { lastReply, send, signInByApi, url } from './fixtures';
+import { lastReply, screenshot, send, signInByApi, url } from './fixtures';
 
 test('settings: a default model and system prompt, kept by the server, used by new chats', async ({ page }) => {
   const token = await signInByApi(page, 'settings');
@@ -17,6 +17,7 @@ test('settings: a default model and system prompt, kept by the server, used by n
   await prompt.fill('Answer like a pirate.');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Settings saved.' })).toBeVisible();
+  await screenshot(page, 'settings');
   // The note goes as soon as something changes again.
   await prompt.fill('Answer like a pirate, briefly.');
   await expect(page.getByText('Settings saved.')).toHaveCount(0);

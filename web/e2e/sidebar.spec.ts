@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import { lastReply, newConversation, send, signInByApi, storeMessage, url } from './fixtures';
+import { lastReply, newConversation, screenshot, send, signInByApi, storeMessage, url } from './fixtures';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -27,6 +27,7 @@ test('the sidebar groups conversations by pinned and by day of last activity, as
   await expect(pinned.getByRole('link', { name: 'Pinned notes' })).toBeVisible();
   const today = sidebar.locator('section').filter({ has: page.getByRole('heading', { name: 'Today' }) });
   await expect(today.getByRole('link')).toHaveText(['Fresh question', 'Tax return']);
+  await screenshot(page, 'sidebar-sections');
 
   // Later on, the same conversations move down the sections (the browser's clock moves on).
   for (const [days, heading] of [
@@ -62,6 +63,7 @@ test('search finds words in the messages, shows where, and opens the conversatio
   await expect(hit.locator('.snippet')).toHaveText('Which museums in Amsterdam open early on Sundays?');
   await expect(hit.locator('.snippet mark')).toHaveText(['Amsterdam', 'Sunday']);
   await expect(page.getByRole('status').filter({ hasText: '1 conversation found' })).toBeAttached();
+  await screenshot(page, 'search-in-messages');
 
   // A word only in the model's reply.
   await box.fill('chestnut');
