@@ -9,11 +9,11 @@ import { RegisterPage } from '../features/auth/RegisterPage';
 import { PageTitle } from '../components/PageTitle';
 import { GuestOnly, RequireAuth } from '../features/auth/RequireAuth';
 import { ChatPage } from '../features/chat/ChatPage';
-import { SettingsPage } from '../features/settings/SettingsPage';
 import { session } from '../lib/session';
 import { AppShell } from './AppShell';
 
 const AdminPage = lazy(() => import('../features/admin/AdminPage').then((m) => ({ default: m.AdminPage })));
+const SettingsPage = lazy(() => import('../features/settings/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 function makeClient() {
   return new QueryClient({
@@ -74,10 +74,10 @@ export function App() {
             <Route
               path="settings"
               element={
-                <>
+                <Suspense fallback={<main className="page">Loading…</main>}>
                   <PageTitle title="Settings" />
                   <SettingsPage />
-                </>
+                </Suspense>
               }
             />
             <Route
