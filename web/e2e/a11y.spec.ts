@@ -95,6 +95,14 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(page).toHaveTitle('New chat — Open ChatBot');
       await audit(page, 'the new chat page');
 
+      // A reply while it streams, then stopped.
+      await send(page, 'Slowly [[words=200]] [[delay=100]]');
+      await expect(lastReply(page)).toContainText('w2');
+      await audit(page, 'a reply while it streams');
+      await page.keyboard.press('Escape');
+      await expect(lastReply(page)).toHaveAttribute('data-status', 'cancelled');
+      await audit(page, 'a stopped reply');
+
       await richConversation(page);
       await audit(page, 'a conversation with code and a table');
 
