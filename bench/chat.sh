@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks of the chat service against the fake provider (loopback only, bounded):
-#   bench/chat.sh
+#   bench/chat.sh [relay|ttft|rest|concurrent|idle|search]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p openchat -p bench

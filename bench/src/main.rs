@@ -2,8 +2,10 @@
 //! provider and measures the chat service: delta relay latency, time-to-first-token overhead,
 //! 1 000 concurrent generations (checking every delta arrives once, in order), REST
 //! throughput, and the memory of idle authenticated WebSockets. Loopback only, bounded.
-//! A second argument runs one part only: relay, ttft, rest, concurrent or idle.
+//! A second argument runs one part only: relay, ttft, rest, concurrent, idle or search (the
+//! last one runs only when asked for: it stores 100 000 messages).
 
+mod search;
 mod server;
 mod ws;
 
@@ -38,6 +40,9 @@ async fn main() {
     }
     if run("idle") {
         idle_sockets(&server, &token, 10_000).await;
+    }
+    if only == "search" {
+        search::search_latency(&server, &token).await;
     }
 }
 

@@ -81,7 +81,7 @@ test('the main journey: register, chat, reload mid-reply, stop, regenerate, rena
   await page.getByRole('link', { name: 'New chat' }).click();
   await send(page, 'Hello there');
   await expect(lastReply(page)).toContainText('Echo: Hello there');
-  await sidebar.getByLabel('Search conversations by title').fill('counting');
+  await sidebar.getByLabel('Search conversations').fill('counting');
   await expect(sidebar.locator('.conversation-item')).toHaveCount(1);
   await expect(sidebar.getByRole('link', { name: 'Counting practice' })).toBeVisible();
   await screenshot(page, 'sidebar-search');
@@ -93,7 +93,7 @@ test('the main journey: register, chat, reload mid-reply, stop, regenerate, rena
   await screenshot(page, 'delete-dialog');
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await expect(sidebar.getByText('No conversation matches.')).toBeVisible();
-  await sidebar.getByLabel('Search conversations by title').fill('');
+  await sidebar.getByLabel('Search conversations').fill('');
   await expect(sidebar.locator('.conversation-item')).toHaveCount(1);
 
   // Log out: the session is revoked, protected pages send us to the login page.

@@ -6,4 +6,6 @@
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod search;
+pub mod settings;
 pub mod typescript;

@@ -5,7 +5,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{auth, chat, error};
+use crate::{auth, chat, error, search, settings};
 
 /// Every declaration, in a stable order, as one module.
 pub fn bindings() -> String {
@@ -40,6 +40,10 @@ pub fn bindings() -> String {
         chat::GenerationState::decl(&cfg),
         chat::ServerEvent::decl(&cfg),
         chat::ClientAction::decl(&cfg),
+        search::SearchHit::decl(&cfg),
+        search::SearchResults::decl(&cfg),
+        settings::UserSettings::decl(&cfg),
+        settings::UpdateSettings::decl(&cfg),
         error::ErrorBody::decl(&cfg),
         error::FieldError::decl(&cfg),
     ];

@@ -7,6 +7,7 @@ pub mod convert;
 pub mod generation;
 pub mod http;
 pub mod providers;
+pub mod snippet;
 pub mod state;
 pub mod store;
 

@@ -224,6 +224,35 @@ parent_id?: string, } } | { "action": "end_conversation", "data": { conversation
  */
 after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "continue", "data": { message_id: string, } } | { "action": "ping" };
 
+export type SearchHit = { conversation: Conversation, 
+/**
+ * The newest message that contains every word, or `null` when only the title matches.
+ */
+message_id: string | null, 
+/**
+ * Who wrote that message: `user`, `assistant` or `system`.
+ */
+role: string | null, 
+/**
+ * A short plain-text excerpt of that message around the first match (whitespace
+ * collapsed, `…` where it is cut), or `null` when only the title matches.
+ */
+snippet: string | null, };
+
+export type SearchResults = { results: Array<SearchHit>, };
+
+export type UserSettings = { 
+/**
+ * Model for new conversations that name none; `null`: the server's default model.
+ */
+default_model: string | null, 
+/**
+ * System prompt for new conversations that send none; `null`: none.
+ */
+default_system_prompt: string | null, };
+
+export type UpdateSettings = { default_model?: string, default_system_prompt?: string, };
+
 export type ErrorBody = { 
 /**
  * A sentence for people.

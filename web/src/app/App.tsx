@@ -6,12 +6,14 @@ import { ApiError } from '../api/errors';
 import { AccountPage } from '../features/auth/AccountPage';
 import { LoginPage } from '../features/auth/LoginPage';
 import { RegisterPage } from '../features/auth/RegisterPage';
+import { PageTitle } from '../components/PageTitle';
 import { GuestOnly, RequireAuth } from '../features/auth/RequireAuth';
 import { ChatPage } from '../features/chat/ChatPage';
 import { session } from '../lib/session';
 import { AppShell } from './AppShell';
 
 const AdminPage = lazy(() => import('../features/admin/AdminPage').then((m) => ({ default: m.AdminPage })));
+const SettingsPage = lazy(() => import('../features/settings/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 function makeClient() {
   return new QueryClient({
@@ -42,6 +44,7 @@ export function App() {
             path="/login"
             element={
               <GuestOnly>
+                <PageTitle title="Log in" />
                 <LoginPage />
               </GuestOnly>
             }
@@ -50,6 +53,7 @@ export function App() {
             path="/register"
             element={
               <GuestOnly>
+                <PageTitle title="Create an account" />
                 <RegisterPage />
               </GuestOnly>
             }
@@ -63,11 +67,29 @@ export function App() {
           >
             <Route index element={<ChatPage />} />
             <Route path="c/:conversationId" element={<ChatPage />} />
-            <Route path="account" element={<AccountPage />} />
+            <Route
+              path="account"
+              element={
+                <>
+                  <PageTitle title="Account" />
+                  <AccountPage />
+                </>
+              }
+            />
+            <Route
+              path="settings"
+              element={
+                <Suspense fallback={<main className="page">Loading…</main>}>
+                  <PageTitle title="Settings" />
+                  <SettingsPage />
+                </Suspense>
+              }
+            />
             <Route
               path="admin"
               element={
                 <Suspense fallback={<main className="page">Loading…</main>}>
+                  <PageTitle title="Administration" />
                   <AdminPage />
                 </Suspense>
               }

@@ -31,11 +31,12 @@ export function AppShell() {
         <a href="#main" className="skip-link">
           Skip to the conversation
         </a>
-        <div className="mobile-bar">
+        <header className="mobile-bar">
           <button
             type="button"
             className="icon-button"
             aria-label={drawer ? 'Close the conversation list' : 'Open the conversation list'}
+            title={drawer ? 'Close the conversation list' : 'Open the conversation list'}
             aria-expanded={drawer}
             aria-controls="sidebar"
             onClick={() => setDrawer((d) => !d)}
@@ -43,7 +44,7 @@ export function AppShell() {
             <Icon name={drawer ? 'close' : 'menu'} />
           </button>
           <span className="brand">Open ChatBot</span>
-        </div>
+        </header>
         <div id="sidebar" className="sidebar-wrap">
           <Sidebar onNavigate={() => setDrawer(false)} />
         </div>

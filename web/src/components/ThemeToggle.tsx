@@ -6,13 +6,14 @@ const icon = { system: 'monitor', light: 'sun', dark: 'moon' } as const;
 
 export function ThemeToggle() {
   const [theme, setTheme] = useTheme();
+  const label = `Theme: ${theme}. Switch to ${next[theme]}`;
   return (
     <button
       type="button"
       className="icon-button"
       onClick={() => setTheme(next[theme])}
-      aria-label={`Theme: ${theme}. Switch to ${next[theme]}`}
-      title={`Theme: ${theme}`}
+      aria-label={label}
+      title={label}
     >
       <Icon name={icon[theme]} />
     </button>

@@ -24,7 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/users/{username}/conversations/{id}", delete(remove_for_user))
 }
 
-/// Creates a conversation for the caller.
+/// Creates a conversation for the caller, with the caller's default model and system prompt
+/// where none is sent.
 pub(crate) async fn create_for(
     state: &AppState,
     claims: &AccessClaims,
@@ -33,8 +34,8 @@ pub(crate) async fn create_for(
     system_prompt: Option<&str>,
 ) -> ApiResult<ConversationRecord> {
     let title = validate::title(title)?;
-    let model = validate::model(model.unwrap_or_default(), state.generations.registry())?;
-    let system_prompt = validate::system_prompt(system_prompt.unwrap_or_default())?;
+    let (model, system_prompt) =
+        super::settings::for_new_conversation(state, &claims.sub, model, system_prompt).await?;
     let now = common::clock::now_millis();
     let record = ConversationRecord {
         id: common::ids::random_id(common::ids::CONVERSATION_ID_LEN),
@@ -80,7 +81,8 @@ fn check_user_id(claims: &AccessClaims, user_id: Option<&str>) -> ApiResult<()> 
     }
 }
 
-/// Start a conversation.
+/// Start a conversation. Without `model` or `system_prompt`, the caller's defaults
+/// (`GET /api/v1/settings`) apply; `""` asks for none (the server's default model, no prompt).
 #[utoipa::path(post, path = "/api/v1/conversations/", tag = "conversations", request_body = CreateConversation,
     security(("bearer" = [])),
     responses((status = 201, body = Conversation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]

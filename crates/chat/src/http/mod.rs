@@ -5,6 +5,8 @@ mod messages;
 mod misc;
 mod models;
 mod openapi;
+mod search;
+mod settings;
 pub mod validate;
 mod ws;
 
@@ -22,6 +24,8 @@ pub fn router(state: AppState) -> Router {
         .merge(models::router())
         .merge(conversations::router())
         .merge(messages::router())
+        .merge(search::router())
+        .merge(settings::router())
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());

@@ -13,6 +13,7 @@ use crate::state::AppState;
         super::conversations::create, super::conversations::list, super::conversations::read,
         super::conversations::update, super::conversations::remove,
         super::messages::list, super::messages::post,
+        super::search::search, super::settings::read, super::settings::update,
     ),
     components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction)),
     modifiers(&BearerAuth),

@@ -22,11 +22,16 @@ pub fn title(raw: &str) -> Result<String, ApiError> {
 }
 
 pub fn system_prompt(raw: &str) -> Result<Option<String>, ApiError> {
+    system_prompt_named("system_prompt", raw)
+}
+
+/// A system prompt in the field `field` (a conversation's, or a user's default).
+pub fn system_prompt_named(field: &str, raw: &str) -> Result<Option<String>, ApiError> {
     if raw.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
-        return Err(ApiError::invalid_field("system_prompt", "must be at most 16000 characters"));
+        return Err(ApiError::invalid_field(field, "must be at most 16000 characters"));
     }
     if raw.contains('\0') {
-        return Err(ApiError::invalid_field("system_prompt", "must not contain NUL characters"));
+        return Err(ApiError::invalid_field(field, "must not contain NUL characters"));
     }
     Ok(Some(raw.to_owned()).filter(|p| !p.trim().is_empty()))
 }
@@ -46,18 +51,23 @@ pub fn content(raw: &str, max_chars: usize) -> Result<String, ApiError> {
 
 /// A model must be one the registry offers (when any provider is configured).
 pub fn model(raw: &str, registry: &llm::Registry) -> Result<Option<String>, ApiError> {
+    model_named("model", raw, registry)
+}
+
+/// A model in the field `field` (a conversation's, or a user's default).
+pub fn model_named(field: &str, raw: &str, registry: &llm::Registry) -> Result<Option<String>, ApiError> {
     let model = raw.trim();
     if model.is_empty() {
         return Ok(None);
     }
     if !registry.is_empty() && !registry.models().iter().any(|m| m.id == model) {
         return Err(ApiError::invalid_field(
-            "model",
+            field,
             "is not one of the configured models (see GET /api/v1/models)",
         ));
     }
     if model.len() > 200 || model.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("model", "is not a valid model name"));
+        return Err(ApiError::invalid_field(field, "is not a valid model name"));
     }
     Ok(Some(model.to_owned()))
 }

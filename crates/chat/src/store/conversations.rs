@@ -37,7 +37,7 @@ macro_rules! columns {
 }
 
 impl ConversationRecord {
-    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+    pub(super) fn from_row(row: &AnyRow) -> StoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
             owner_id: row.try_get("owner_id")?,

@@ -3,9 +3,13 @@
 
 mod conversations;
 mod messages;
+mod search;
+mod settings;
 
 pub use conversations::{ConversationPatch, ConversationRecord};
 pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
+pub use search::{SearchMatch, SearchQuery};
+pub use settings::{SettingsPatch, SettingsRecord};
 
 use common::db::{Backend, ConnectError};
 use sqlx::AnyPool;
@@ -25,6 +29,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// What only PostgreSQL has (the message search index, see `search`), numbered on its own and
+/// recorded in its own table, so the portable sequence above stays one list for both engines.
+fn postgres_migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.dangerous_set_table_name("_sqlx_postgres_migrations");
+    migrator
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -39,6 +51,9 @@ pub struct Db {
 impl Db {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let (pool, backend) = common::db::connect(url, &MIGRATOR).await?;
+        if backend == Backend::Postgres {
+            postgres_migrator().run(&pool).await.map_err(ConnectError::from)?;
+        }
         Ok(Self { pool, backend, sqlite_writer: Default::default() })
     }
 

@@ -8,4 +8,6 @@ mod generations;
 mod models;
 mod replies;
 mod rest;
+mod search;
+mod settings;
 mod ws;

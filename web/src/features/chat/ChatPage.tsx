@@ -3,8 +3,10 @@ import { useNavigate, useParams } from 'react-router';
 
 import { messageOf } from '../../api/errors';
 import type { ClientAction, Message } from '../../api/types.gen';
-import { createConversation, useConversation, useUpdateConversation } from '../conversations/api';
+import { usePageTitle } from '../../lib/pageTitle';
 import { isAdmin, useMe } from '../auth/api';
+import { createConversation, useConversation, useUpdateConversation } from '../conversations/api';
+import { useSettings } from '../settings/api';
 import { postMessage, useModels, useRefreshModels } from './api';
 import { chosenLeaf, loadChoice, saveChoice } from './branchChoice';
 import { activePath, newestDescendant } from './branches';
@@ -31,18 +33,27 @@ function NewChat() {
   const refreshModels = useRefreshModels();
   const me = useMe();
   const connection = useConnection();
+  const settings = useSettings();
   const [model, setModel] = useState('');
-  const [systemPrompt, setSystemPrompt] = useState('');
+  // null until changed here: the user's default (Settings) applies.
+  const [systemPrompt, setSystemPrompt] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const chosen = model || models.data?.default_model || '';
+  usePageTitle('New chat');
+  const preferred = settings.data?.default_model;
+  const offered = Boolean(preferred && models.data?.models.some((m) => m.id === preferred));
+  const chosen = model || (offered ? preferred! : models.data?.default_model || '');
+  const prompt = systemPrompt ?? settings.data?.default_system_prompt ?? '';
 
   async function send(content: string) {
     setError(null);
+    // What the page shows is what is asked for; before the settings are known, the server
+    // applies the user's defaults itself.
+    const known = settings.isSuccess;
     try {
       const c = await createConversation({
         title: DEFAULT_TITLE,
-        ...(chosen ? { model: chosen } : {}),
-        ...(systemPrompt ? { system_prompt: systemPrompt } : {}),
+        ...((model || known) && chosen ? { model: chosen } : {}),
+        ...(systemPrompt !== null || known ? { system_prompt: prompt } : {}),
       });
       setPendingMessage(c.id, content);
       navigate(`/c/${c.id}`);
@@ -61,7 +72,7 @@ function NewChat() {
         model={chosen}
         onModel={setModel}
         onRefreshModels={isAdmin(me.data) ? refreshModels : undefined}
-        systemPrompt={systemPrompt}
+        systemPrompt={prompt}
         onSystemPrompt={async (p) => setSystemPrompt(p)}
         connection={connection}
       />
@@ -77,7 +88,7 @@ function NewChat() {
             {error}
           </p>
         )}
-        <Composer onSend={send} onStop={null} />
+        <Composer onSend={send} onStop={null} draftKey="new" />
       </div>
     </main>
   );
@@ -197,6 +208,7 @@ function Conversation({ id }: { id: string }) {
   );
 
   const c = conversation.data;
+  usePageTitle(conversation.isError && !c ? 'Conversation not found' : c?.title);
   if (conversation.isError && !c) {
     return (
       <main className="chat">
@@ -278,7 +290,7 @@ function Conversation({ id }: { id: string }) {
             </button>
           </p>
         )}
-        <Composer onSend={send} onStop={running ? stop : null} />
+        <Composer onSend={send} onStop={running ? stop : null} draftKey={id} />
       </div>
       <div className="visually-hidden" aria-live="polite" role="status">
         {finished && <p key={finished.messageId}>{announcement}</p>}

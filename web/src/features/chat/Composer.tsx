@@ -1,17 +1,23 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 
 import { Icon } from '../../components/Icon';
+import { loadDraft, saveDraft } from './draft';
 
 interface Props {
   onSend: (content: string) => Promise<boolean>;
   onStop: (() => void) | null;
   disabled?: boolean;
+  /** Whose draft this is (a conversation id, or "new"): kept per conversation in the tab. */
+  draftKey: string;
 }
 
 /** Enter sends, Shift+Enter adds a line; the draft comes back if sending fails. */
-export function Composer({ onSend, onStop, disabled }: Props) {
-  const [draft, setDraft] = useState('');
+export function Composer({ onSend, onStop, disabled, draftKey }: Props) {
+  const [draft, setDraft] = useState(() => loadDraft(draftKey));
   const area = useRef<HTMLTextAreaElement>(null);
+
+  // Sent (the draft emptied) or typed: the stored draft follows.
+  useEffect(() => saveDraft(draftKey, draft), [draftKey, draft]);
 
   useEffect(() => {
     const el = area.current;
@@ -58,12 +64,18 @@ export function Composer({ onSend, onStop, disabled }: Props) {
           className="icon-button stop"
           onClick={onStop}
           aria-label="Stop the reply (Esc)"
-          title="Stop (Esc)"
+          title="Stop the reply (Esc)"
         >
           <Icon name="stop" />
         </button>
       )}
-      <button type="submit" className="icon-button send" aria-label="Send message" disabled={!draft.trim() || disabled}>
+      <button
+        type="submit"
+        className="icon-button send"
+        aria-label="Send message"
+        title="Send message"
+        disabled={!draft.trim() || disabled}
+      >
         <Icon name="send" />
       </button>
     </form>

@@ -1,5 +1,5 @@
 import { useState, type ComponentProps, type ReactNode } from 'react';
-import ReactMarkdown, { type Components } from 'react-markdown';
+import ReactMarkdown, { type Components, type ExtraProps } from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 
@@ -17,7 +17,8 @@ function textOf(node: ReactNode): string {
   return '';
 }
 
-function CodeBlock({ children, ...rest }: ComponentProps<'pre'>) {
+/** `node` (the syntax tree's element) is for components, not the DOM: it is left out. */
+function CodeBlock({ children, node, ...rest }: ComponentProps<'pre'> & ExtraProps) {
   const [copied, setCopied] = useState(false);
   const code = textOf(children);
   const language = /language-(\w+)/.exec(
@@ -40,7 +41,10 @@ function CodeBlock({ children, ...rest }: ComponentProps<'pre'>) {
           <Icon name={copied ? 'check' : 'copy'} size={14} /> {copied ? 'Copied' : 'Copy'}
         </button>
       </div>
-      <pre {...rest}>{children}</pre>
+      {/* Focusable, so a long line can be scrolled into view from the keyboard. */}
+      <pre {...rest} tabIndex={0}>
+        {children}
+      </pre>
     </div>
   );
 }
@@ -65,7 +69,7 @@ const components: Components = {
     ),
   pre: CodeBlock,
   table: ({ children }) => (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>{children}</table>
     </div>
   ),

@@ -3,6 +3,7 @@ import { lazy, memo, Suspense, useState, type KeyboardEvent } from 'react';
 import type { Message } from '../../api/types.gen';
 import { Icon } from '../../components/Icon';
 import type { PathEntry } from './branches';
+import { MessageMeta } from './MessageMeta';
 import type { ReplyStatus } from './stream';
 
 const Markdown = lazy(() => import('./Markdown'));
@@ -167,12 +168,14 @@ export const MessageItem = memo(function MessageItem({
 
       {!editing && (
         <div className="message-actions">
+          <MessageMeta message={message} />
           {siblings.length > 1 && (
             <span className="siblings">
               <button
                 type="button"
                 className="icon-button small"
                 aria-label="Previous version"
+                title="Previous version"
                 disabled={index <= 0}
                 onClick={() => onSibling(siblings[index - 1]!)}
               >
@@ -185,6 +188,7 @@ export const MessageItem = memo(function MessageItem({
                 type="button"
                 className="icon-button small"
                 aria-label="Next version"
+                title="Next version"
                 disabled={index >= siblings.length - 1}
                 onClick={() => onSibling(siblings[index + 1]!)}
               >
@@ -197,6 +201,7 @@ export const MessageItem = memo(function MessageItem({
               type="button"
               className="icon-button small"
               aria-label="Edit message"
+              title="Edit message"
               onClick={() => setEditing(true)}
             >
               <Icon name="edit" size={16} />
@@ -208,6 +213,7 @@ export const MessageItem = memo(function MessageItem({
                   type="button"
                   className="icon-button small"
                   aria-label={copied ? 'Copied' : 'Copy reply'}
+                  title={copied ? 'Copied' : 'Copy reply'}
                   onClick={copy}
                 >
                   <Icon name={copied ? 'check' : 'copy'} size={16} />
@@ -223,6 +229,7 @@ export const MessageItem = memo(function MessageItem({
                   type="button"
                   className={failed ? 'button small' : 'icon-button small'}
                   aria-label={failed ? 'Retry' : 'Regenerate reply'}
+                  title={failed ? 'Retry' : 'Regenerate reply'}
                   onClick={() => onRegenerate(message)}
                 >
                   <Icon name="retry" size={16} />

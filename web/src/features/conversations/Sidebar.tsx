@@ -1,4 +1,4 @@
-import { useDeferredValue, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useState } from 'react';
 import { Link, NavLink, useNavigate, useParams } from 'react-router';
 
 import { messageOf } from '../../api/errors';
@@ -6,14 +6,17 @@ import type { Conversation } from '../../api/types.gen';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Icon } from '../../components/Icon';
 import { ThemeToggle } from '../../components/ThemeToggle';
+import { useDebounced } from '../../lib/useDebounced';
 import { canSeeUsers, useMe } from '../auth/api';
-import { sortForSidebar, useConversations, useDeleteConversation, useUpdateConversation } from './api';
+import { useConversations, useDeleteConversation, useSearch } from './api';
+import { ConversationItem } from './ConversationItem';
+import { wordsOf } from './highlight';
+import { sectionsOf } from './sections';
 
 export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const [q, setQ] = useState('');
   const [archived, setArchived] = useState(false);
-  const search = useDeferredValue(q);
-  const list = useConversations({ q: search, archived });
+  const search = useDebounced(q.trim(), 200);
   const me = useMe();
   const [deleting, setDeleting] = useState<Conversation | null>(null);
   const remove = useDeleteConversation();
@@ -28,8 +31,6 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
     if (c.id === conversationId) navigate('/');
   }
 
-  const conversations = sortForSidebar(list.data ?? []);
-
   return (
     <nav className="sidebar" aria-label="Conversations">
       <div className="sidebar-top">
@@ -41,7 +42,7 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           <input
             type="search"
             placeholder="Search conversations"
-            aria-label="Search conversations by title"
+            aria-label="Search conversations"
             value={q}
             onChange={(e) => setQ(e.target.value)}
           />
@@ -52,17 +53,11 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
         </label>
       </div>
 
-      <ul className="conversation-list" aria-busy={list.isFetching}>
-        {list.isError && <li className="form-error">{messageOf(list.error)}</li>}
-        {list.isSuccess && conversations.length === 0 && (
-          <li className="muted empty">
-            {q ? 'No conversation matches.' : archived ? 'Nothing archived.' : 'No conversations yet.'}
-          </li>
-        )}
-        {conversations.map((c) => (
-          <ConversationItem key={c.id} conversation={c} onNavigate={onNavigate} onDelete={() => setDeleting(c)} />
-        ))}
-      </ul>
+      {search ? (
+        <SearchResults q={search} archived={archived} onNavigate={onNavigate} onDelete={setDeleting} />
+      ) : (
+        <Sections archived={archived} onNavigate={onNavigate} onDelete={setDeleting} />
+      )}
 
       <div className="sidebar-bottom">
         <NavLink to="/account" className="user-link" onClick={onNavigate}>
@@ -71,9 +66,12 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           </span>
           <span className="user-name">{me.data?.full_name || me.data?.username}</span>
         </NavLink>
+        <NavLink to="/settings" className="icon-button" aria-label="Settings" title="Settings" onClick={onNavigate}>
+          <Icon name="settings" />
+        </NavLink>
         {canSeeUsers(me.data) && (
           <NavLink to="/admin" className="icon-button" aria-label="Users" title="Users" onClick={onNavigate}>
-            <Icon name="settings" />
+            <Icon name="users" />
           </NavLink>
         )}
         <ThemeToggle />
@@ -91,114 +89,61 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   );
 }
 
-function ConversationItem({
-  conversation: c,
-  onNavigate,
-  onDelete,
-}: {
-  conversation: Conversation;
+interface ListProps {
+  archived: boolean;
   onNavigate: () => void;
-  onDelete: () => void;
-}) {
-  const [renaming, setRenaming] = useState(false);
-  const [menu, setMenu] = useState(false);
-  const update = useUpdateConversation();
-  const input = useRef<HTMLInputElement>(null);
-  const menuRef = useRef<HTMLDivElement>(null);
+  onDelete: (c: Conversation) => void;
+}
 
-  useEffect(() => {
-    if (renaming) input.current?.select();
-  }, [renaming]);
-
-  useEffect(() => {
-    if (!menu) return;
-    const close = (e: MouseEvent) => {
-      if (!menuRef.current?.contains(e.target as Node)) setMenu(false);
-    };
-    document.addEventListener('mousedown', close);
-    return () => document.removeEventListener('mousedown', close);
-  }, [menu]);
-
-  function finishRename(save: boolean) {
-    const title = input.current?.value.trim() ?? '';
-    setRenaming(false);
-    if (save && title && title !== c.title) update.mutate({ id: c.id, patch: { title } });
-  }
-
-  function onKey(e: KeyboardEvent<HTMLInputElement>) {
-    if (e.key === 'Enter') finishRename(true);
-    if (e.key === 'Escape') finishRename(false);
-  }
-
-  const act = (fn: () => void) => () => {
-    setMenu(false);
-    fn();
-  };
-
+/** The conversations grouped by Pinned, Today, Yesterday, … each a heading and its list. */
+function Sections({ archived, onNavigate, onDelete }: ListProps) {
+  const list = useConversations({ q: '', archived });
+  const sections = sectionsOf(list.data ?? [], new Date());
   return (
-    <li className="conversation-item">
-      {renaming ? (
-        <input
-          ref={input}
-          className="rename-input"
-          defaultValue={c.title}
-          aria-label="Conversation title"
-          maxLength={200}
-          onKeyDown={onKey}
-          onBlur={() => finishRename(true)}
-        />
-      ) : (
-        <NavLink
-          to={`/c/${c.id}`}
-          className="conversation-link"
-          onClick={onNavigate}
-          onDoubleClick={() => setRenaming(true)}
-          title={c.title}
-        >
-          {c.pinned && (
-            <span className="pin-mark" aria-label="Pinned">
-              <Icon name="pin" size={14} />
-            </span>
-          )}
-          <span className="conversation-title">{c.title}</span>
-        </NavLink>
+    <div className="conversation-list" aria-busy={list.isFetching}>
+      {list.isError && <p className="form-error">{messageOf(list.error)}</p>}
+      {list.isSuccess && sections.length === 0 && (
+        <p className="muted empty">{archived ? 'Nothing archived.' : 'No conversations yet.'}</p>
       )}
-      <div className="item-menu" ref={menuRef}>
-        <button
-          type="button"
-          className="icon-button small"
-          aria-label={`Actions for ${c.title}`}
-          aria-haspopup="menu"
-          aria-expanded={menu}
-          onClick={() => setMenu((m) => !m)}
-        >
-          <Icon name="more" />
-        </button>
-        {menu && (
-          <div className="menu" role="menu">
-            <button role="menuitem" type="button" onClick={act(() => setRenaming(true))}>
-              <Icon name="edit" size={16} /> Rename
-            </button>
-            <button
-              role="menuitem"
-              type="button"
-              onClick={act(() => update.mutate({ id: c.id, patch: { pinned: !c.pinned } }))}
-            >
-              <Icon name="pin" size={16} /> {c.pinned ? 'Unpin' : 'Pin'}
-            </button>
-            <button
-              role="menuitem"
-              type="button"
-              onClick={act(() => update.mutate({ id: c.id, patch: { archived: !c.archived } }))}
-            >
-              <Icon name="archive" size={16} /> {c.archived ? 'Unarchive' : 'Archive'}
-            </button>
-            <button role="menuitem" type="button" className="danger-text" onClick={act(onDelete)}>
-              <Icon name="trash" size={16} /> Delete
-            </button>
-          </div>
-        )}
-      </div>
-    </li>
+      {sections.map((s) => (
+        <section key={s.id} className="conversation-section">
+          <h2 className="section-title">{s.title}</h2>
+          <ul>
+            {s.items.map((c) => (
+              <ConversationItem key={c.id} conversation={c} onNavigate={onNavigate} onDelete={() => onDelete(c)} />
+            ))}
+          </ul>
+        </section>
+      ))}
+    </div>
+  );
+}
+
+/** Conversations whose title or messages hold every word, each with an excerpt of the match. */
+function SearchResults({ q, ...props }: ListProps & { q: string }) {
+  const found = useSearch({ q, archived: props.archived });
+  const results = found.data?.results ?? [];
+  const words = wordsOf(q);
+  return (
+    <div className="conversation-list" aria-busy={found.isFetching}>
+      <h2 className="section-title">Search results</h2>
+      {found.isError && <p className="form-error">{messageOf(found.error)}</p>}
+      <p className="visually-hidden" role="status">
+        {found.isSuccess ? `${results.length} ${results.length === 1 ? 'conversation' : 'conversations'} found` : ''}
+      </p>
+      {found.isSuccess && results.length === 0 && <p className="muted empty">No conversation matches.</p>}
+      <ul>
+        {results.map((hit) => (
+          <ConversationItem
+            key={hit.conversation.id}
+            conversation={hit.conversation}
+            snippet={hit.snippet}
+            words={words}
+            onNavigate={props.onNavigate}
+            onDelete={() => props.onDelete(hit.conversation)}
+          />
+        ))}
+      </ul>
+    </div>
   );
 }

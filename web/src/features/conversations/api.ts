@@ -1,7 +1,7 @@
 import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { query, request } from '../../api/http';
-import type { Conversation, CreateConversation, UpdateConversation } from '../../api/types.gen';
+import type { Conversation, CreateConversation, SearchResults, UpdateConversation } from '../../api/types.gen';
 
 export interface ListFilter {
   q: string;
@@ -12,6 +12,8 @@ export const conversationKeys = {
   all: ['conversations'] as const,
   lists: () => [...conversationKeys.all, 'list'] as const,
   list: (f: ListFilter) => [...conversationKeys.lists(), f] as const,
+  // Under `lists`, so whatever refreshes the list (a rename, a new reply) refreshes results too.
+  search: (f: ListFilter) => [...conversationKeys.lists(), 'search', f] as const,
   one: (id: string) => [...conversationKeys.all, 'one', id] as const,
 };
 
@@ -29,6 +31,18 @@ export const conversationsQuery = (f: ListFilter) =>
 
 export function useConversations(f: ListFilter) {
   return useQuery(conversationsQuery(f));
+}
+
+/** Conversations whose title or messages contain every word of `f.q` (GET /api/v1/search). */
+export function useSearch(f: ListFilter) {
+  const q = f.q.trim();
+  return useQuery({
+    queryKey: conversationKeys.search({ ...f, q }),
+    queryFn: ({ signal }) =>
+      request<SearchResults>('chat', `/api/v1/search${query({ q, archived: f.archived, limit: 50 })}`, { signal }),
+    enabled: q.length > 0,
+    placeholderData: (previous) => previous,
+  });
 }
 
 export function useConversation(id: string | undefined) {
@@ -64,9 +78,4 @@ export function useDeleteConversation() {
       void qc.invalidateQueries({ queryKey: conversationKeys.lists() });
     },
   });
-}
-
-/** Pinned first, then newest activity first (the server's order). */
-export function sortForSidebar(list: Conversation[]): Conversation[] {
-  return [...list.filter((c) => c.pinned), ...list.filter((c) => !c.pinned)];
 }
