@@ -31,7 +31,8 @@ test('settings: a default model and system prompt, kept by the server, used by n
 
   // A new chat starts with them selected, and the conversation is created with them.
   await page.getByRole('link', { name: 'New chat' }).click();
-  await expect(page.locator('#model-picker')).toHaveValue('fake-model-large');
+  const picker = page.getByRole('button', { name: /^Model:/ });
+  await expect(picker.locator('.model-name')).toHaveText('fake-model-large');
   await expect(page.getByRole('button', { name: /System prompt •/ })).toBeVisible();
   await send(page, 'Ahoy?');
   await expect(lastReply(page)).toHaveAttribute('data-status', 'complete');
@@ -47,7 +48,9 @@ test('settings: a default model and system prompt, kept by the server, used by n
 
   // Changed for one chat only, on the new chat page: that chat gets the change.
   await page.getByRole('link', { name: 'New chat' }).click();
-  await page.locator('#model-picker').selectOption('fake-model');
+  await picker.click();
+  await page.getByRole('option', { name: 'fake-model', exact: true }).click();
+  await expect(picker.locator('.model-name')).toHaveText('fake-model');
   await send(page, 'Plain please');
   await expect(lastReply(page).locator('.message-model')).toHaveText('fake-model');
 

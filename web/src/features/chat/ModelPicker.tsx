@@ -121,12 +121,13 @@ export function ModelPicker({ models, value, onChange, onRefresh }: Props) {
         className="model-button"
         aria-haspopup="listbox"
         aria-expanded={open}
-        aria-label={`Model: ${label}${unavailable ? ' (unavailable)' : ''}`}
         title={current ? `${current.id} · ${current.provider}` : label}
         disabled={list.length === 0 && !value}
         onClick={() => (open ? setOpen(false) : show())}
       >
-        <span className="model-name">{label}</span>
+        {/* The name is the visible text (WCAG 2.5.3, label in name), read as "Model: id provider". */}
+        <span className="visually-hidden">Model: </span>
+        <span className="model-name">{label}</span>{' '}
         {current && <span className="model-provider">{current.provider}</span>}
         {unavailable && <span className="model-provider warn">unavailable</span>}
         <Icon name="down" size={14} />
