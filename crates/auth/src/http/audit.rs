@@ -15,6 +15,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Page size, 1 to 500 (default 100).
     limit: Option<i64>,
@@ -26,7 +27,7 @@ pub struct AuditParams {
 }
 
 /// The security audit log, newest first (administrators only).
-#[utoipa::path(get, path = "/audit", tag = "users", params(AuditParams), security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_audit_events", path = "/audit", tag = "users", params(AuditParams), security(("bearer" = [])),
     responses((status = 200, body = AuditList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,

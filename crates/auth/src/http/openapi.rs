@@ -1,5 +1,5 @@
 use axum::Router;
-use common::http::openapi::BearerAuth;
+use common::http::openapi::{BearerAuth, Conventions};
 use utoipa::OpenApi;
 
 use crate::state::AppState;
@@ -16,7 +16,7 @@ use crate::state::AppState;
         crate::oauth::token, crate::oauth::revoke, crate::oauth::revocations, crate::oauth::introspect, crate::oauth::logout,
         crate::oauth::oauth_metadata, crate::oauth::openid_configuration, crate::oauth::jwks,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Conventions),
 )]
 pub struct ApiDoc;
 

@@ -77,6 +77,7 @@ pub async fn me(AuthUser(p): AuthUser) -> Json<User> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
     limit: Option<i64>,

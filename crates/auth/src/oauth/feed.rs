@@ -17,6 +17,7 @@ pub const WINDOW_MS: i64 = 2 * 3600 * 1000;
 const PAGE: i64 = 5000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedParams {
     /// Unix milliseconds; entries recorded at or after it (default: the whole window).
     since: Option<i64>,

@@ -83,7 +83,7 @@ fn check_user_id(claims: &AccessClaims, user_id: Option<&str>) -> ApiResult<()> 
 
 /// Start a conversation. Without `model` or `system_prompt`, the caller's defaults
 /// (`GET /api/v1/settings`) apply; `""` asks for none (the server's default model, no prompt).
-#[utoipa::path(post, path = "/api/v1/conversations/", tag = "conversations", request_body = CreateConversation,
+#[utoipa::path(post, operation_id = "create_conversation", path = "/api/v1/conversations/", tag = "conversations", request_body = CreateConversation,
     security(("bearer" = [])),
     responses((status = 201, body = Conversation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
@@ -104,6 +104,7 @@ pub async fn create(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Accepted for seed clients; must be the caller's username.
     user_id: Option<String>,
@@ -117,7 +118,7 @@ pub struct ListParams {
 }
 
 /// The caller's conversations, newest activity first.
-#[utoipa::path(get, path = "/api/v1/conversations/", tag = "conversations", params(ListParams),
+#[utoipa::path(get, operation_id = "list_conversations", path = "/api/v1/conversations/", tag = "conversations", params(ListParams),
     security(("bearer" = [])), responses((status = 200, body = [Conversation]), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -142,7 +143,7 @@ pub async fn list(
 }
 
 /// One conversation.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "read_conversation", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 pub async fn read(
     State(state): State<AppState>,
@@ -153,7 +154,7 @@ pub async fn read(
 }
 
 /// Rename, re-model, pin or archive a conversation.
-#[utoipa::path(put, path = "/api/v1/conversations/{id}", tag = "conversations", request_body = UpdateConversation,
+#[utoipa::path(put, operation_id = "update_conversation", path = "/api/v1/conversations/{id}", tag = "conversations", request_body = UpdateConversation,
     security(("bearer" = [])),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
@@ -186,7 +187,7 @@ pub async fn update(
 }
 
 /// Delete a conversation and its messages.
-#[utoipa::path(delete, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_conversation", path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn remove(
     State(state): State<AppState>,

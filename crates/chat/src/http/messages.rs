@@ -83,6 +83,7 @@ pub(crate) async fn post_user_message(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only messages older than this message id (paging from the newest end).
     before: Option<String>,
@@ -91,7 +92,7 @@ pub struct ListParams {
 }
 
 /// The messages of a conversation, oldest first.
-#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", params(ListParams),
+#[utoipa::path(get, operation_id = "list_messages", path = "/api/v1/conversations/{id}/messages", tag = "messages", params(ListParams),
     security(("bearer" = [])), responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -149,7 +150,7 @@ pub(crate) async fn lookup_message(
 
 /// Send a message; the assistant's reply starts as a generation (streamed over the WebSocket,
 /// or over this response with `Accept: text/event-stream`).
-#[utoipa::path(post, path = "/api/v1/conversations/{id}/messages", tag = "messages", request_body = PostMessage,
+#[utoipa::path(post, operation_id = "post_message", path = "/api/v1/conversations/{id}/messages", tag = "messages", request_body = PostMessage,
     security(("bearer" = [])),
     responses((status = 201, body = PostedMessage), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn post(

@@ -18,7 +18,7 @@ async fn root() -> axum::Json<Value> {
 }
 
 /// Liveness and readiness: 200 when the database answers, 503 otherwise.
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200), (status = 503)))]
+#[utoipa::path(get, operation_id = "health", path = "/health", tag = "health", responses((status = 200), (status = 503)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     let database_ok = state.db.ping().await.is_ok();
     let registry = state.generations.registry();

@@ -21,14 +21,14 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The models conversations can pick, the default, and each provider's state.
-#[utoipa::path(get, path = "/api/v1/models", tag = "models", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "list_models", path = "/api/v1/models", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = ModelList), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, AuthUser(_): AuthUser) -> Json<ModelList> {
     Json(model_list(state.generations.registry()))
 }
 
 /// Reads every provider's model list again now (administrators), and answers the new lists.
-#[utoipa::path(post, path = "/api/v1/models/refresh", tag = "models", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "refresh_models", path = "/api/v1/models/refresh", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = ModelList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn refresh(
     State(state): State<AppState>,

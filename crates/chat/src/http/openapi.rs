@@ -1,5 +1,5 @@
 use axum::Router;
-use common::http::openapi::BearerAuth;
+use common::http::openapi::{BearerAuth, Conventions};
 use utoipa::OpenApi;
 
 use crate::state::AppState;
@@ -16,7 +16,7 @@ use crate::state::AppState;
         super::search::search, super::settings::read, super::settings::update,
     ),
     components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Conventions),
 )]
 pub struct ApiDoc;
 

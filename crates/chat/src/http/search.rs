@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words to find, separated by spaces (at most 200 characters and 10 words). Each must occur
     /// in the title or in one message, case-insensitively, anywhere (also inside a word);
@@ -62,7 +63,7 @@ fn words(q: Option<&str>) -> ApiResult<Vec<String>> {
 /// Search the caller's conversations: every word must occur in the title or in one of its
 /// messages. Newest activity first; each hit names the newest matching message and shows an
 /// excerpt of it.
-#[utoipa::path(get, path = "/api/v1/search", tag = "conversations", params(SearchParams),
+#[utoipa::path(get, operation_id = "search_messages", path = "/api/v1/search", tag = "conversations", params(SearchParams),
     security(("bearer" = [])),
     responses((status = 200, body = SearchResults), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn search(

@@ -21,7 +21,7 @@ fn to_wire(s: SettingsRecord) -> UserSettings {
 }
 
 /// The caller's settings (all `null` until set).
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "read_settings", path = "/api/v1/settings", tag = "settings", security(("bearer" = [])),
     responses((status = 200, body = UserSettings), (status = 401, body = ErrorBody)))]
 pub async fn read(
     State(state): State<AppState>,
@@ -33,7 +33,7 @@ pub async fn read(
 
 /// Change the caller's settings. A field left out stays as it is; `""` clears it. The default
 /// model must be one of `GET /api/v1/models`; the system prompt is at most 16 000 characters.
-#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = UpdateSettings,
+#[utoipa::path(put, operation_id = "update_settings", path = "/api/v1/settings", tag = "settings", request_body = UpdateSettings,
     security(("bearer" = [])),
     responses((status = 200, body = UserSettings), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
