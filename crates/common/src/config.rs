@@ -28,6 +28,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub chat: ChatConfig,
     pub web: WebConfig,
+    /// Connection limits of every listening port (auth, chat and web UI alike).
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,35 @@ impl Default for Config {
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
             web: WebConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Connection limits, applied to each listening port on its own (`docs/security.md`,
+/// "Connections").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Longest wait for a request's complete header, on a new connection and between requests
+    /// of a kept-alive one; the connection is then closed.
+    pub header_timeout_secs: u64,
+    /// Longest silence of a request body, and longest a response or WebSocket write may wait for
+    /// a client that does not read; the connection is then closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections per port (WebSockets included); more are answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a stop waits for in-flight requests and streams before closing them.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -352,6 +383,10 @@ env_vars! {
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
     "OPENCHAT_WEB_AUTH_URL" => ["web", "auth_url"] Text, "auth server URL for browsers (default: the page's host, auth port)";
     "OPENCHAT_WEB_CHAT_URL" => ["web", "chat_url"] Text, "chat service URL for browsers (default: the page's host, chat port)";
+    "OPENCHAT_HTTP_HEADER_TIMEOUT_SECS" => ["http", "header_timeout_secs"] Integer, "longest wait for a request's complete header, also between kept-alive requests (default 10)";
+    "OPENCHAT_HTTP_IDLE_TIMEOUT_SECS" => ["http", "idle_timeout_secs"] Integer, "longest silence of a request body or stall of a write to a client that does not read (default 60)";
+    "OPENCHAT_HTTP_MAX_CONNECTIONS" => ["http", "max_connections"] Integer, "open connections per port, WebSockets included; more get 503 (default 1024)";
+    "OPENCHAT_HTTP_SHUTDOWN_TIMEOUT_SECS" => ["http", "shutdown_timeout_secs"] Integer, "how long a stop waits for in-flight requests and streams (default 10)";
     "OPENCHAT_LOCAL_MODEL" => ["chat", "local", "model"] Text, "local model: a GGUF file, `off`, or unset for the default (SmolLM2-135M in <data dir>/models)";
     "OPENCHAT_LOCAL_CONTEXT" => ["chat", "local", "context_length"] Integer, "local model context window in tokens (default 2048)";
     "OPENCHAT_LOCAL_THREADS" => ["chat", "local", "threads"] Integer, "local model CPU threads (default 0: half the cores, at least one)";
@@ -485,6 +520,15 @@ impl Config {
         }
         if local.max_queue == 0 {
             return Err(ConfigError::Invalid("chat.local.max_queue must be at least 1".into()));
+        }
+        let http = &self.http;
+        if http.header_timeout_secs == 0 || http.idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.header_timeout_secs and http.idle_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if http.max_connections == 0 {
+            return Err(ConfigError::Invalid("http.max_connections must be at least 1".into()));
         }
         Ok(())
     }

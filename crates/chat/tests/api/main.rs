@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod connections;
 mod generations;
 mod models;
 mod replies;
