@@ -40,9 +40,7 @@ pub(crate) async fn post_user_message(
     generate: bool,
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
-    if generate {
-        state.generations.check_capacity(&conversation.owner_id)?;
-    }
+    let slot = if generate { Some(state.generations.reserve(&conversation.owner_id)?) } else { None };
     let parent = match &parent {
         Some(parent) => Parent::Exactly(parent.as_deref()),
         None => Parent::Newest,
@@ -77,8 +75,12 @@ pub(crate) async fn post_user_message(
             message: message_to_wire(&record),
         },
     );
-    let generation =
-        records.next().map(|reply| state.generations.launch(conversation, &reply, &record.content));
+    let generation = match (records.next(), slot) {
+        (Some(reply), Some(slot)) => {
+            Some(state.generations.launch(slot, conversation, &reply, &record.content))
+        }
+        _ => None,
+    };
     Ok((record, generation))
 }
 

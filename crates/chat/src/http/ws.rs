@@ -381,10 +381,10 @@ impl Session {
                 };
                 let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                state.generations.check_capacity(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub)?;
                 state
                     .generations
-                    .start(&conversation, &user_message)
+                    .start(slot, &conversation, &user_message)
                     .await
                     .map_err(super::messages::store_error)?;
             }
@@ -418,10 +418,10 @@ impl Session {
                     ));
                 }
                 self.watching.insert(conversation.id.clone());
-                state.generations.check_capacity(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub)?;
                 let resumed = state
                     .generations
-                    .resume(&conversation, &reply)
+                    .resume(slot, &conversation, &reply)
                     .await
                     .map_err(super::messages::store_error)?;
                 if resumed.is_none() {

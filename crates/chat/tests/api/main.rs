@@ -3,6 +3,7 @@
 //! OpenAI's streaming protocol — in place of the model.
 
 mod helpers;
+mod limits;
 
 mod connections;
 mod generations;
