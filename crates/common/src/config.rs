@@ -108,6 +108,44 @@ pub struct ChatConfig {
     pub max_message_chars: usize,
     /// The embedded local model.
     pub local: LocalModelConfig,
+    /// Write limits of every user (`docs/security.md`, "Write limits").
+    pub limits: WriteLimits,
+    /// Write limits of users with a role, by role name (e.g. `[chat.role_limits.admin]`); a
+    /// user with several gets the most generous of each. A role's table replaces `limits` for
+    /// its users; the fields it leaves out take the built-in defaults.
+    pub role_limits: std::collections::BTreeMap<String, WriteLimits>,
+}
+
+/// How much one user may write to the chat service. 0 means no limit. Rates refill
+/// continuously (a bucket the size of the rate); quotas count what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriteLimits {
+    /// Messages sent (REST, WebSocket, edits) per minute.
+    pub messages_per_minute: u64,
+    /// Conversations created per hour.
+    pub conversations_per_hour: u64,
+    /// Bytes of message text sent per day.
+    pub bytes_per_day: u64,
+    /// Conversations stored at once.
+    pub max_conversations: u64,
+    /// Messages stored at once (replies included).
+    pub max_messages: u64,
+    /// Bytes of message text the user has sent, stored at once.
+    pub max_bytes: u64,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        Self {
+            messages_per_minute: 60,
+            conversations_per_hour: 100,
+            bytes_per_day: 20 * 1024 * 1024,
+            max_conversations: 10_000,
+            max_messages: 200_000,
+            max_bytes: 200 * 1024 * 1024,
+        }
+    }
 }
 
 /// The embedded local model (`docs/local-model.md`): offered next to the configured providers,
@@ -168,6 +206,8 @@ impl Default for ChatConfig {
             idle_timeout_secs: 60,
             max_message_chars: 32_000,
             local: LocalModelConfig::default(),
+            limits: WriteLimits::default(),
+            role_limits: Default::default(),
         }
     }
 }
@@ -383,6 +423,12 @@ env_vars! {
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
     "OPENCHAT_WEB_AUTH_URL" => ["web", "auth_url"] Text, "auth server URL for browsers (default: the page's host, auth port)";
     "OPENCHAT_WEB_CHAT_URL" => ["web", "chat_url"] Text, "chat service URL for browsers (default: the page's host, chat port)";
+    "OPENCHAT_CHAT_MESSAGES_PER_MINUTE" => ["chat", "limits", "messages_per_minute"] Integer, "messages one user may send per minute, 0 for no limit (default 60)";
+    "OPENCHAT_CHAT_CONVERSATIONS_PER_HOUR" => ["chat", "limits", "conversations_per_hour"] Integer, "conversations one user may create per hour, 0 for no limit (default 100)";
+    "OPENCHAT_CHAT_BYTES_PER_DAY" => ["chat", "limits", "bytes_per_day"] Integer, "bytes of message text one user may send per day, 0 for no limit (default 20971520)";
+    "OPENCHAT_CHAT_MAX_CONVERSATIONS" => ["chat", "limits", "max_conversations"] Integer, "conversations one user may store, 0 for no limit (default 10000)";
+    "OPENCHAT_CHAT_MAX_MESSAGES" => ["chat", "limits", "max_messages"] Integer, "messages one user may store, replies included, 0 for no limit (default 200000)";
+    "OPENCHAT_CHAT_MAX_BYTES" => ["chat", "limits", "max_bytes"] Integer, "bytes of sent message text one user may store, 0 for no limit (default 209715200)";
     "OPENCHAT_HTTP_HEADER_TIMEOUT_SECS" => ["http", "header_timeout_secs"] Integer, "longest wait for a request's complete header, also between kept-alive requests (default 10)";
     "OPENCHAT_HTTP_IDLE_TIMEOUT_SECS" => ["http", "idle_timeout_secs"] Integer, "longest silence of a request body or stall of a write to a client that does not read (default 60)";
     "OPENCHAT_HTTP_MAX_CONNECTIONS" => ["http", "max_connections"] Integer, "open connections per port, WebSockets included; more get 503 (default 1024)";

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
 /// when `generate`, starts the reply.
 pub(crate) async fn post_user_message(
     state: &AppState,
+    claims: &AccessClaims,
     conversation: &ConversationRecord,
     content: &str,
     parent: Option<Option<String>>,
@@ -41,6 +42,7 @@ pub(crate) async fn post_user_message(
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
     let slot = if generate { Some(state.generations.reserve(&conversation.owner_id)?) } else { None };
+    state.limits.message(&state.db, claims, content.len() as u64, generate).await?;
     let parent = match &parent {
         Some(parent) => Parent::Exactly(parent.as_deref()),
         None => Parent::Newest,
@@ -178,9 +180,15 @@ pub async fn post(
     // Subscribe before the reply starts, so the stream cannot miss its first events.
     let events = wants_sse.then(|| state.generations.hub().subscribe(&claims.sub));
     let parent = reply_parent(&state, &claims, &conversation, body.parent_id.as_deref()).await?;
-    let (message, generation) =
-        post_user_message(&state, &conversation, &body.content, parent, body.generate.unwrap_or(true))
-            .await?;
+    let (message, generation) = post_user_message(
+        &state,
+        &claims,
+        &conversation,
+        &body.content,
+        parent,
+        body.generate.unwrap_or(true),
+    )
+    .await?;
     let posted = PostedMessage {
         message: message_to_wire(&message),
         generation_id: generation.as_ref().map(|g| g.id.clone()),

@@ -345,7 +345,7 @@ impl Session {
                 let conversation = owned(&state, &claims, &conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
                 let parent = reply_parent(&state, &claims, &conversation, parent_id.as_deref()).await?;
-                post_user_message(&state, &conversation, &content, parent, true).await?;
+                post_user_message(&state, &claims, &conversation, &content, parent, true).await?;
             }
             ClientAction::EndConversation { conversation_id } => {
                 owned(&state, &claims, &conversation_id).await?;
@@ -395,8 +395,15 @@ impl Session {
                 }
                 let conversation = owned(&state, &claims, &original.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                post_user_message(&state, &conversation, &content, Some(original.parent_id.clone()), true)
-                    .await?;
+                post_user_message(
+                    &state,
+                    &claims,
+                    &conversation,
+                    &content,
+                    Some(original.parent_id.clone()),
+                    true,
+                )
+                .await?;
             }
             ClientAction::Continue { message_id } => {
                 let reply = lookup_message(&state, &claims, &message_id).await?;

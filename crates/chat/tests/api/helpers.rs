@@ -46,6 +46,15 @@ pub async fn config(backend: TestBackend, fake: &FakeLlm) -> Config {
     }];
     // Tests that want the local model turn it on with a file of their own.
     config.chat.local.model = "off".into();
+    // Write limits are off but where a test sets them (limits.rs).
+    config.chat.limits = common::config::WriteLimits {
+        messages_per_minute: 0,
+        conversations_per_hour: 0,
+        bytes_per_day: 0,
+        max_conversations: 0,
+        max_messages: 0,
+        max_bytes: 0,
+    };
     config
 }
 
