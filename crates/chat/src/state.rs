@@ -19,6 +19,8 @@ pub struct Inner {
     pub generations: Arc<Generations>,
     /// Per-user write rates and quotas.
     pub limits: WriteLimiter,
+    /// Open WebSockets per user and per address.
+    pub sockets: Arc<crate::http::ws::SocketCounts>,
 }
 
 impl std::ops::Deref for AppState {
@@ -37,6 +39,7 @@ impl AppState {
         generations: Arc<Generations>,
     ) -> Self {
         let limits = WriteLimiter::new(&config, Box::new(MemoryStore::default()));
-        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits }))
+        let sockets = Arc::default();
+        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets }))
     }
 }

@@ -106,6 +106,13 @@ pub struct ChatConfig {
     pub idle_timeout_secs: u64,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
+    /// A WebSocket client that does not take a frame within this is dropped (it resumes with
+    /// `after_seq`).
+    pub ws_send_timeout_secs: u64,
+    /// Open WebSockets per user; 0 for no cap.
+    pub ws_max_sockets_per_user: usize,
+    /// Open WebSockets per client address (authenticated or not); 0 for no cap.
+    pub ws_max_sockets_per_ip: usize,
     /// The embedded local model.
     pub local: LocalModelConfig,
     /// Write limits of every user (`docs/security.md`, "Write limits").
@@ -205,6 +212,9 @@ impl Default for ChatConfig {
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
             max_message_chars: 32_000,
+            ws_send_timeout_secs: 10,
+            ws_max_sockets_per_user: 16,
+            ws_max_sockets_per_ip: 256,
             local: LocalModelConfig::default(),
             limits: WriteLimits::default(),
             role_limits: Default::default(),
@@ -429,6 +439,9 @@ env_vars! {
     "OPENCHAT_CHAT_MAX_CONVERSATIONS" => ["chat", "limits", "max_conversations"] Integer, "conversations one user may store, 0 for no limit (default 10000)";
     "OPENCHAT_CHAT_MAX_MESSAGES" => ["chat", "limits", "max_messages"] Integer, "messages one user may store, replies included, 0 for no limit (default 200000)";
     "OPENCHAT_CHAT_MAX_BYTES" => ["chat", "limits", "max_bytes"] Integer, "bytes of sent message text one user may store, 0 for no limit (default 209715200)";
+    "OPENCHAT_WS_SEND_TIMEOUT_SECS" => ["chat", "ws_send_timeout_secs"] Integer, "a WebSocket client that does not take a frame within this is dropped (default 10)";
+    "OPENCHAT_WS_MAX_SOCKETS_PER_USER" => ["chat", "ws_max_sockets_per_user"] Integer, "open WebSockets per user, 0 for no cap (default 16)";
+    "OPENCHAT_WS_MAX_SOCKETS_PER_IP" => ["chat", "ws_max_sockets_per_ip"] Integer, "open WebSockets per client address, 0 for no cap (default 256)";
     "OPENCHAT_HTTP_HEADER_TIMEOUT_SECS" => ["http", "header_timeout_secs"] Integer, "longest wait for a request's complete header, also between kept-alive requests (default 10)";
     "OPENCHAT_HTTP_IDLE_TIMEOUT_SECS" => ["http", "idle_timeout_secs"] Integer, "longest silence of a request body or stall of a write to a client that does not read (default 60)";
     "OPENCHAT_HTTP_MAX_CONNECTIONS" => ["http", "max_connections"] Integer, "open connections per port, WebSockets included; more get 503 (default 1024)";
@@ -566,6 +579,9 @@ impl Config {
         }
         if local.max_queue == 0 {
             return Err(ConfigError::Invalid("chat.local.max_queue must be at least 1".into()));
+        }
+        if self.chat.ws_send_timeout_secs == 0 {
+            return Err(ConfigError::Invalid("chat.ws_send_timeout_secs must be at least 1".into()));
         }
         let http = &self.http;
         if http.header_timeout_secs == 0 || http.idle_timeout_secs == 0 {

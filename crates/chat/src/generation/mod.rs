@@ -5,7 +5,7 @@ mod hub;
 mod run;
 mod title;
 
-pub use hub::{Event, Hub};
+pub use hub::{Event, Hub, MAX_BYTES as MAX_HUB_BYTES, Receiver, RecvError};
 pub use title::DEFAULT_TITLE;
 
 use std::collections::HashMap;

@@ -204,16 +204,16 @@ pub async fn post(
 /// record, so no delta is lost and the stream always ends.
 fn sse(
     posted: PostedMessage,
-    events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+    events: crate::generation::Receiver,
     generation: Arc<Generation>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    use tokio::sync::broadcast::error::RecvError;
+    use crate::generation::RecvError;
     let accepted = ServerEvent::MessageAccepted {
         conversation_id: posted.message.conversation_id.clone(),
         message: posted.message,
     };
     struct Progress {
-        events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+        events: crate::generation::Receiver,
         generation: Arc<Generation>,
         last_seq: u64,
         done: bool,

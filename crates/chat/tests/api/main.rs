@@ -12,4 +12,5 @@ mod replies;
 mod rest;
 mod search;
 mod settings;
+mod sockets;
 mod ws;
