@@ -158,7 +158,7 @@ async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
     let path = format!("/ws/chat/alice?token={token}");
     let first = try_socket(&app, &path).await.expect("first socket");
     let _second = try_socket(&app, &path).await.expect("second socket");
-    let refused = try_socket(&app, &path).await.err().expect("a third socket is refused");
+    let refused = try_socket(&app, &path).await.expect_err("a third socket is refused");
     assert_eq!(refused[0]["type"], "error", "{refused:?}");
     assert_eq!(refused[0]["code"], "too_many_sockets");
     assert!(refused[0]["detail"].as_str().unwrap().contains("Too many open sockets for this user"));
@@ -191,7 +191,7 @@ async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
     let _waiting = [raw_client(&app, "/ws/chat").await, raw_client(&app, "/ws/chat").await];
     let bob = app.user("bob").await;
     let refused =
-        try_socket(&app, &format!("/ws/chat/bob?token={bob}")).await.err().expect("over the address cap");
+        try_socket(&app, &format!("/ws/chat/bob?token={bob}")).await.expect_err("over the address cap");
     assert_eq!(refused[0]["code"], "too_many_sockets", "{refused:?}");
     assert!(refused[0]["detail"].as_str().unwrap().contains("Too many sockets from this address"));
     assert_eq!(refused[1]["reason"], "too many sockets from this address");
