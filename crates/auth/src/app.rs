@@ -25,6 +25,7 @@ pub enum BuildError {
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    http: common::config::HttpConfig,
 }
 
 /// Connects storage, loads keys, applies the one-time admin bootstrap and binds the port
@@ -41,7 +42,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     }
     let addr = SocketAddr::new(auth.host, auth.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
-    Ok(App { listener, state })
+    Ok(App { listener, state, http: config.http.clone() })
 }
 
 impl App {
@@ -61,7 +62,7 @@ impl App {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         tracing::info!(port = self.port(), "auth server listening");
         let router = crate::http::router(self.state.clone());
-        let result = common::http::serve(self.listener, router, shutdown).await;
+        let result = common::http::serve(self.listener, router, &self.http, shutdown).await;
         maintenance.abort();
         self.state.db.close().await;
         result

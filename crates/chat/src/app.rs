@@ -29,6 +29,7 @@ const REVOCATION_POLL: Duration = Duration::from_secs(2);
 pub struct App {
     listener: TcpListener,
     state: AppState,
+    http: common::config::HttpConfig,
 }
 
 /// How long start-up waits for the providers' first model lists (a provider that answers later
@@ -78,7 +79,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
-    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations) })
+    let http = config.http.clone();
+    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations), http })
 }
 
 impl App {
@@ -105,7 +107,7 @@ impl App {
             shutdown.await;
             generations.stop_all().await;
         };
-        let result = common::http::serve(self.listener, router, shutdown).await;
+        let result = common::http::serve(self.listener, router, &self.http, shutdown).await;
         sweeper.abort();
         poller.abort();
         key_refresher.abort();

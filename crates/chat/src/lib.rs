@@ -6,6 +6,7 @@ pub mod auth;
 pub mod convert;
 pub mod generation;
 pub mod http;
+pub mod limits;
 pub mod providers;
 pub mod snippet;
 pub mod state;

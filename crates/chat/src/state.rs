@@ -5,6 +5,7 @@ use common::jwks::JwksVerifier;
 use common::revocations::RevocationList;
 
 use crate::generation::Generations;
+use crate::limits::{MemoryStore, WriteLimiter};
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -16,6 +17,10 @@ pub struct Inner {
     pub tokens: Arc<JwksVerifier>,
     pub revocations: Arc<RevocationList>,
     pub generations: Arc<Generations>,
+    /// Per-user write rates and quotas.
+    pub limits: WriteLimiter,
+    /// Open WebSockets per user and per address.
+    pub sockets: Arc<crate::http::ws::SocketCounts>,
 }
 
 impl std::ops::Deref for AppState {
@@ -33,6 +38,8 @@ impl AppState {
         revocations: Arc<RevocationList>,
         generations: Arc<Generations>,
     ) -> Self {
-        Self(Arc::new(Inner { config, db, tokens, revocations, generations }))
+        let limits = WriteLimiter::new(&config, Box::new(MemoryStore::default()));
+        let sockets = Arc::default();
+        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets }))
     }
 }

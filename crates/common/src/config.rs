@@ -28,6 +28,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub chat: ChatConfig,
     pub web: WebConfig,
+    /// Connection limits of every listening port (auth, chat and web UI alike).
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,35 @@ impl Default for Config {
             auth: AuthConfig::default(),
             chat: ChatConfig::default(),
             web: WebConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Connection limits, applied to each listening port on its own (`docs/security.md`,
+/// "Connections").
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Longest wait for a request's complete header, on a new connection and between requests
+    /// of a kept-alive one; the connection is then closed.
+    pub header_timeout_secs: u64,
+    /// Longest silence of a request body, and longest a response or WebSocket write may wait for
+    /// a client that does not read; the connection is then closed.
+    pub idle_timeout_secs: u64,
+    /// Open connections per port (WebSockets included); more are answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a stop waits for in-flight requests and streams before closing them.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -75,8 +106,53 @@ pub struct ChatConfig {
     pub idle_timeout_secs: u64,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
+    /// A WebSocket client that does not take a frame within this is dropped (it resumes with
+    /// `after_seq`).
+    pub ws_send_timeout_secs: u64,
+    /// Open WebSockets per user; 0 for no cap.
+    pub ws_max_sockets_per_user: usize,
+    /// Open WebSockets per client address (authenticated or not); 0 for no cap.
+    pub ws_max_sockets_per_ip: usize,
     /// The embedded local model.
     pub local: LocalModelConfig,
+    /// Write limits of every user (`docs/security.md`, "Write limits").
+    pub limits: WriteLimits,
+    /// Write limits of users with a role, by role name (e.g. `[chat.role_limits.admin]`); a
+    /// user with several gets the most generous of each. A role's table replaces `limits` for
+    /// its users; the fields it leaves out take the built-in defaults.
+    pub role_limits: std::collections::BTreeMap<String, WriteLimits>,
+}
+
+/// How much one user may write to the chat service. 0 means no limit. Rates refill
+/// continuously (a bucket the size of the rate); quotas count what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriteLimits {
+    /// Messages sent (REST, WebSocket, edits) per minute.
+    pub messages_per_minute: u64,
+    /// Conversations created per hour.
+    pub conversations_per_hour: u64,
+    /// Bytes of message text sent per day.
+    pub bytes_per_day: u64,
+    /// Conversations stored at once.
+    pub max_conversations: u64,
+    /// Messages stored at once (replies included).
+    pub max_messages: u64,
+    /// Bytes of message text the user has sent, stored at once.
+    pub max_bytes: u64,
+}
+
+impl Default for WriteLimits {
+    fn default() -> Self {
+        Self {
+            messages_per_minute: 60,
+            conversations_per_hour: 100,
+            bytes_per_day: 20 * 1024 * 1024,
+            max_conversations: 10_000,
+            max_messages: 200_000,
+            max_bytes: 200 * 1024 * 1024,
+        }
+    }
 }
 
 /// The embedded local model (`docs/local-model.md`): offered next to the configured providers,
@@ -136,7 +212,12 @@ impl Default for ChatConfig {
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
             max_message_chars: 32_000,
+            ws_send_timeout_secs: 10,
+            ws_max_sockets_per_user: 16,
+            ws_max_sockets_per_ip: 256,
             local: LocalModelConfig::default(),
+            limits: WriteLimits::default(),
+            role_limits: Default::default(),
         }
     }
 }
@@ -352,6 +433,19 @@ env_vars! {
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
     "OPENCHAT_WEB_AUTH_URL" => ["web", "auth_url"] Text, "auth server URL for browsers (default: the page's host, auth port)";
     "OPENCHAT_WEB_CHAT_URL" => ["web", "chat_url"] Text, "chat service URL for browsers (default: the page's host, chat port)";
+    "OPENCHAT_CHAT_MESSAGES_PER_MINUTE" => ["chat", "limits", "messages_per_minute"] Integer, "messages one user may send per minute, 0 for no limit (default 60)";
+    "OPENCHAT_CHAT_CONVERSATIONS_PER_HOUR" => ["chat", "limits", "conversations_per_hour"] Integer, "conversations one user may create per hour, 0 for no limit (default 100)";
+    "OPENCHAT_CHAT_BYTES_PER_DAY" => ["chat", "limits", "bytes_per_day"] Integer, "bytes of message text one user may send per day, 0 for no limit (default 20971520)";
+    "OPENCHAT_CHAT_MAX_CONVERSATIONS" => ["chat", "limits", "max_conversations"] Integer, "conversations one user may store, 0 for no limit (default 10000)";
+    "OPENCHAT_CHAT_MAX_MESSAGES" => ["chat", "limits", "max_messages"] Integer, "messages one user may store, replies included, 0 for no limit (default 200000)";
+    "OPENCHAT_CHAT_MAX_BYTES" => ["chat", "limits", "max_bytes"] Integer, "bytes of sent message text one user may store, 0 for no limit (default 209715200)";
+    "OPENCHAT_WS_SEND_TIMEOUT_SECS" => ["chat", "ws_send_timeout_secs"] Integer, "a WebSocket client that does not take a frame within this is dropped (default 10)";
+    "OPENCHAT_WS_MAX_SOCKETS_PER_USER" => ["chat", "ws_max_sockets_per_user"] Integer, "open WebSockets per user, 0 for no cap (default 16)";
+    "OPENCHAT_WS_MAX_SOCKETS_PER_IP" => ["chat", "ws_max_sockets_per_ip"] Integer, "open WebSockets per client address, 0 for no cap (default 256)";
+    "OPENCHAT_HTTP_HEADER_TIMEOUT_SECS" => ["http", "header_timeout_secs"] Integer, "longest wait for a request's complete header, also between kept-alive requests (default 10)";
+    "OPENCHAT_HTTP_IDLE_TIMEOUT_SECS" => ["http", "idle_timeout_secs"] Integer, "longest silence of a request body or stall of a write to a client that does not read (default 60)";
+    "OPENCHAT_HTTP_MAX_CONNECTIONS" => ["http", "max_connections"] Integer, "open connections per port, WebSockets included; more get 503 (default 1024)";
+    "OPENCHAT_HTTP_SHUTDOWN_TIMEOUT_SECS" => ["http", "shutdown_timeout_secs"] Integer, "how long a stop waits for in-flight requests and streams (default 10)";
     "OPENCHAT_LOCAL_MODEL" => ["chat", "local", "model"] Text, "local model: a GGUF file, `off`, or unset for the default (SmolLM2-135M in <data dir>/models)";
     "OPENCHAT_LOCAL_CONTEXT" => ["chat", "local", "context_length"] Integer, "local model context window in tokens (default 2048)";
     "OPENCHAT_LOCAL_THREADS" => ["chat", "local", "threads"] Integer, "local model CPU threads (default 0: half the cores, at least one)";
@@ -485,6 +579,18 @@ impl Config {
         }
         if local.max_queue == 0 {
             return Err(ConfigError::Invalid("chat.local.max_queue must be at least 1".into()));
+        }
+        if self.chat.ws_send_timeout_secs == 0 {
+            return Err(ConfigError::Invalid("chat.ws_send_timeout_secs must be at least 1".into()));
+        }
+        let http = &self.http;
+        if http.header_timeout_secs == 0 || http.idle_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "http.header_timeout_secs and http.idle_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if http.max_connections == 0 {
+            return Err(ConfigError::Invalid("http.max_connections must be at least 1".into()));
         }
         Ok(())
     }

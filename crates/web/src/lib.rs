@@ -37,6 +37,7 @@ struct WebState {
 pub struct App {
     listener: TcpListener,
     state: Arc<WebState>,
+    http: common::config::HttpConfig,
 }
 
 /// Binds the port and picks the assets: the configured directory, else the embedded build.
@@ -60,7 +61,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let endpoints = Endpoints::new(&config.web, config.auth.port, config.chat.port);
     let addr = SocketAddr::new(config.web.host, config.web.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
-    Ok(App { listener, state: Arc::new(WebState { assets, endpoints }) })
+    Ok(App { listener, state: Arc::new(WebState { assets, endpoints }), http: config.http.clone() })
 }
 
 impl App {
@@ -73,7 +74,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(port = self.port(), "web UI listening");
-        common::http::serve(self.listener, router(self.state), shutdown).await
+        common::http::serve(self.listener, router(self.state), &self.http, shutdown).await
     }
 }
 

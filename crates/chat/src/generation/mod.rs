@@ -5,7 +5,7 @@ mod hub;
 mod run;
 mod title;
 
-pub use hub::{Event, Hub};
+pub use hub::{Event, Hub, MAX_BYTES as MAX_HUB_BYTES, Receiver, RecvError};
 pub use title::DEFAULT_TITLE;
 
 use std::collections::HashMap;
@@ -125,12 +125,42 @@ impl Generation {
     }
 }
 
+/// One reply a user may start ([`Generations::reserve`]); given back when dropped unused.
+pub struct Reservation {
+    generations: Arc<Generations>,
+    owner_id: String,
+    held: bool,
+}
+
+impl Reservation {
+    fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            let mut reserved = self.generations.reserved.lock().expect("reservations lock poisoned");
+            if let Some(pending) = reserved.get_mut(&self.owner_id) {
+                *pending -= 1;
+                if *pending == 0 {
+                    reserved.remove(&self.owner_id);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// All generations of this process.
 pub struct Generations {
     db: Db,
     hub: Arc<Hub>,
     registry: Registry,
     running: Mutex<HashMap<String, Arc<Generation>>>,
+    /// Replies reserved but not launched yet, per owner (taken under `running`'s lock, which is
+    /// always locked first).
+    reserved: Mutex<HashMap<String, usize>>,
     /// One lock per conversation: replies of a conversation run one after another, in order.
     conversation_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -142,6 +172,7 @@ impl Generations {
             hub,
             registry,
             running: Mutex::new(HashMap::new()),
+            reserved: Mutex::new(HashMap::new()),
             conversation_locks: Mutex::new(HashMap::new()),
         })
     }
@@ -187,6 +218,7 @@ impl Generations {
     /// Stores an empty assistant reply to `user_message` and starts producing it.
     pub async fn start(
         self: &Arc<Self>,
+        slot: Reservation,
         conversation: &ConversationRecord,
         user_message: &MessageRecord,
     ) -> Result<Arc<Generation>, crate::store::StoreError> {
@@ -196,7 +228,7 @@ impl Generations {
         let row =
             Self::reply_row(conversation, Parent::Exactly(Some(&user_message.id)), &message_id, &model, now);
         let reply = self.db.append_message(&row, now).await?;
-        Ok(self.launch(conversation, &reply, &user_message.content))
+        Ok(self.launch(slot, conversation, &reply, &user_message.content))
     }
 
     /// Continues a reply that ended early (`incomplete`, `cancelled`, `interrupted`): the same
@@ -204,6 +236,7 @@ impl Generations {
     /// (another continuation won, or it is not such a reply).
     pub async fn resume(
         self: &Arc<Self>,
+        slot: Reservation,
         conversation: &ConversationRecord,
         reply: &MessageRecord,
     ) -> Result<Option<Arc<Generation>>, crate::store::StoreError> {
@@ -211,7 +244,7 @@ impl Generations {
         if !self.db.reopen_message(&reply.id, now, now + LEASE_MS).await? {
             return Ok(None);
         }
-        Ok(Some(self.launch(conversation, reply, "")))
+        Ok(Some(self.launch(slot, conversation, reply, "")))
     }
 
     /// Starts producing `reply`, whose message is stored and `streaming`. Its context is the
@@ -219,6 +252,7 @@ impl Generations {
     /// names the conversation when it still has the default title.
     pub fn launch(
         self: &Arc<Self>,
+        mut slot: Reservation,
         conversation: &ConversationRecord,
         reply: &MessageRecord,
         question: &str,
@@ -238,10 +272,13 @@ impl Generations {
             state: Mutex::new(State::default()),
             stop,
         });
-        self.running
-            .lock()
-            .expect("generations lock poisoned")
-            .insert(generation.id.clone(), generation.clone());
+        {
+            // The reservation becomes the running generation under one lock: never counted
+            // twice, never missing.
+            let mut running = self.running.lock().expect("generations lock poisoned");
+            running.insert(generation.id.clone(), generation.clone());
+            slot.release();
+        }
         self.hub.publish(
             &generation.owner_id,
             ServerEvent::GenerationStarted {
@@ -282,21 +319,29 @@ impl Generations {
         locks.entry(conversation_id.to_owned()).or_default().clone()
     }
 
-    /// Refuses a new reply when the owner already has `MAX_UNFINISHED_PER_USER` running or
-    /// queued, so nobody can pile up provider calls (or memory) without bound.
-    pub fn check_capacity(&self, owner_id: &str) -> Result<(), common::http::ApiError> {
+    /// Reserves one of the owner's `MAX_UNFINISHED_PER_USER` replies (running, queued or
+    /// reserved and about to start), or refuses with 429, so nobody can pile up provider calls
+    /// (or memory) without bound. Counting and reserving happen under one lock, so parallel
+    /// requests cannot all pass the check; the reservation is given back when dropped unused.
+    pub fn reserve(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
         let running = self.running.lock().expect("generations lock poisoned");
+        let mut reserved = self.reserved.lock().expect("reservations lock poisoned");
         let unfinished = running
             .values()
             .filter(|g| g.owner_id == owner_id)
             .filter(|g| g.state.lock().expect("generation lock poisoned").done.is_none())
             .count();
-        if unfinished >= MAX_UNFINISHED_PER_USER {
+        let pending = reserved.entry(owner_id.to_owned()).or_default();
+        if unfinished + *pending >= MAX_UNFINISHED_PER_USER {
+            if *pending == 0 {
+                reserved.remove(owner_id);
+            }
             let mut error = common::http::ApiError::too_many_requests(1);
             error = error.with_detail("Too many replies in progress; wait for one to finish");
             return Err(error);
         }
-        Ok(())
+        *pending += 1;
+        Ok(Reservation { generations: self.clone(), owner_id: owner_id.to_owned(), held: true })
     }
 
     /// A generation of this owner, running or recently finished.

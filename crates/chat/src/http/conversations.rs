@@ -34,6 +34,7 @@ pub(crate) async fn create_for(
     system_prompt: Option<&str>,
 ) -> ApiResult<ConversationRecord> {
     let title = validate::title(title)?;
+    state.limits.conversation(&state.db, claims).await?;
     let (model, system_prompt) =
         super::settings::for_new_conversation(state, &claims.sub, model, system_prompt).await?;
     let now = common::clock::now_millis();

@@ -34,15 +34,15 @@ pub fn router() -> Router<AppState> {
 /// when `generate`, starts the reply.
 pub(crate) async fn post_user_message(
     state: &AppState,
+    claims: &AccessClaims,
     conversation: &ConversationRecord,
     content: &str,
     parent: Option<Option<String>>,
     generate: bool,
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
-    if generate {
-        state.generations.check_capacity(&conversation.owner_id)?;
-    }
+    let slot = if generate { Some(state.generations.reserve(&conversation.owner_id)?) } else { None };
+    state.limits.message(&state.db, claims, content.len() as u64, generate).await?;
     let parent = match &parent {
         Some(parent) => Parent::Exactly(parent.as_deref()),
         None => Parent::Newest,
@@ -77,8 +77,12 @@ pub(crate) async fn post_user_message(
             message: message_to_wire(&record),
         },
     );
-    let generation =
-        records.next().map(|reply| state.generations.launch(conversation, &reply, &record.content));
+    let generation = match (records.next(), slot) {
+        (Some(reply), Some(slot)) => {
+            Some(state.generations.launch(slot, conversation, &reply, &record.content))
+        }
+        _ => None,
+    };
     Ok((record, generation))
 }
 
@@ -177,9 +181,15 @@ pub async fn post(
     // Subscribe before the reply starts, so the stream cannot miss its first events.
     let events = wants_sse.then(|| state.generations.hub().subscribe(&claims.sub));
     let parent = reply_parent(&state, &claims, &conversation, body.parent_id.as_deref()).await?;
-    let (message, generation) =
-        post_user_message(&state, &conversation, &body.content, parent, body.generate.unwrap_or(true))
-            .await?;
+    let (message, generation) = post_user_message(
+        &state,
+        &claims,
+        &conversation,
+        &body.content,
+        parent,
+        body.generate.unwrap_or(true),
+    )
+    .await?;
     let posted = PostedMessage {
         message: message_to_wire(&message),
         generation_id: generation.as_ref().map(|g| g.id.clone()),
@@ -195,16 +205,16 @@ pub async fn post(
 /// record, so no delta is lost and the stream always ends.
 fn sse(
     posted: PostedMessage,
-    events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+    events: crate::generation::Receiver,
     generation: Arc<Generation>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    use tokio::sync::broadcast::error::RecvError;
+    use crate::generation::RecvError;
     let accepted = ServerEvent::MessageAccepted {
         conversation_id: posted.message.conversation_id.clone(),
         message: posted.message,
     };
     struct Progress {
-        events: tokio::sync::broadcast::Receiver<crate::generation::Event>,
+        events: crate::generation::Receiver,
         generation: Arc<Generation>,
         last_seq: u64,
         done: bool,

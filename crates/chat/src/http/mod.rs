@@ -8,7 +8,7 @@ mod openapi;
 mod search;
 mod settings;
 pub mod validate;
-mod ws;
+pub mod ws;
 
 use axum::Router;
 use common::http::ApiError;

@@ -1,6 +1,8 @@
 //! The three WebSocket endpoints and the session that serves the protocol of ws-protocol.md.
 
 use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api_types::chat::{ClientAction, MessageStatus, Role, ServerEvent};
@@ -8,7 +10,7 @@ use axum::Router;
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
 };
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -26,8 +28,13 @@ use crate::state::AppState;
 
 /// Largest frame the protocol accepts; larger ones get an `error` frame.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Larger frames than this close the socket (protocol abuse).
+/// Larger frames (and messages) than this close the socket (protocol abuse); a frame is refused
+/// from its header, before its payload is read.
 const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// Largest first frame of `/ws/chat` (the `authenticate` frame; a token is ~1 KiB).
+const MAX_AUTH_FRAME_BYTES: usize = 16 * 1024;
+/// WebSocket close code for a frame larger than the limit (RFC 6455 §7.4.1).
+const MESSAGE_TOO_BIG: u16 = 1009;
 const AUTH_TIMEOUT: Duration = Duration::from_secs(5);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Frames per second a socket may send (with a burst of twice that).
@@ -54,24 +61,47 @@ async fn token_claims(state: &AppState, token: Option<&str>) -> ApiResult<Access
     authenticate(state, token).await
 }
 
-fn upgrade(ws: WebSocketUpgrade, session: Session) -> Response {
+fn upgrade(ws: WebSocketUpgrade, mut session: Session, peer: SocketAddr) -> Response {
+    // Every socket counts against its address's cap from the handshake on, authenticated or
+    // not; one over the cap is told so in a frame and closed.
+    let address = SlotKey::Address(peer.ip().to_canonical());
+    let cap = session.state.config.ws_max_sockets_per_ip;
+    let address_slot = session.state.sockets.take(address, cap);
     // Small buffers: most sockets sit idle, and tungstenite's defaults (128 KiB each way)
     // would cost more than the rest of a session together. Frames go out as they are made.
     ws.max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| session.run(socket))
+        .on_upgrade(move |ws| async move {
+            let mut socket = Socket::new(ws, session.state.config.ws_send_timeout_secs);
+            match address_slot {
+                Some(slot) => {
+                    session.slots.push(slot);
+                    session.run(socket).await;
+                }
+                None => {
+                    let detail = "Too many sockets from this address; close some and retry";
+                    refuse(&mut socket, detail, "too many sockets from this address").await;
+                }
+            }
+        })
 }
 
 /// `/ws/chat`: authenticate with the first frame.
-async fn anonymous(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
-    upgrade(ws, Session::new(state, None, None))
+async fn anonymous(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    upgrade(ws, Session::new(state, None, None), peer)
 }
 
 /// `/ws/chat/{username}?token=…`: the seed's action protocol; the token must be that user's.
 async fn for_user(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(username): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
@@ -79,19 +109,20 @@ async fn for_user(
     if !claims.preferred_username.eq_ignore_ascii_case(&username) {
         return Err(ApiError::forbidden("The token belongs to another user"));
     }
-    Ok(upgrade(ws, Session::new(state, Some(claims), None)))
+    Ok(upgrade(ws, Session::new(state, Some(claims), None), peer))
 }
 
 /// `/ws/{conversation_id}?token=…`: what the seed's web UI uses; watches that conversation.
 async fn for_conversation(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(conversation_id): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let claims = token_claims(&state, query.token.as_deref()).await?;
     owned(&state, &claims, &conversation_id).await?;
-    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id))))
+    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id)), peer))
 }
 
 struct Session {
@@ -105,6 +136,8 @@ struct Session {
     /// Token bucket for flood control.
     allowance: f64,
     last_frame: tokio::time::Instant,
+    /// This socket's places under the per-address and per-user caps, given back when it ends.
+    slots: Vec<SocketSlot>,
 }
 
 enum Flow {
@@ -123,10 +156,11 @@ impl Session {
             sent: HashMap::new(),
             allowance: FRAMES_PER_SECOND * 2.0,
             last_frame: tokio::time::Instant::now(),
+            slots: Vec::new(),
         }
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
+    async fn run(mut self, mut socket: Socket) {
         if self.claims.is_none() {
             match self.authenticate_first(&mut socket).await {
                 Ok(()) => {}
@@ -137,6 +171,15 @@ impl Session {
             }
         }
         let owner = self.claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default();
+        match self.state.sockets.take(SlotKey::User(owner.clone()), self.state.config.ws_max_sockets_per_user)
+        {
+            Some(slot) => self.slots.push(slot),
+            None => {
+                let detail = "Too many open sockets for this user; close other tabs or devices and retry";
+                refuse(&mut socket, detail, "too many sockets for this user").await;
+                return;
+            }
+        }
         let mut events = self.state.generations.hub().subscribe(&owner);
         if let Some(conversation_id) = self.default_conversation.clone() {
             self.catch_up(&mut socket, &conversation_id, None, 0, true).await;
@@ -146,8 +189,12 @@ impl Session {
         let mut revocation_check = tokio::time::interval(REVOCATION_CHECK);
         let mut alive = true;
         loop {
+            if socket.dead {
+                // The client stopped taking frames: drop it; it resumes with `after_seq`.
+                break;
+            }
             tokio::select! {
-                incoming = socket.recv() => {
+                incoming = socket.ws.recv() => {
                     let flow = match incoming {
                         Some(Ok(WsMessage::Text(text))) => self.on_text(&mut socket, text.as_str()).await,
                         Some(Ok(WsMessage::Binary(_))) => {
@@ -155,6 +202,9 @@ impl Session {
                             Flow::Continue
                         }
                         Some(Ok(WsMessage::Pong(_) | WsMessage::Ping(_))) => Flow::Continue,
+                        Some(Err(error)) if error.to_string().contains("too long") => {
+                            Flow::Close(MESSAGE_TOO_BIG, "frame too large")
+                        }
                         Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
                     };
                     alive = true;
@@ -195,7 +245,7 @@ impl Session {
                         break; // no sign of life for a whole interval: a dead peer
                     }
                     alive = false;
-                    if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    if !socket.send(WsMessage::Ping(Default::default())).await {
                         break;
                     }
                 }
@@ -204,13 +254,16 @@ impl Session {
     }
 
     /// `/ws/chat` requires `{"action":"authenticate","token":…}` (or with `data`) first.
-    async fn authenticate_first(&mut self, socket: &mut WebSocket) -> Result<(), &'static str> {
-        let first = tokio::time::timeout(AUTH_TIMEOUT, socket.recv())
+    async fn authenticate_first(&mut self, socket: &mut Socket) -> Result<(), &'static str> {
+        let first = tokio::time::timeout(AUTH_TIMEOUT, socket.ws.recv())
             .await
             .map_err(|_| "authentication timed out")?;
         let Some(Ok(WsMessage::Text(text))) = first else {
             return Err("authenticate first");
         };
+        if text.len() > MAX_AUTH_FRAME_BYTES {
+            return Err("authenticate first, in a frame of at most 16 KiB");
+        }
         let value: serde_json::Value =
             serde_json::from_str(text.as_str()).map_err(|_| "authenticate first")?;
         if value["action"] != "authenticate" {
@@ -239,7 +292,7 @@ impl Session {
         self.allowance < 0.0
     }
 
-    async fn on_text(&mut self, socket: &mut WebSocket, text: &str) -> Flow {
+    async fn on_text(&mut self, socket: &mut Socket, text: &str) -> Flow {
         if self.over_rate() {
             if self.allowance < -FRAMES_PER_SECOND * 10.0 {
                 return Flow::Close(close_code::POLICY, "too many frames");
@@ -316,7 +369,7 @@ impl Session {
         })
     }
 
-    async fn handle(&mut self, socket: &mut WebSocket, action: ClientAction) -> ApiResult<()> {
+    async fn handle(&mut self, socket: &mut Socket, action: ClientAction) -> ApiResult<()> {
         let claims = self.claims().clone();
         let state = self.state.clone();
         match action {
@@ -345,7 +398,7 @@ impl Session {
                 let conversation = owned(&state, &claims, &conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
                 let parent = reply_parent(&state, &claims, &conversation, parent_id.as_deref()).await?;
-                post_user_message(&state, &conversation, &content, parent, true).await?;
+                post_user_message(&state, &claims, &conversation, &content, parent, true).await?;
             }
             ClientAction::EndConversation { conversation_id } => {
                 owned(&state, &claims, &conversation_id).await?;
@@ -381,10 +434,10 @@ impl Session {
                 };
                 let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                state.generations.check_capacity(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub)?;
                 state
                     .generations
-                    .start(&conversation, &user_message)
+                    .start(slot, &conversation, &user_message)
                     .await
                     .map_err(super::messages::store_error)?;
             }
@@ -395,8 +448,15 @@ impl Session {
                 }
                 let conversation = owned(&state, &claims, &original.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
-                post_user_message(&state, &conversation, &content, Some(original.parent_id.clone()), true)
-                    .await?;
+                post_user_message(
+                    &state,
+                    &claims,
+                    &conversation,
+                    &content,
+                    Some(original.parent_id.clone()),
+                    true,
+                )
+                .await?;
             }
             ClientAction::Continue { message_id } => {
                 let reply = lookup_message(&state, &claims, &message_id).await?;
@@ -418,10 +478,10 @@ impl Session {
                     ));
                 }
                 self.watching.insert(conversation.id.clone());
-                state.generations.check_capacity(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub)?;
                 let resumed = state
                     .generations
-                    .resume(&conversation, &reply)
+                    .resume(slot, &conversation, &reply)
                     .await
                     .map_err(super::messages::store_error)?;
                 if resumed.is_none() {
@@ -439,7 +499,7 @@ impl Session {
     /// before this socket ever saw it is left to REST, except the target.
     async fn catch_up(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         conversation_id: &str,
         target: Option<&str>,
         after_seq: u64,
@@ -481,7 +541,7 @@ impl Session {
 
     /// Forwards a hub event if this socket should see it, exactly once. Returns false when the
     /// socket is gone.
-    async fn forward(&mut self, socket: &mut WebSocket, event: &Event) -> bool {
+    async fn forward(&mut self, socket: &mut Socket, event: &Event) -> bool {
         let relevant = match &**event {
             ServerEvent::ConversationUpdated { .. } | ServerEvent::ConversationDeleted { .. } => true,
             ServerEvent::MessageAccepted { conversation_id, .. }
@@ -517,10 +577,10 @@ impl Session {
         if let ServerEvent::ConversationDeleted { conversation_id } = &**event {
             self.watching.remove(conversation_id);
         }
-        !relevant || socket.send(WsMessage::Text(encode(event))).await.is_ok()
+        !relevant || socket.send(WsMessage::Text(encode(event))).await
     }
 
-    async fn error(&self, socket: &mut WebSocket, code: &str, detail: &str) {
+    async fn error(&self, socket: &mut Socket, code: &str, detail: &str) {
         send(socket, &ServerEvent::Error { code: code.into(), detail: detail.into() }).await;
     }
 }
@@ -529,10 +589,88 @@ fn encode(event: &ServerEvent) -> Utf8Bytes {
     serde_json::to_string(event).unwrap_or_else(|_| "{}".into()).into()
 }
 
-async fn send(socket: &mut WebSocket, event: &ServerEvent) {
-    let _ = socket.send(WsMessage::Text(encode(event))).await;
+async fn send(socket: &mut Socket, event: &ServerEvent) {
+    socket.send(WsMessage::Text(encode(event))).await;
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+async fn close(socket: &mut Socket, code: u16, reason: &'static str) {
+    socket.send(WsMessage::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+/// Tells a socket over a cap why, in an `error` frame and the close reason.
+async fn refuse(socket: &mut Socket, detail: &str, reason: &'static str) {
+    send(socket, &ServerEvent::Error { code: "too_many_sockets".into(), detail: detail.into() }).await;
+    close(socket, close_code::POLICY, reason).await;
+}
+
+/// A client's socket whose writes have a deadline: a client that does not take a frame within
+/// `chat.ws_send_timeout_secs` (it stopped reading, or its network did) is dropped, and the
+/// session ends; the client resumes with `after_seq` when it reconnects.
+struct Socket {
+    ws: WebSocket,
+    deadline: Duration,
+    dead: bool,
+}
+
+impl Socket {
+    fn new(ws: WebSocket, deadline_secs: u64) -> Self {
+        Self { ws, deadline: Duration::from_secs(deadline_secs), dead: false }
+    }
+
+    /// Sends a frame; false (and the socket is dead) when it failed or missed the deadline.
+    async fn send(&mut self, message: WsMessage) -> bool {
+        if self.dead {
+            return false;
+        }
+        let sent = tokio::time::timeout(self.deadline, self.ws.send(message)).await;
+        self.dead = !matches!(sent, Ok(Ok(())));
+        !self.dead
+    }
+}
+
+/// What a socket cap counts by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SlotKey {
+    User(String),
+    Address(IpAddr),
+}
+
+/// Open sockets per user and per address.
+#[derive(Default)]
+pub struct SocketCounts {
+    open: Mutex<HashMap<SlotKey, usize>>,
+}
+
+impl SocketCounts {
+    /// A place for one more socket of `key`, unless it has `cap` already (0: no cap).
+    pub fn take(self: &Arc<Self>, key: SlotKey, cap: usize) -> Option<SocketSlot> {
+        let mut open = self.open.lock().expect("socket counts poisoned");
+        let count = open.entry(key.clone()).or_default();
+        if cap > 0 && *count >= cap {
+            if *count == 0 {
+                open.remove(&key);
+            }
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot { counts: self.clone(), key })
+    }
+}
+
+/// One socket's place under a cap; given back when dropped.
+pub struct SocketSlot {
+    counts: Arc<SocketCounts>,
+    key: SlotKey,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.counts.open.lock().expect("socket counts poisoned");
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
 }

@@ -150,6 +150,19 @@ impl Db {
     }
 
     /// Deletes a conversation and its messages. Returns whether it existed (for this owner).
+    /// What `owner_id` stores: conversations, messages and bytes of message text.
+    pub async fn usage(&self, owner_id: &str) -> StoreResult<Usage> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(message_count), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(content_bytes), 0) AS BIGINT) FROM conversations WHERE owner_id = $1",
+        )
+        .bind(owner_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |i: usize| -> StoreResult<u64> { Ok(row.try_get::<i64, _>(i)?.max(0) as u64) };
+        Ok(Usage { conversations: count(0)?, messages: count(1)?, bytes: count(2)? })
+    }
+
     pub async fn delete_conversation(&self, id: &str, owner_id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let owned: Option<String> =
@@ -166,4 +179,12 @@ impl Db {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// What one user stores ([`Db::usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub conversations: u64,
+    pub messages: u64,
+    pub bytes: u64,
 }

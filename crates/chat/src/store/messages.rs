@@ -117,12 +117,13 @@ impl Db {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let count: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET message_count = message_count + $3, updated_at = $2, last_message_at = $2 \
-             WHERE id = $1 RETURNING message_count",
+            "UPDATE conversations SET message_count = message_count + $3, updated_at = $2, last_message_at = $2, \
+             content_bytes = content_bytes + $4 WHERE id = $1 RETURNING message_count",
         )
         .bind(conversation_id)
         .bind(now)
         .bind(messages.len() as i64)
+        .bind(messages.iter().map(|m| m.content.len() as i64).sum::<i64>())
         .fetch_optional(&mut *tx)
         .await?;
         let count = count.ok_or(StoreError::ConversationGone)?;

@@ -6,7 +6,7 @@ mod messages;
 mod search;
 mod settings;
 
-pub use conversations::{ConversationPatch, ConversationRecord};
+pub use conversations::{ConversationPatch, ConversationRecord, Usage};
 pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
 pub use search::{SearchMatch, SearchQuery};
 pub use settings::{SettingsPatch, SettingsRecord};

@@ -18,6 +18,8 @@ pub struct TestChat {
     pub client: reqwest::Client,
     pub fake: FakeLlm,
     pub config: Config,
+    /// The chat service's state, to look inside (e.g. memory held for a user).
+    pub chat_state: chat::state::AppState,
     stop: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -46,6 +48,15 @@ pub async fn config(backend: TestBackend, fake: &FakeLlm) -> Config {
     }];
     // Tests that want the local model turn it on with a file of their own.
     config.chat.local.model = "off".into();
+    // Write limits are off but where a test sets them (limits.rs).
+    config.chat.limits = common::config::WriteLimits {
+        messages_per_minute: 0,
+        conversations_per_hour: 0,
+        bytes_per_day: 0,
+        max_conversations: 0,
+        max_messages: 0,
+        max_bytes: 0,
+    };
     config
 }
 
@@ -73,6 +84,7 @@ impl TestChat {
         );
         let chat = chat::build(&config, registry).await.expect("chat builds");
         let chat_port = chat.port();
+        let chat_state = chat.state().clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
@@ -87,6 +99,7 @@ impl TestChat {
             client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
             fake,
             config,
+            chat_state,
             stop: Some(stop),
             tasks,
         }

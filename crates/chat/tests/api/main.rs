@@ -3,11 +3,14 @@
 //! OpenAI's streaming protocol — in place of the model.
 
 mod helpers;
+mod limits;
 
+mod connections;
 mod generations;
 mod models;
 mod replies;
 mod rest;
 mod search;
 mod settings;
+mod sockets;
 mod ws;

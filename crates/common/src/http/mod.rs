@@ -4,24 +4,12 @@ pub mod docs;
 mod error;
 mod extract;
 pub mod openapi;
+mod serve;
 pub mod trace;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Form, Json, Query};
-
-/// A listener whose connections send small writes at once (TCP_NODELAY). Streamed deltas and
-/// WebSocket frames are small; without it, Nagle's algorithm meeting the peer's delayed ACK
-/// holds them for up to 40 ms.
-pub fn no_delay(
-    listener: tokio::net::TcpListener,
-) -> axum::serve::TapIo<tokio::net::TcpListener, impl FnMut(&mut tokio::net::TcpStream) + Send + 'static> {
-    use axum::serve::ListenerExt;
-    listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::trace!(%error, "cannot set TCP_NODELAY");
-        }
-    })
-}
+pub use serve::serve;
 
 /// What every service's router ends with: JSON 404 and 405 answers, a body limit, the CORS
 /// allowlist (never a reflected origin; no credentials, as bearer tokens travel in headers) and
@@ -45,18 +33,6 @@ pub fn finish_router(router: axum::Router, cors_origins: &[String], max_body_byt
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(cors)
         .layer(trace::layer())
-}
-
-/// Serves `router` on `listener` (with TCP_NODELAY and the peer address available to
-/// handlers) until `shutdown` resolves, then lets in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(no_delay(listener), router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Whether the request's `Accept-Encoding` takes gzip (listed, and not with `q=0`).

@@ -1,0 +1,224 @@
+//! WebSocket robustness with real clients: a client that stops reading is dropped without
+//! holding up anyone, the fan-out's memory is bounded, frames are limited from their header,
+//! and sockets are capped per user and per address.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::helpers::{Backend, TestChat, text_of};
+use common::both_backends;
+
+both_backends!(
+    a_socket_that_stops_reading_is_dropped_and_others_keep_working,
+    sockets_are_capped_per_user_and_per_address,
+    big_frames_and_big_first_frames_are_refused,
+);
+
+type Client = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A client on a socket with a small receive window (so a server writing to it soon waits).
+async fn raw_client(app: &TestChat, path: &str) -> Client {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr = app.base.trim_start_matches("http://").parse().unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
+    let (client, _) = tokio_tungstenite::client_async(app.ws_url(path), tcp).await.expect("handshake");
+    client
+}
+
+/// The next text frame as JSON, or the close frame's code and reason as
+/// `{"type": "__closed", ...}`; the socket ending without one is `{"type": "__ended"}`.
+async fn next_frame(client: &mut Client) -> Value {
+    loop {
+        let frame =
+            tokio::time::timeout(Duration::from_secs(30), client.next()).await.expect("a frame within 30 s");
+        match frame {
+            Some(Ok(WsMessage::Text(text))) => return serde_json::from_str(&text).unwrap(),
+            Some(Ok(WsMessage::Close(frame))) => {
+                let (code, reason) =
+                    frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or_default();
+                return json!({"type": "__closed", "code": code, "reason": reason});
+            }
+            Some(Ok(_)) => continue,
+            None | Some(Err(_)) => return json!({"type": "__ended"}),
+        }
+    }
+}
+
+/// Opens a socket and pings it: `Ok` when it serves, `Err(frames)` when it was refused.
+async fn try_socket(app: &TestChat, path: &str) -> Result<Client, Vec<Value>> {
+    let mut client = raw_client(app, path).await;
+    let ping = json!({"action": "ping"}).to_string();
+    if client.send(WsMessage::text(ping)).await.is_err() {
+        return Err(vec![json!({"type": "__ended"})]);
+    }
+    let mut frames = Vec::new();
+    loop {
+        let frame = next_frame(&mut client).await;
+        match frame["type"].as_str() {
+            Some("pong") => return Ok(client),
+            Some("__closed" | "__ended") => {
+                frames.push(frame);
+                return Err(frames);
+            }
+            _ => frames.push(frame),
+        }
+    }
+}
+
+async fn a_socket_that_stops_reading_is_dropped_and_others_keep_working(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.ws_send_timeout_secs = 1;
+        config.chat.ws_max_sockets_per_user = 2;
+    })
+    .await;
+    let token = app.user("alice").await;
+    let long = app.conversation(&token, "Long").await;
+    let short = app.conversation(&token, "Short").await;
+    let path = format!("/ws/chat/alice?token={token}");
+
+    // A asks for a long reply and never reads a byte of it.
+    let mut stalled = raw_client(&app, &path).await;
+    let ask =
+        json!({"action": "send_message", "data": {"conversation_id": long, "content": "[[words=100000]]"}});
+    stalled.send(WsMessage::text(ask.to_string())).await.unwrap();
+
+    // Meanwhile alice's other socket and another user are served as ever.
+    let mut other = app.ws(&path).await;
+    other.send("send_message", json!({"conversation_id": short, "content": "[[reply=still here]]"})).await;
+    let frames = other.until("generation_done").await;
+    assert_eq!(text_of(&frames, 1), "still here");
+    let bob = app.user("bob").await;
+    let bobs = app.conversation(&bob, "Bob's").await;
+    let mut bob_ws = app.ws(&format!("/ws/chat/bob?token={bob}")).await;
+    bob_ws.send("send_message", json!({"conversation_id": bobs, "content": "[[reply=hello bob]]"})).await;
+    assert_eq!(text_of(&bob_ws.until("generation_done").await, 1), "hello bob");
+
+    // Alice is at her cap of 2 sockets until the server drops the one that stopped reading;
+    // then a new socket is served and resumes the long reply to its end.
+    let mut resumed = None;
+    for _ in 0..300 {
+        match try_socket(&app, &path).await {
+            Ok(client) => {
+                resumed = Some(client);
+                break;
+            }
+            Err(frames) => {
+                assert_eq!(frames[0]["code"], "too_many_sockets", "{frames:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    let mut resumed = resumed.expect("the socket that stopped reading was never dropped");
+    let subscribe = json!({"action": "subscribe", "data": {"conversation_id": long, "after_seq": 0}});
+    resumed.send(WsMessage::text(subscribe.to_string())).await.unwrap();
+    let mut frames = Vec::new();
+    loop {
+        let frame = next_frame(&mut resumed).await;
+        assert!(!matches!(frame["type"].as_str(), Some("__closed" | "__ended")), "{frame}");
+        let done = frame["type"] == "generation_done";
+        frames.push(frame);
+        if done {
+            break;
+        }
+    }
+    let done = frames.last().unwrap();
+    assert_eq!(done["status"], "complete");
+    let text = done["message"]["content"].as_str().unwrap();
+    assert!(text.starts_with("w1 w2 ") && text.trim_end().ends_with("w100000"), "{:.60}", text);
+
+    // The fan-out keeps a bounded amount per user, however large the messages.
+    let big = "m".repeat(30_000);
+    for _ in 0..60 {
+        let (status, _) = app
+            .post(
+                &format!("/api/v1/conversations/{short}/messages"),
+                &token,
+                json!({"content": big, "generate": false}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let kept = app.chat_state.generations.hub().most_kept_bytes();
+    assert!(kept <= chat::generation::MAX_HUB_BYTES, "{kept} bytes kept");
+    drop(stalled);
+}
+
+async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.ws_max_sockets_per_user = 2;
+        config.chat.ws_max_sockets_per_ip = 4;
+    })
+    .await;
+    let token = app.user("alice").await;
+    let path = format!("/ws/chat/alice?token={token}");
+    let first = try_socket(&app, &path).await.expect("first socket");
+    let _second = try_socket(&app, &path).await.expect("second socket");
+    let refused = try_socket(&app, &path).await.expect_err("a third socket is refused");
+    assert_eq!(refused[0]["type"], "error", "{refused:?}");
+    assert_eq!(refused[0]["code"], "too_many_sockets");
+    assert!(refused[0]["detail"].as_str().unwrap().contains("Too many open sockets for this user"));
+    assert_eq!(refused[1]["code"], 1008);
+    assert_eq!(refused[1]["reason"], "too many sockets for this user");
+    // /ws/chat counts the same user once authenticated.
+    let mut anonymous = raw_client(&app, "/ws/chat").await;
+    anonymous
+        .send(WsMessage::text(json!({"action": "authenticate", "token": token}).to_string()))
+        .await
+        .unwrap();
+    let mut error = next_frame(&mut anonymous).await;
+    if error["type"] == "authenticated" {
+        error = next_frame(&mut anonymous).await;
+    }
+    assert_eq!(error["code"], "too_many_sockets", "{error}");
+    // A closed socket frees its place.
+    drop(first);
+    let mut served = None;
+    for _ in 0..100 {
+        if let Ok(client) = try_socket(&app, &path).await {
+            served = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _third = served.expect("a freed place never served");
+
+    // Per address: alice holds 2, and 2 sockets that have not authenticated fill the cap of 4.
+    let _waiting = [raw_client(&app, "/ws/chat").await, raw_client(&app, "/ws/chat").await];
+    let bob = app.user("bob").await;
+    let refused =
+        try_socket(&app, &format!("/ws/chat/bob?token={bob}")).await.expect_err("over the address cap");
+    assert_eq!(refused[0]["code"], "too_many_sockets", "{refused:?}");
+    assert!(refused[0]["detail"].as_str().unwrap().contains("Too many sockets from this address"));
+    assert_eq!(refused[1]["reason"], "too many sockets from this address");
+}
+
+async fn big_frames_and_big_first_frames_are_refused(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("alice").await;
+    // A frame announcing 8 MiB is refused from its header: the server closes with 1009 while
+    // the client has sent only a few bytes of it (without the limit it would wait for all).
+    let mut client = raw_client(&app, &format!("/ws/chat/alice?token={token}")).await;
+    let mut header = vec![0x81u8, 0xFF];
+    header.extend_from_slice(&(8u64 * 1024 * 1024).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]); // mask
+    header.extend_from_slice(&[b'x'; 1000]);
+    client.get_mut().write_all(&header).await.unwrap();
+    let closed = next_frame(&mut client).await;
+    assert!(closed["type"] == "__ended" || closed["code"] == 1009, "{closed}");
+    if closed["type"] == "__closed" {
+        assert_eq!(closed["reason"], "frame too large");
+    }
+
+    // Before authenticating, /ws/chat takes one small frame.
+    let mut anonymous = raw_client(&app, "/ws/chat").await;
+    let padded = json!({"action": "authenticate", "token": token, "pad": "p".repeat(20_000)});
+    anonymous.send(WsMessage::text(padded.to_string())).await.unwrap();
+    let closed = next_frame(&mut anonymous).await;
+    assert_eq!(closed["code"], 1008, "{closed}");
+    assert_eq!(closed["reason"], "authenticate first, in a frame of at most 16 KiB");
+}
