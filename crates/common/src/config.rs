@@ -237,8 +237,15 @@ pub struct AuthConfig {
     pub ip_failures_per_minute: u32,
     /// Registrations allowed from one address (refilled at this rate per hour).
     pub registrations_per_hour: u32,
-    /// Failed logins for one account before each further attempt must wait.
+    /// Failed logins on one account from one client before that client's further attempts
+    /// on it must wait (other clients are not affected).
     pub account_failures_before_delay: u32,
+    /// Failed logins on one account from all clients per hour before every client gets a
+    /// single try on it before its own delays start (a distributed attack).
+    pub account_failures_per_hour: u32,
+    /// Hard cap on the keys (addresses, accounts) each login-limiter map tracks; past it the
+    /// oldest entries are evicted.
+    pub limiter_max_keys: usize,
     /// One-time bootstrap of the first administrator; refused once an admin exists.
     pub bootstrap_admin: Option<BootstrapAdmin>,
 }
@@ -261,6 +268,8 @@ impl Default for AuthConfig {
             ip_failures_per_minute: 30,
             registrations_per_hour: 60,
             account_failures_before_delay: 10,
+            account_failures_per_hour: 100,
+            limiter_max_keys: 100_000,
             bootstrap_admin: None,
         }
     }
@@ -332,7 +341,9 @@ env_vars! {
     "OPENCHAT_HASH_CONCURRENCY" => ["auth", "hash_concurrency"] Integer, "password hashes computed at once (default: CPU count)";
     "OPENCHAT_IP_FAILURES_PER_MINUTE" => ["auth", "ip_failures_per_minute"] Integer, "failed logins per address per minute before 429 (default 30)";
     "OPENCHAT_REGISTRATIONS_PER_HOUR" => ["auth", "registrations_per_hour"] Integer, "registrations per address per hour (default 60)";
-    "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins per account before delays start (default 10)";
+    "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins on one account from one client before that client's delays start (default 10)";
+    "OPENCHAT_ACCOUNT_FAILURES_PER_HOUR" => ["auth", "account_failures_per_hour"] Integer, "failed logins on one account from all clients per hour before each client gets one try (default 100)";
+    "OPENCHAT_LIMITER_MAX_KEYS" => ["auth", "limiter_max_keys"] Integer, "hard cap on the keys each login-limiter map tracks (default 100000)";
     "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
     "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
     "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";
@@ -450,6 +461,9 @@ impl Config {
         let auth = &self.auth;
         if auth.access_token_ttl_secs == 0 || auth.access_token_ttl_secs > 3600 {
             return Err(ConfigError::Invalid("auth.access_token_ttl_secs must be between 1 and 3600".into()));
+        }
+        if auth.limiter_max_keys < 100 {
+            return Err(ConfigError::Invalid("auth.limiter_max_keys must be at least 100".into()));
         }
         if auth.hash_concurrency == 0 {
             return Err(ConfigError::Invalid("auth.hash_concurrency must be at least 1".into()));
