@@ -72,6 +72,7 @@ pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result
 pub fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::Conflict(field) => ApiError::bad_request(format!("{field} already registered")),
+        StoreError::LastAdmin => ApiError::bad_request(StoreError::LastAdmin.to_string()),
         other => ApiError::internal(other),
     }
 }

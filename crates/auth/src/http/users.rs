@@ -242,7 +242,7 @@ pub async fn delete_user(
     if target.roles.contains(Role::Admin) && target.is_active {
         ensure_not_last_admin(&state).await?;
     }
-    state.db.delete_user(&target.id).await.map_err(ApiError::internal)?;
+    state.db.delete_user(&target.id).await.map_err(accounts::store_error)?;
     state.principals.invalidate_user(&target.id);
     state
         .audit("user_deleted", Some(&target.username), Some(ip), Some(format!("by {}", p.user.username)))
@@ -285,7 +285,7 @@ pub async fn change_roles(state: &AppState, target: &UserRecord, roles: RoleSet)
         .db
         .update_user(&target.id, update, now)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(accounts::store_error)?
         .ok_or_else(user_not_found)?;
     state.principals.invalidate_user(&user.id);
     Ok(user)

@@ -22,8 +22,104 @@ both_backends!(
     deleting_a_user_needs_admin_and_kills_its_tokens,
     role_changes_follow_the_seed_and_cut_off_old_tokens,
     the_last_admin_cannot_be_removed,
+    two_admins_removing_each_other_at_once_leave_one,
+    a_leftover_bootstrap_setting_does_not_stop_later_starts,
     audit_log_is_for_admins,
 );
+
+/// The one-time `OPENCHAT_BOOTSTRAP_ADMIN_*` settings, left in place after that administrator
+/// was demoted or deleted, do not stop the server from starting again (a warning says to
+/// remove them), and create or change nothing.
+async fn a_leftover_bootstrap_setting_does_not_stop_later_starts(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.bootstrap_admin = Some(common::config::BootstrapAdmin {
+            username: "boot".into(),
+            email: "boot@example.com".into(),
+            password: PASSWORD.into(),
+        });
+    })
+    .await;
+    let boot = app.login("boot", PASSWORD).await;
+    app.user_with_roles("second", &["admin"]).await;
+    let config = app.stop().await;
+    // A restart with the settings still there, the bootstrap administrator unchanged: fine.
+    let app = TestApp::start(config).await;
+    assert_eq!(
+        app.put("/roles/boot", &boot.access_token, json!({"roles": ["user"]})).await.status(),
+        StatusCode::OK
+    );
+    let config = app.stop().await;
+    // Demoted: still starts, and does not make it an administrator again.
+    let app = TestApp::start(config).await;
+    let me = app.login("boot", PASSWORD).await;
+    let (_, body) = app.get_json("/users/me", &me.access_token).await;
+    assert_eq!(body["roles"], json!(["user"]));
+    let second = app.login("second", PASSWORD).await;
+    assert_eq!(app.delete("/users/boot", &second.access_token).await.status(), StatusCode::OK);
+    let config = app.stop().await;
+    // Deleted: still starts, and does not come back.
+    let app = TestApp::start(config).await;
+    assert_eq!(
+        app.token_request(&[("username", "boot"), ("password", PASSWORD)]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.db.active_admin_count().await.unwrap(), 1);
+}
+
+/// Two administrators demote, disable or delete each other at the same moment, several times:
+/// whatever the interleaving, one of them stays an active administrator.
+async fn two_admins_removing_each_other_at_once_leave_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let removals: [(&str, fn(&str) -> (reqwest::Method, String, serde_json::Value)); 3] = [
+        ("demote", |name| (reqwest::Method::PUT, format!("/roles/{name}"), json!({"roles": ["user"]}))),
+        ("disable", |name| (reqwest::Method::PUT, format!("/users/{name}"), json!({"is_active": false}))),
+        ("delete", |name| (reqwest::Method::DELETE, format!("/users/{name}"), json!(null))),
+    ];
+    for round in 0..4 {
+        for (what, removal) in removals {
+            // Exactly two active administrators now.
+            let (a, b) = (format!("{what}a{round}"), format!("{what}b{round}"));
+            let tokens =
+                [app.user_with_roles(&a, &["admin"]).await, app.user_with_roles(&b, &["admin"]).await];
+            // The survivor of the previous round steps down, directly in the database.
+            sqlx::query("UPDATE users SET roles = 'user' WHERE username <> $1 AND username <> $2")
+                .bind(&a)
+                .bind(&b)
+                .execute(app.db.pool())
+                .await
+                .unwrap();
+            assert_eq!(app.db.active_admin_count().await.unwrap(), 2);
+            let requests = [(&tokens[0], &b), (&tokens[1], &a)].map(|(token, other)| {
+                let (method, path, body) = removal(other);
+                let mut request = app.client.request(method, app.url(&path)).bearer_auth(&token.access_token);
+                if !body.is_null() {
+                    request = request.json(&body);
+                }
+                tokio::spawn(async move {
+                    let response = request.send().await.unwrap();
+                    (response.status(), response.text().await.unwrap())
+                })
+            });
+            let mut answers = Vec::new();
+            for request in requests {
+                answers.push(request.await.unwrap());
+            }
+            let ok = answers.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+            assert_eq!(app.db.active_admin_count().await.unwrap(), 1, "{what}, round {round}: {answers:?}");
+            assert_eq!(ok, 1, "{what}, round {round}: {answers:?}");
+            for (status, body) in &answers {
+                // The loser is told why, or its token no longer carries the role.
+                assert!(
+                    *status == StatusCode::OK
+                        || (*status == StatusCode::BAD_REQUEST && body.contains("last active administrator"))
+                        || *status == StatusCode::UNAUTHORIZED
+                        || *status == StatusCode::FORBIDDEN,
+                    "{what}: {status} {body}"
+                );
+            }
+        }
+    }
+}
 
 async fn health_is_healthy(backend: Backend) {
     let app = TestApp::spawn(backend).await;
