@@ -98,7 +98,7 @@ pub async fn reset_password(db: &Db, hasher: &Hasher, username: &str, password: 
     let user = find(db, username).await?;
     let now = common::clock::now();
     let update = UserUpdate {
-        password_hash: Some(hasher.hash(password.expose()).await),
+        password_hash: Some(hasher.hash(password.expose()).await.map_err(|e| e.to_string())?),
         revoke_tokens_at: Some(now + 1),
         ..Default::default()
     };

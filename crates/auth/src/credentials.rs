@@ -33,10 +33,28 @@ pub async fn check_password(
     let verdict = if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
         Verdict::Wrong
     } else {
-        state.hasher.verify(password, stored_hash).await
+        match state.hasher.verify(password, stored_hash).await {
+            Ok(verdict) => verdict,
+            Err(busy) => {
+                // Not checked: the attempt is given back, and the client told to come back.
+                state.login_limits.cancel(&attempt).await;
+                return Err(busy.into());
+            }
+        }
     };
     state.login_limits.finish(&attempt, matches!(verdict, Verdict::Correct { .. })).await;
     Ok(verdict)
+}
+
+/// A password change costs hashing work like a failed login, so it counts against the
+/// client's allowance of failures: a client that has used it up waits (429), like its logins.
+pub async fn count_password_change(state: &AppState, ip: IpAddr) -> ApiResult<()> {
+    let client = crate::limits::address_key(ip);
+    if let Some(wait) = state.login_limits.client_wait(client).await {
+        return Err(Throttled::Client(wait).into_error());
+    }
+    state.login_limits.client_failed(client).await;
+    Ok(())
 }
 
 /// The limiter key of a name typed at login that matches no account: what was typed, bounded

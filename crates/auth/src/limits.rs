@@ -56,7 +56,9 @@ impl Throttled {
         let secs = retry_after_secs(self.wait());
         let detail = match self {
             Self::Client(_) => {
-                format!("Too many failed logins from your address; try again in {secs} seconds")
+                format!(
+                    "Too many failed logins or password changes from your address; try again in {secs} seconds"
+                )
             }
             Self::AccountFromClient(_) => format!(
                 "Too many failed logins for this account from your address; try again in {secs} seconds"
@@ -76,6 +78,9 @@ pub trait LoginLimits: Send + Sync {
     fn begin<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, Result<(), Throttled>>;
     /// The outcome of an attempt that [`begin`](Self::begin) let through.
     fn finish<'a>(&'a self, attempt: &'a Attempt, correct: bool) -> LimitFuture<'a, ()>;
+    /// Gives back an attempt that [`begin`](Self::begin) counted but that was never checked
+    /// (the server was busy): neither a failure nor a success.
+    fn cancel<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, ()>;
     /// How long a client that is failing logins must wait before anything else that proves a
     /// secret (a refresh token); `None` if it may go now. `client` is an [`address_key`].
     fn client_wait(&self, client: IpAddr) -> LimitFuture<'_, Option<Duration>>;
@@ -166,6 +171,12 @@ impl LoginLimits for MemoryLoginLimits {
 
     fn finish<'a>(&'a self, attempt: &'a Attempt, correct: bool) -> LimitFuture<'a, ()> {
         self.finish_now(attempt, correct);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn cancel<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, ()> {
+        self.clients.forgive(&attempt.client);
+        self.pairs.forgive(&(attempt.account.clone(), attempt.client));
         Box::pin(std::future::ready(()))
     }
 
@@ -381,6 +392,14 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
             entry.0 = 0;
         }
         *entry = (entry.0.saturating_add(1), Instant::now());
+    }
+
+    /// Takes back one counted attempt (it was never checked).
+    pub fn forgive(&self, key: &K) {
+        let mut failures = self.failures.lock().expect("limiter lock poisoned");
+        if let Some(entry) = failures.map.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 
     pub fn reset(&self, key: &K) {

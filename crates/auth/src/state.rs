@@ -37,7 +37,11 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: AuthConfig, db: Db, keys: KeyStore) -> Self {
         Self(Arc::new(Inner {
-            hasher: Hasher::new(config.hash_concurrency),
+            hasher: Hasher::with_queue(
+                config.hash_concurrency,
+                config.hash_queue_max,
+                Duration::from_secs(config.hash_queue_wait_secs),
+            ),
             login_limits: Box::new(MemoryLoginLimits::new(LoginPolicy {
                 client_failures_per_minute: config.ip_failures_per_minute,
                 account_client_failures_before_delay: config.account_failures_before_delay,

@@ -233,6 +233,10 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// How many password hashes may be computed at once.
     pub hash_concurrency: usize,
+    /// How many more requests may wait for a hashing slot; the others get 503 at once.
+    pub hash_queue_max: usize,
+    /// How long a request waits for a hashing slot before 503.
+    pub hash_queue_wait_secs: u64,
     /// Failed logins allowed from one address before 429 (refilled at this rate per minute).
     pub ip_failures_per_minute: u32,
     /// Registrations allowed from one address (refilled at this rate per hour).
@@ -265,6 +269,8 @@ impl Default for AuthConfig {
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
             trusted_proxies: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_queue_max: 64,
+            hash_queue_wait_secs: 5,
             ip_failures_per_minute: 30,
             registrations_per_hour: 60,
             account_failures_before_delay: 10,
@@ -339,6 +345,8 @@ env_vars! {
     "OPENCHAT_CORS_ORIGINS" => ["auth", "cors_origins"] List, "allowed browser origins, comma-separated";
     "OPENCHAT_TRUSTED_PROXIES" => ["auth", "trusted_proxies"] List, "proxy addresses whose X-Forwarded-For is believed";
     "OPENCHAT_HASH_CONCURRENCY" => ["auth", "hash_concurrency"] Integer, "password hashes computed at once (default: CPU count)";
+    "OPENCHAT_HASH_QUEUE_MAX" => ["auth", "hash_queue_max"] Integer, "requests that may wait for a password-hashing slot before 503 (default 64)";
+    "OPENCHAT_HASH_QUEUE_WAIT_SECS" => ["auth", "hash_queue_wait_secs"] Integer, "longest wait for a password-hashing slot before 503 (default 5)";
     "OPENCHAT_IP_FAILURES_PER_MINUTE" => ["auth", "ip_failures_per_minute"] Integer, "failed logins per address per minute before 429 (default 30)";
     "OPENCHAT_REGISTRATIONS_PER_HOUR" => ["auth", "registrations_per_hour"] Integer, "registrations per address per hour (default 60)";
     "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins on one account from one client before that client's delays start (default 10)";

@@ -189,13 +189,16 @@ pub async fn update_user(
     if disabling && target.roles.contains(Role::Admin) {
         ensure_not_last_admin(&state).await?;
     }
+    if password.is_some() {
+        crate::credentials::count_password_change(&state, ip).await?;
+    }
     let now = common::clock::now();
     let password_changed = password.is_some();
     let update = UserUpdate {
         email: email.map(|e| e.as_str().to_owned()),
         full_name: input.full_name.is_some().then_some(full_name),
         password_hash: match &password {
-            Some(pw) => Some(state.hasher.hash(pw.expose()).await),
+            Some(pw) => Some(state.hasher.hash(pw.expose()).await?),
             None => None,
         },
         is_active: input.is_active,

@@ -17,6 +17,7 @@ both_backends!(
     bad_claims_are_refused_even_when_signed_by_us,
     brute_force_on_one_account_gets_delayed,
     an_attacker_cannot_lock_the_owner_out,
+    a_login_flood_is_told_to_come_back_not_queued,
     a_distributed_attack_cannot_lock_the_owner_out,
     logins_by_email_share_the_accounts_answers_and_limits,
     parallel_guesses_cannot_outrun_the_limits,
@@ -207,6 +208,48 @@ async fn an_attacker_cannot_lock_the_owner_out(backend: Backend) {
     }
     // The owner's success gave the attacker nothing back.
     assert_eq!(guess("wrong-password").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// One hashing slot and one place in the queue: of a burst of parallel logins, those that
+/// find the queue full are answered at once with 503, `Retry-After` and a reason — not held —
+/// and the server serves logins normally afterwards.
+async fn a_login_flood_is_told_to_come_back_not_queued(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.hash_concurrency = 1;
+        c.auth.hash_queue_max = 1;
+        c.auth.hash_queue_wait_secs = 30;
+    })
+    .await;
+    app.user("steady").await;
+    let flood: Vec<_> = (0..24)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url("/auth/token"))
+                .form(&[("username", format!("ghost{i}")), ("password", "wrong-password".to_owned())]);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+                (response.status(), retry, response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let (mut checked, mut busy) = (0, 0);
+    for answer in flood {
+        match answer.await.unwrap() {
+            (StatusCode::UNAUTHORIZED, _, _) => checked += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, retry, body) => {
+                busy += 1;
+                let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+                assert!((1..=60).contains(&retry), "{retry}");
+                assert!(body.contains("busy checking passwords"), "{body}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(checked >= 1 && busy >= 1, "{checked} checked, {busy} busy");
+    // A busy answer cost the client nothing: logins go on.
+    app.login("steady", PASSWORD).await;
 }
 
 async fn a_distributed_attack_cannot_lock_the_owner_out(backend: Backend) {
