@@ -57,7 +57,7 @@ impl Throttled {
         let detail = match self {
             Self::Client(_) => {
                 format!(
-                    "Too many failed logins or password changes from your address; try again in {secs} seconds"
+                    "Too many failed logins, password changes or taken email addresses from your address; try again in {secs} seconds"
                 )
             }
             Self::AccountFromClient(_) => format!(

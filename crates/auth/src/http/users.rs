@@ -192,6 +192,15 @@ pub async fn update_user(
     if password.is_some() {
         crate::credentials::count_password_change(&state, ip).await?;
     }
+    // "Email already registered" tells whether an address has an account, so these answers
+    // are limited like failed logins: a client that has had too many waits before any email
+    // change (429), and cannot walk a list of addresses.
+    let client = crate::limits::address_key(ip);
+    if email.is_some() {
+        if let Some(wait) = state.login_limits.client_wait(client).await {
+            return Err(crate::limits::Throttled::Client(wait).into_error());
+        }
+    }
     let now = common::clock::now();
     let password_changed = password.is_some();
     let update = UserUpdate {
@@ -205,12 +214,11 @@ pub async fn update_user(
         roles: None,
         revoke_tokens_at: (password_changed || disabling).then_some(now + 1),
     };
-    let user = state
-        .db
-        .update_user(&target.id, update, now)
-        .await
-        .map_err(accounts::store_error)?
-        .ok_or_else(user_not_found)?;
+    let updated = state.db.update_user(&target.id, update, now).await;
+    if matches!(updated, Err(crate::store::StoreError::Conflict(_))) {
+        state.login_limits.client_failed(client).await;
+    }
+    let user = updated.map_err(accounts::store_error)?.ok_or_else(user_not_found)?;
     if password_changed || disabling {
         // The caller's own session survives its own password change (it refreshes into a
         // new access token); every other session ends.

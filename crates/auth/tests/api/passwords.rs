@@ -150,7 +150,13 @@ async fn password_changes_count_against_the_address_like_logins(backend: Backend
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     let (_, body) = status_json(response).await;
-    assert!(body["detail"].as_str().unwrap().contains("password changes from your address"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("password changes or taken email addresses from your address"),
+        "{body}"
+    );
     // The seed's PUT right after a login is throttled the same way.
     let status = app.put("/users/uwe", &admin.access_token, json!({"password": NEW})).await.status();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);

@@ -23,9 +23,38 @@ both_backends!(
     role_changes_follow_the_seed_and_cut_off_old_tokens,
     the_last_admin_cannot_be_removed,
     two_admins_removing_each_other_at_once_leave_one,
+    probing_emails_through_put_users_me_is_throttled,
     a_leftover_bootstrap_setting_does_not_stop_later_starts,
     audit_log_is_for_admins,
 );
+
+/// `PUT /users/{me}` with an email that another account has answers "already registered" —
+/// which tells that the address has an account — so those answers are limited per client like
+/// failed logins: a list of addresses cannot be walked.
+async fn probing_emails_through_put_users_me_is_throttled(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let prober = app.user("prober").await;
+    for name in ["vera", "walt", "xena", "yuri"] {
+        app.user(name).await;
+    }
+    for name in ["vera", "walt", "xena"] {
+        let body = json!({"email": format!("{name}@example.com")});
+        let (status, error) = status_json(app.put("/users/prober", &prober.access_token, body).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error["detail"], "Email already registered");
+    }
+    let response = app.put("/users/prober", &prober.access_token, json!({"email": "yuri@example.com"})).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, error) = status_json(response).await;
+    assert!(error["detail"].as_str().unwrap().contains("taken email addresses"), "{error}");
+    // Nothing changed, and other edits go on.
+    let (_, me) = app.get_json("/users/me", &prober.access_token).await;
+    assert_eq!(me["email"], "prober@example.com");
+    let status =
+        app.put("/users/prober", &prober.access_token, json!({"full_name": "P. Rober"})).await.status();
+    assert_eq!(status, StatusCode::OK);
+}
 
 /// The one-time `OPENCHAT_BOOTSTRAP_ADMIN_*` settings, left in place after that administrator
 /// was demoted or deleted, do not stop the server from starting again (a warning says to
