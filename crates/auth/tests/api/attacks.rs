@@ -24,6 +24,7 @@ both_backends!(
     password_spraying_from_one_address_is_throttled_but_logins_are_not,
     spoofed_forwarded_for_does_not_dodge_limits,
     oversized_bodies_are_413,
+    database_files_are_owner_only,
     sql_metacharacters_and_nul_bytes_are_harmless,
     look_alike_usernames_cannot_coexist,
     cors_allows_only_the_configured_origins,
@@ -481,4 +482,32 @@ async fn logins_by_email_share_the_accounts_answers_and_limits(backend: Backend)
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
     }
     app.login("bystander@example.com", PASSWORD).await;
+}
+
+/// The auth database holds password hashes and the signing key: its folder (when the server
+/// makes it) is 0700 and the file and its -wal/-shm are 0600; files opened up by hand are
+/// closed again at the next start. (The real binary's data folder: `openchat` tests.)
+async fn database_files_are_owner_only(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    if backend != Backend::Sqlite {
+        return; // PostgreSQL's files are PostgreSQL's.
+    }
+    let app = TestApp::spawn(backend).await;
+    app.user("olive").await;
+    let dir = app.config.data_dir.clone();
+    let mode = |name: &str| std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+    let files = ["auth.db", "auth.db-wal", "auth.db-shm"];
+    assert_eq!(mode(""), 0o700, "the folder");
+    for file in files {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    let config = app.stop().await;
+    for file in files.iter().filter(|f| dir.join(f).exists()) {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let app = TestApp::start(config).await;
+    app.login("olive", PASSWORD).await;
+    for file in files {
+        assert_eq!(mode(file), 0o600, "{file} after a restart");
+    }
 }
