@@ -73,6 +73,9 @@ pub struct ChatConfig {
     pub first_token_timeout_secs: u64,
     /// Longest silence between two streamed chunks.
     pub idle_timeout_secs: u64,
+    /// How long the auth server's revocation feed may go unread before tokens are refused
+    /// (503) rather than trusted without knowing whether they were revoked.
+    pub revocations_max_stale_secs: u64,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
     /// The embedded local model.
@@ -135,6 +138,7 @@ impl Default for ChatConfig {
             hide_non_chat_models: true,
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
+            revocations_max_stale_secs: 10,
             max_message_chars: 32_000,
             local: LocalModelConfig::default(),
         }
@@ -365,6 +369,7 @@ env_vars! {
     "OPENCHAT_MODELS_REFRESH_SECS" => ["chat", "models_refresh_secs"] Integer, "how often providers' model lists are read again (default 600)";
     "OPENCHAT_HIDE_NON_CHAT_MODELS" => ["chat", "hide_non_chat_models"] Bool, "hide embedding, speech, image and other non-chat models from the picker (default true)";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
+    "OPENCHAT_REVOCATIONS_MAX_STALE_SECS" => ["chat", "revocations_max_stale_secs"] Integer, "how long the revocation feed may go unread before chat refuses tokens with 503 (default 10)";
     "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";

@@ -41,6 +41,8 @@ pub struct RevocationList {
     known: RwLock<Known>,
     next: Mutex<Option<i64>>,
     synced: AtomicBool,
+    /// The last successful read (or the start, before the first).
+    last_read: Mutex<Instant>,
 }
 
 impl RevocationList {
@@ -54,12 +56,19 @@ impl RevocationList {
             known: RwLock::new(Known::default()),
             next: Mutex::new(None),
             synced: AtomicBool::new(false),
+            last_read: Mutex::new(Instant::now()),
         })
     }
 
     /// Whether the feed has been read at least once.
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Relaxed)
+    }
+
+    /// How long since the feed was last read successfully (since the start, before the first
+    /// read): beyond a few seconds, a revoked token might pass unnoticed.
+    pub fn staleness(&self) -> Duration {
+        self.last_read.lock().expect("revocations lock poisoned").elapsed()
     }
 
     /// Whether the token's user was cut off after it was issued, or its session ended.
@@ -97,6 +106,7 @@ impl RevocationList {
         known.sessions.retain(|_, learned| learned.elapsed() < FORGET_AFTER);
         *self.next.lock().expect("revocations lock poisoned") = Some(feed.next);
         self.synced.store(true, Ordering::Relaxed);
+        *self.last_read.lock().expect("revocations lock poisoned") = Instant::now();
         Ok(())
     }
 
