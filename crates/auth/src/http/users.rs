@@ -196,10 +196,10 @@ pub async fn update_user(
     // are limited like failed logins: a client that has had too many waits before any email
     // change (429), and cannot walk a list of addresses.
     let client = crate::limits::address_key(ip);
-    if email.is_some() {
-        if let Some(wait) = state.login_limits.client_wait(client).await {
-            return Err(crate::limits::Throttled::Client(wait).into_error());
-        }
+    if email.is_some()
+        && let Some(wait) = state.login_limits.client_wait(client).await
+    {
+        return Err(crate::limits::Throttled::Client(wait).into_error());
     }
     let now = common::clock::now();
     let password_changed = password.is_some();

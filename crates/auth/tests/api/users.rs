@@ -99,7 +99,8 @@ async fn a_leftover_bootstrap_setting_does_not_stop_later_starts(backend: Backen
 /// whatever the interleaving, one of them stays an active administrator.
 async fn two_admins_removing_each_other_at_once_leave_one(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let removals: [(&str, fn(&str) -> (reqwest::Method, String, serde_json::Value)); 3] = [
+    type Removal = fn(&str) -> (reqwest::Method, String, serde_json::Value);
+    let removals: [(&str, Removal); 3] = [
         ("demote", |name| (reqwest::Method::PUT, format!("/roles/{name}"), json!({"roles": ["user"]}))),
         ("disable", |name| (reqwest::Method::PUT, format!("/users/{name}"), json!({"is_active": false}))),
         ("delete", |name| (reqwest::Method::DELETE, format!("/users/{name}"), json!(null))),
