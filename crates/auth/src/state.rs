@@ -25,6 +25,8 @@ pub struct Inner {
     /// Registrations per client address.
     pub ip_registrations: FailureLimiter<IpAddr>,
     pub principals: PrincipalCache,
+    /// SHA-256 of the secret resource servers present to read the revocation feed.
+    pub revocations_secret_hash: [u8; 32],
 }
 
 impl std::ops::Deref for AppState {
@@ -35,7 +37,8 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: AuthConfig, db: Db, keys: KeyStore) -> Self {
+    pub fn new(config: AuthConfig, db: Db, keys: KeyStore, revocations_secret: &str) -> Self {
+        use sha2::Digest as _;
         Self(Arc::new(Inner {
             hasher: Hasher::with_queue(
                 config.hash_concurrency,
@@ -56,6 +59,7 @@ impl AppState {
                 config.limiter_max_keys,
             ),
             principals: PrincipalCache::new(),
+            revocations_secret_hash: sha2::Sha256::digest(revocations_secret.as_bytes()).into(),
             config,
             db,
             keys,

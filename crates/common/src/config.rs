@@ -254,6 +254,10 @@ pub struct AuthConfig {
     /// Hard cap on the keys (addresses, accounts) each login-limiter map tracks; past it the
     /// oldest entries are evicted.
     pub limiter_max_keys: usize,
+    /// The secret resource servers present (as a bearer token) to read the revocation feed;
+    /// empty means one generated into `<data_dir>/revocations.secret`, shared by the services
+    /// of one host. Services on different hosts need the same value.
+    pub revocations_secret: String,
     /// One-time bootstrap of the first administrator; refused once an admin exists.
     pub bootstrap_admin: Option<BootstrapAdmin>,
 }
@@ -280,6 +284,7 @@ impl Default for AuthConfig {
             account_failures_before_delay: 10,
             account_failures_per_hour: 100,
             limiter_max_keys: 100_000,
+            revocations_secret: String::new(),
             bootstrap_admin: None,
         }
     }
@@ -299,6 +304,37 @@ pub struct BootstrapAdmin {
     pub username: String,
     pub email: String,
     pub password: String,
+}
+
+impl Config {
+    /// The revocation feed's secret: the configured one, or the one in
+    /// `<data_dir>/revocations.secret`, made (owner-only) by whichever service starts first.
+    pub fn revocations_secret(&self) -> std::io::Result<String> {
+        if !self.auth.revocations_secret.is_empty() {
+            return Ok(self.auth.revocations_secret.clone());
+        }
+        let file = self.data_dir.join("revocations.secret");
+        if let Ok(secret) = std::fs::read_to_string(&file) {
+            return Ok(secret.trim().to_owned());
+        }
+        crate::db::private_dir(&self.data_dir)?;
+        let secret = crate::ids::random_id(43);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&file) {
+            Ok(mut out) => {
+                std::io::Write::write_all(&mut out, secret.as_bytes())?;
+                Ok(secret)
+            }
+            // Another service made it a moment ago.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(std::fs::read_to_string(&file)?.trim().to_owned())
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
@@ -356,6 +392,7 @@ env_vars! {
     "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins on one account from one client before that client's delays start (default 10)";
     "OPENCHAT_ACCOUNT_FAILURES_PER_HOUR" => ["auth", "account_failures_per_hour"] Integer, "failed logins on one account from all clients per hour before each client gets one try (default 100)";
     "OPENCHAT_LIMITER_MAX_KEYS" => ["auth", "limiter_max_keys"] Integer, "hard cap on the keys each login-limiter map tracks (default 100000)";
+    "OPENCHAT_REVOCATIONS_SECRET" => ["auth", "revocations_secret"] Text, "secret the chat service presents to read the auth server's revocation feed (default: generated in the data dir)";
     "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
     "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
     "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";

@@ -37,6 +37,8 @@ struct Known {
 
 pub struct RevocationList {
     url: String,
+    /// Presented as a bearer token: the feed is for resource servers only.
+    secret: String,
     client: reqwest::Client,
     known: RwLock<Known>,
     next: Mutex<Option<i64>>,
@@ -46,9 +48,10 @@ pub struct RevocationList {
 }
 
 impl RevocationList {
-    pub fn new(url: &str) -> Arc<Self> {
+    pub fn new(url: &str, secret: &str) -> Arc<Self> {
         Arc::new(Self {
             url: url.to_owned(),
+            secret: secret.to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -81,7 +84,7 @@ impl RevocationList {
     /// Reads what is new in the feed.
     pub async fn poll(&self) -> Result<(), reqwest::Error> {
         let since = *self.next.lock().expect("revocations lock poisoned");
-        let mut request = self.client.get(&self.url);
+        let mut request = self.client.get(&self.url).bearer_auth(&self.secret);
         if let Some(since) = since {
             request = request.query(&[("since", since)]);
         }
