@@ -55,7 +55,7 @@ pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result
     if db.user_by_email(user.email.as_str()).await.map_err(ApiError::internal)?.is_some() {
         return Err(ApiError::bad_request("Email already registered"));
     }
-    let password_hash = hasher.hash(user.password.expose()).await;
+    let password_hash = hasher.hash(user.password.expose()).await?;
     let record = NewUser {
         id: common::ids::random_id(common::ids::USER_ID_LEN),
         username: user.username.as_str().to_owned(),
@@ -72,6 +72,7 @@ pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result
 pub fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::Conflict(field) => ApiError::bad_request(format!("{field} already registered")),
+        StoreError::LastAdmin => ApiError::bad_request(StoreError::LastAdmin.to_string()),
         other => ApiError::internal(other),
     }
 }

@@ -4,7 +4,7 @@
 use api_types::auth::{CreateUser, User};
 use common::config::BootstrapAdmin;
 
-use crate::accounts::{self, to_wire};
+use crate::accounts::{self, printable, to_wire};
 use crate::domain::{Password, RoleSet, Username};
 use crate::keys::KeyStore;
 use crate::passwords::Hasher;
@@ -39,20 +39,27 @@ pub async fn create_user(db: &Db, hasher: &Hasher, input: CreateUser) -> AdminRe
     Ok(to_wire(&user))
 }
 
-/// Creates the first administrator from configuration, once. Refused (an error) when an
-/// administrator already exists and this one is not it; a no-op when it is.
+/// Creates the first administrator from configuration, once. When an administrator already
+/// exists the settings are a leftover: a no-op with a warning (never an error, so later starts
+/// are not aborted once that administrator has been renamed, demoted or deleted).
 pub async fn bootstrap_admin(db: &Db, hasher: &Hasher, admin: &BootstrapAdmin) -> AdminResult<()> {
     let admins = db.active_admin_count().await.map_err(|e| e.to_string())?;
     if admins > 0 {
-        let name = Username::parse(&admin.username).map_err(|e| format!("username {e}"))?;
-        let existing = db.user_by_username(name.as_str()).await.map_err(|e| e.to_string())?;
+        let existing = match Username::parse(&admin.username) {
+            Ok(name) => db.user_by_username(name.as_str()).await.map_err(|e| e.to_string())?,
+            Err(_) => None,
+        };
         if existing.is_some_and(|u| u.roles.contains(crate::domain::Role::Admin)) {
-            tracing::info!(
-                "bootstrap administrator already exists; remove the OPENCHAT_BOOTSTRAP_ADMIN_* settings"
+            tracing::warn!(
+                "the bootstrap administrator already exists; remove the OPENCHAT_BOOTSTRAP_ADMIN_* settings"
             );
-            return Ok(());
+        } else {
+            tracing::warn!(
+                username = %printable(&admin.username),
+                "an administrator already exists, so the OPENCHAT_BOOTSTRAP_ADMIN_* settings are ignored; remove them"
+            );
         }
-        return Err("an administrator already exists; the one-time bootstrap is refused".into());
+        return Ok(());
     }
     let input = CreateUser {
         username: admin.username.clone(),
@@ -91,7 +98,7 @@ pub async fn reset_password(db: &Db, hasher: &Hasher, username: &str, password: 
     let user = find(db, username).await?;
     let now = common::clock::now();
     let update = UserUpdate {
-        password_hash: Some(hasher.hash(password.expose()).await),
+        password_hash: Some(hasher.hash(password.expose()).await.map_err(|e| e.to_string())?),
         revoke_tokens_at: Some(now + 1),
         ..Default::default()
     };

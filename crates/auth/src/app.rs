@@ -19,6 +19,8 @@ pub enum BuildError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("bootstrap administrator: {0}")]
     Bootstrap(String),
+    #[error("cannot read or make the revocation feed's secret (OPENCHAT_REVOCATIONS_SECRET): {0}")]
+    Secret(std::io::Error),
 }
 
 /// A built, bound auth server.
@@ -34,7 +36,8 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let auth = &config.auth;
     let db = Db::connect(&auth.database_url(&config.data_dir)).await?;
     let keys = KeyStore::load(db.clone(), &auth.issuer, &auth.audience, auth.access_token_ttl_secs).await?;
-    let state = AppState::new(auth.clone(), db, keys);
+    let secret = config.revocations_secret().map_err(BuildError::Secret)?;
+    let state = AppState::new(auth.clone(), db, keys, &secret);
     if let Some(bootstrap) = &auth.bootstrap_admin {
         crate::admin::bootstrap_admin(&state.db, &state.hasher, bootstrap)
             .await

@@ -4,20 +4,21 @@
 
 use std::net::IpAddr;
 
-use common::http::{ApiError, ApiResult};
+use common::http::ApiResult;
 
 use crate::domain::Password;
-use crate::limits::{self, retry_after_secs};
+use crate::limits::{Attempt, Throttled};
 use crate::passwords::Verdict;
 use crate::state::AppState;
 
 /// Checks `password` against `stored_hash` (`None` for an account that does not exist, which
 /// costs the same time and is always `Wrong`).
 ///
-/// The attempt is checked and counted against the client's address and against `account_key`
-/// in one step *before* the hash is computed, and given back on success, so a burst of
-/// parallel guesses cannot slip past the limits while the hashes are being computed. A
-/// throttled attempt is a 429 with `Retry-After`, answered at once.
+/// The attempt is checked and counted against the client's address and against
+/// (`account_key`, address) in one step *before* the hash is computed, and given back on
+/// success, so a burst of parallel guesses cannot slip past the limits while the hashes are
+/// being computed. A throttled attempt is a 429 with `Retry-After` and a `detail`, answered at
+/// once. Only the client's own failures hold it back (`limits.rs`).
 pub async fn check_password(
     state: &AppState,
     ip: IpAddr,
@@ -25,27 +26,35 @@ pub async fn check_password(
     stored_hash: Option<&str>,
     password: &str,
 ) -> ApiResult<Verdict> {
-    let ip_key = limits::address_key(ip);
-    if let Some(wait) = state.ip_failures.try_attempt(&ip_key) {
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
-    let account_key = account_key.to_owned();
-    if let Some(wait) = state.account_failures.try_attempt(&account_key) {
-        state.ip_failures.forgive(&ip_key);
-        return Err(ApiError::too_many_requests(retry_after_secs(wait)));
-    }
+    let attempt = Attempt::new(ip, account_key);
+    state.login_limits.begin(&attempt).await.map_err(Throttled::into_error)?;
     // Over-long passwords are refused without hashing them (bounded work per request); the
     // bound does not depend on the account, so it reveals nothing.
     let verdict = if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
         Verdict::Wrong
     } else {
-        state.hasher.verify(password, stored_hash).await
+        match state.hasher.verify(password, stored_hash).await {
+            Ok(verdict) => verdict,
+            Err(busy) => {
+                // Not checked: the attempt is given back, and the client told to come back.
+                state.login_limits.cancel(&attempt).await;
+                return Err(busy.into());
+            }
+        }
     };
-    if matches!(verdict, Verdict::Correct { .. }) {
-        state.ip_failures.forgive(&ip_key);
-        state.account_failures.reset(&account_key);
-    }
+    state.login_limits.finish(&attempt, matches!(verdict, Verdict::Correct { .. })).await;
     Ok(verdict)
+}
+
+/// A password change costs hashing work like a failed login, so it counts against the
+/// client's allowance of failures: a client that has used it up waits (429), like its logins.
+pub async fn count_password_change(state: &AppState, ip: IpAddr) -> ApiResult<()> {
+    let client = crate::limits::address_key(ip);
+    if let Some(wait) = state.login_limits.client_wait(client).await {
+        return Err(Throttled::Client(wait).into_error());
+    }
+    state.login_limits.client_failed(client).await;
+    Ok(())
 }
 
 /// The limiter key of a name typed at login that matches no account: what was typed, bounded

@@ -1,38 +1,249 @@
-//! Failure counters for brute-force defence: a leaky bucket per key (an address or an
-//! account). Each failure adds one; the level drains at a steady rate; past the allowance the
-//! key must wait, answered at once with 429 and `Retry-After`, never by holding a connection
-//! and never by a permanent lockout. Successes are not counted.
+//! Brute-force defence. The policy (docs/security.md, "Login limits"): throttle the attacker,
+//! not the owner. Failures are counted per client address, per (account, client address), and
+//! per account across all clients; a client is only ever held back by its *own* failures, so a
+//! correct password from a client that is not failing is never refused. When an account is
+//! under a distributed attack (many failing clients), each client gets a single try before its
+//! own delays start — still without touching clients that do not fail.
+//!
+//! Every wait is answered at once with 429 and `Retry-After`, never by holding a connection,
+//! never by a permanent lockout. The state lives behind [`LoginLimits`], so a store shared by
+//! the nodes of a cluster (e.g. Redis) can replace [`MemoryLoginLimits`] later. Every map is
+//! bounded ([`Buckets`]): drained entries are pruned, and past a hard cap the oldest are evicted.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Above this many tracked keys, drained entries are pruned.
 const PRUNE_ABOVE: usize = 10_000;
 
+/// One password attempt: the client (its [`address_key`]) and the account it names (the
+/// canonical username, or what was typed for a name that matches no account).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    pub client: IpAddr,
+    pub account: String,
+}
+
+impl Attempt {
+    pub fn new(client: IpAddr, account: impl Into<String>) -> Self {
+        Self { client: address_key(client), account: account.into() }
+    }
+}
+
+/// Why an attempt must wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Throttled {
+    /// The client has failed too often, whatever accounts it named.
+    Client(Duration),
+    /// The client has failed too often on this account.
+    AccountFromClient(Duration),
+}
+
+impl Throttled {
+    pub fn wait(self) -> Duration {
+        match self {
+            Self::Client(wait) | Self::AccountFromClient(wait) => wait,
+        }
+    }
+
+    /// The 429 answer: `Retry-After` and a sentence saying whose failures it is about.
+    pub fn into_error(self) -> common::http::ApiError {
+        let secs = retry_after_secs(self.wait());
+        let detail = match self {
+            Self::Client(_) => {
+                format!(
+                    "Too many failed logins, password changes or taken email addresses from your address; try again in {secs} seconds"
+                )
+            }
+            Self::AccountFromClient(_) => format!(
+                "Too many failed logins for this account from your address; try again in {secs} seconds"
+            ),
+        };
+        common::http::ApiError::too_many_requests_with(secs, detail)
+    }
+}
+
+pub type LimitFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the login limits keep their counters. [`MemoryLoginLimits`] serves one node; a shared
+/// store for a cluster implements the same three calls.
+pub trait LoginLimits: Send + Sync {
+    /// Checks and counts `attempt` in one step, before the password is verified (so parallel
+    /// guesses cannot outrun the limits): `Err` if it must wait.
+    fn begin<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, Result<(), Throttled>>;
+    /// The outcome of an attempt that [`begin`](Self::begin) let through.
+    fn finish<'a>(&'a self, attempt: &'a Attempt, correct: bool) -> LimitFuture<'a, ()>;
+    /// Gives back an attempt that [`begin`](Self::begin) counted but that was never checked
+    /// (the server was busy): neither a failure nor a success.
+    fn cancel<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, ()>;
+    /// How long a client that is failing logins must wait before anything else that proves a
+    /// secret (a refresh token); `None` if it may go now. `client` is an [`address_key`].
+    fn client_wait(&self, client: IpAddr) -> LimitFuture<'_, Option<Duration>>;
+    /// Counts a failure of a client outside a login (a bad refresh token).
+    fn client_failed(&self, client: IpAddr) -> LimitFuture<'_, ()>;
+}
+
+/// The settings of the login limits.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginPolicy {
+    /// Failures per client address per minute (a leaky bucket).
+    pub client_failures_per_minute: u32,
+    /// Failures on one account from one client before that client's delays start.
+    pub account_client_failures_before_delay: u32,
+    /// Failures on one account from all clients per hour before each client gets one try.
+    pub account_failures_per_hour: u32,
+    /// Delays grow from `base` by doubling to `cap`.
+    pub base: Duration,
+    pub cap: Duration,
+    /// Hard cap on the keys each map tracks.
+    pub max_keys: usize,
+}
+
+/// The login limits in this process's memory.
+pub struct MemoryLoginLimits {
+    policy: LoginPolicy,
+    clients: FailureLimiter<IpAddr>,
+    pairs: BackoffLimiter<(String, IpAddr)>,
+    accounts: FailureLimiter<String>,
+}
+
+impl MemoryLoginLimits {
+    pub fn new(policy: LoginPolicy) -> Self {
+        Self {
+            clients: FailureLimiter::with_cap(
+                policy.client_failures_per_minute,
+                Duration::from_secs(60),
+                policy.max_keys,
+            ),
+            pairs: BackoffLimiter::with_cap(
+                policy.account_client_failures_before_delay,
+                policy.base,
+                policy.cap,
+                policy.max_keys,
+            ),
+            accounts: FailureLimiter::with_cap(
+                policy.account_failures_per_hour,
+                Duration::from_secs(3600),
+                policy.max_keys,
+            ),
+            policy,
+        }
+    }
+
+    /// How many keys the maps track (for tests of the cap).
+    pub fn tracked(&self) -> [usize; 3] {
+        [self.clients.tracked(), self.pairs.tracked(), self.accounts.tracked()]
+    }
+
+    fn begin_now(&self, attempt: &Attempt) -> Result<(), Throttled> {
+        if let Some(wait) = self.clients.try_attempt(&attempt.client) {
+            return Err(Throttled::Client(wait));
+        }
+        let under_attack = self.accounts.wait_time(&attempt.account).is_some();
+        let free = if under_attack { 1 } else { self.policy.account_client_failures_before_delay };
+        let pair = (attempt.account.clone(), attempt.client);
+        if let Some(wait) = self.pairs.try_attempt_with(&pair, free) {
+            self.clients.forgive(&attempt.client);
+            return Err(Throttled::AccountFromClient(wait));
+        }
+        Ok(())
+    }
+
+    fn finish_now(&self, attempt: &Attempt, correct: bool) {
+        if correct {
+            self.clients.forgive(&attempt.client);
+            self.pairs.reset(&(attempt.account.clone(), attempt.client));
+        } else {
+            self.accounts.record_failure(&attempt.account);
+        }
+    }
+}
+
+impl LoginLimits for MemoryLoginLimits {
+    fn begin<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, Result<(), Throttled>> {
+        Box::pin(std::future::ready(self.begin_now(attempt)))
+    }
+
+    fn finish<'a>(&'a self, attempt: &'a Attempt, correct: bool) -> LimitFuture<'a, ()> {
+        self.finish_now(attempt, correct);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn cancel<'a>(&'a self, attempt: &'a Attempt) -> LimitFuture<'a, ()> {
+        self.clients.forgive(&attempt.client);
+        self.pairs.forgive(&(attempt.account.clone(), attempt.client));
+        Box::pin(std::future::ready(()))
+    }
+
+    fn client_wait(&self, client: IpAddr) -> LimitFuture<'_, Option<Duration>> {
+        Box::pin(std::future::ready(self.clients.wait_time(&client)))
+    }
+
+    fn client_failed(&self, client: IpAddr) -> LimitFuture<'_, ()> {
+        self.clients.record_failure(&client);
+        Box::pin(std::future::ready(()))
+    }
+}
+
 pub struct FailureLimiter<K> {
     allowance: f64,
     drain_per_sec: f64,
-    buckets: Mutex<Buckets<K, (f64, Instant)>>,
+    buckets: Mutex<Buckets<K, f64>>,
 }
 
-/// A map that prunes itself from time to time: only when it has doubled since the last
-/// pruning, so a flood of new keys costs amortised O(1) per insert, never a scan per request.
+/// A bounded map of limiter entries, each with the instant it last changed. It prunes drained
+/// entries only when it has doubled since the last pruning, so a flood of new keys costs
+/// amortised O(1) per insert, never a scan per request; and at its hard cap it evicts the
+/// least recently changed quarter in one pass (also amortised O(1)), so memory stays bounded
+/// whatever the traffic.
 struct Buckets<K, V> {
-    map: HashMap<K, V>,
+    map: HashMap<K, (V, Instant)>,
     prune_at: usize,
+    cap: usize,
 }
 
-impl<K: Eq + Hash, V> Buckets<K, V> {
-    fn new() -> Self {
-        Self { map: HashMap::new(), prune_at: PRUNE_ABOVE }
+impl<K: Eq + Hash + Clone, V> Buckets<K, V> {
+    fn new(cap: usize) -> Self {
+        let cap = cap.max(1);
+        Self { map: HashMap::new(), prune_at: PRUNE_ABOVE.min(cap), cap }
     }
 
-    fn prune_if_grown(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
-        if self.map.len() > self.prune_at {
+    /// The entry of `key`, made with `new` (after making room) if there is none.
+    fn entry(
+        &mut self,
+        key: &K,
+        keep: impl FnMut(&K, &mut (V, Instant)) -> bool,
+        new: impl FnOnce() -> V,
+    ) -> &mut (V, Instant) {
+        if !self.map.contains_key(key) {
+            self.make_room(keep);
+        }
+        self.map.entry(key.clone()).or_insert_with(|| (new(), Instant::now()))
+    }
+
+    fn make_room(&mut self, keep: impl FnMut(&K, &mut (V, Instant)) -> bool) {
+        if self.map.len() >= self.prune_at {
             self.map.retain(keep);
-            self.prune_at = (self.map.len() * 2).max(PRUNE_ABOVE);
+            self.prune_at = (self.map.len() * 2).max(PRUNE_ABOVE).min(self.cap);
+        }
+        if self.map.len() >= self.cap {
+            // Keep the most recently changed three quarters.
+            let target = self.cap * 3 / 4;
+            let mut times: Vec<Instant> = self.map.values().map(|(_, at)| *at).collect();
+            let evict = times.len() - target;
+            let (_, cutoff, _) = times.select_nth_unstable(evict - 1);
+            let cutoff = *cutoff;
+            self.map.retain(|_, (_, at)| *at > cutoff);
+            tracing::warn!(
+                cap = self.cap,
+                kept = self.map.len(),
+                "a login limiter map is full; evicted its oldest entries"
+            );
         }
     }
 }
@@ -40,12 +251,21 @@ impl<K: Eq + Hash, V> Buckets<K, V> {
 impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     /// `allowance` failures are free; the level drains by `allowance` per `window`.
     pub fn new(allowance: u32, window: Duration) -> Self {
+        Self::with_cap(allowance, window, DEFAULT_MAX_KEYS)
+    }
+
+    /// As [`new`](Self::new), tracking at most `max_keys` keys.
+    pub fn with_cap(allowance: u32, window: Duration, max_keys: usize) -> Self {
         let allowance = f64::from(allowance.max(1));
         Self {
             allowance,
             drain_per_sec: allowance / window.as_secs_f64(),
-            buckets: Mutex::new(Buckets::new()),
+            buckets: Mutex::new(Buckets::new(max_keys)),
         }
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.buckets.lock().expect("limiter lock poisoned").map.len()
     }
 
     /// How long `key` must wait before its next attempt; `None` if it may go now.
@@ -66,8 +286,7 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     pub fn try_attempt(&self, key: &K) -> Option<Duration> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
-        buckets.prune_if_grown(|_, (level, at)| self.drained(*level, *at) > 0.0);
-        let entry = buckets.map.entry(key.clone()).or_insert((0.0, now));
+        let entry = buckets.entry(key, |_, (level, at)| self.drained(*level, *at) > 0.0, || 0.0);
         let level = self.drained(entry.0, entry.1);
         if let Some(wait) = self.wait_for(level) {
             return Some(wait);
@@ -89,10 +308,8 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     pub fn record_failure(&self, key: &K) {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("limiter lock poisoned");
-        buckets.prune_if_grown(|_, (level, at)| self.drained(*level, *at) > 0.0);
-        let entry = buckets.map.entry(key.clone()).or_insert((0.0, now));
-        entry.0 = self.drained(entry.0, entry.1) + 1.0;
-        entry.1 = now;
+        let entry = buckets.entry(key, |_, (level, at)| self.drained(*level, *at) > 0.0, || 0.0);
+        *entry = (self.drained(entry.0, entry.1) + 1.0, now);
     }
 
     fn drained(&self, level: f64, since: Instant) -> f64 {
@@ -100,36 +317,47 @@ impl<K: Eq + Hash + Clone> FailureLimiter<K> {
     }
 }
 
-/// Per-account delays that grow with consecutive failures: after `free` failures each further
-/// attempt waits `base · 2^(failures − free)` after the previous failure, capped at `cap`.
-/// The count resets on success and is forgotten after a day without failures, so an account
-/// is never locked for good — its owner, who knows the password, waits at most `cap`.
+/// The default hard cap on the keys a limiter map tracks.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
+/// Delays that grow with consecutive failures: after `free` failures each further attempt
+/// waits `base · 2^(failures − free)` after the previous failure, capped at `cap`. The count
+/// resets on success and is forgotten after a day without failures, so a key is never locked
+/// for good.
 pub struct BackoffLimiter<K> {
     free: u32,
     base: Duration,
     cap: Duration,
-    failures: Mutex<Buckets<K, (u32, Instant)>>,
+    failures: Mutex<Buckets<K, u32>>,
 }
 
 const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
     pub fn new(free: u32, base: Duration, cap: Duration) -> Self {
-        Self { free: free.max(1), base, cap, failures: Mutex::new(Buckets::new()) }
+        Self::with_cap(free, base, cap, DEFAULT_MAX_KEYS)
+    }
+
+    pub fn with_cap(free: u32, base: Duration, cap: Duration, max_keys: usize) -> Self {
+        Self { free: free.max(1), base, cap, failures: Mutex::new(Buckets::new(max_keys)) }
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.failures.lock().expect("limiter lock poisoned").map.len()
     }
 
     /// How long `key` must still wait; `None` if it may try now.
     pub fn wait_time(&self, key: &K) -> Option<Duration> {
         let failures = self.failures.lock().expect("limiter lock poisoned");
         let (count, last) = failures.map.get(key)?;
-        self.wait_for(*count, *last)
+        self.wait_for(*count, *last, self.free)
     }
 
-    fn wait_for(&self, count: u32, last: Instant) -> Option<Duration> {
-        if count < self.free || last.elapsed() >= FORGET_AFTER {
+    fn wait_for(&self, count: u32, last: Instant, free: u32) -> Option<Duration> {
+        if count < free || last.elapsed() >= FORGET_AFTER {
             return None;
         }
-        let exponent = (count - self.free).min(20);
+        let exponent = (count - free).min(20);
         let delay = self.base.saturating_mul(1 << exponent).min(self.cap);
         delay.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
     }
@@ -137,11 +365,17 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
     /// Checks and counts in one step: `Some(wait)` if `key` must wait, otherwise the attempt
     /// counts as a failure until [`reset`](Self::reset) (a success) clears the count.
     pub fn try_attempt(&self, key: &K) -> Option<Duration> {
+        self.try_attempt_with(key, self.free)
+    }
+
+    /// As [`try_attempt`](Self::try_attempt) with `free` failures before delays (at most the
+    /// configured number).
+    pub fn try_attempt_with(&self, key: &K, free: u32) -> Option<Duration> {
+        let free = free.clamp(1, self.free);
         let mut failures = self.failures.lock().expect("limiter lock poisoned");
-        failures.prune_if_grown(|_, (_, last)| last.elapsed() < FORGET_AFTER);
         let now = Instant::now();
-        let entry = failures.map.entry(key.clone()).or_insert((0, now));
-        if let Some(wait) = self.wait_for(entry.0, entry.1) {
+        let entry = failures.entry(key, |_, (_, last)| last.elapsed() < FORGET_AFTER, || 0);
+        if let Some(wait) = self.wait_for(entry.0, entry.1, free) {
             return Some(wait);
         }
         if entry.1.elapsed() >= FORGET_AFTER {
@@ -153,20 +387,25 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
 
     pub fn record_failure(&self, key: &K) {
         let mut failures = self.failures.lock().expect("limiter lock poisoned");
-        failures.prune_if_grown(|_, (_, last)| last.elapsed() < FORGET_AFTER);
-        let entry = failures.map.entry(key.clone()).or_insert((0, Instant::now()));
+        let entry = failures.entry(key, |_, (_, last)| last.elapsed() < FORGET_AFTER, || 0);
         if entry.1.elapsed() >= FORGET_AFTER {
             entry.0 = 0;
         }
-        entry.0 = entry.0.saturating_add(1);
-        entry.1 = Instant::now();
+        *entry = (entry.0.saturating_add(1), Instant::now());
+    }
+
+    /// Takes back one counted attempt (it was never checked).
+    pub fn forgive(&self, key: &K) {
+        let mut failures = self.failures.lock().expect("limiter lock poisoned");
+        if let Some(entry) = failures.map.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
     }
 
     pub fn reset(&self, key: &K) {
         self.failures.lock().expect("limiter lock poisoned").map.remove(key);
     }
 }
-
 /// The key an address is limited under: IPv6 clients usually hold a whole /64, so they are
 /// limited per /64 rather than per address; IPv4-mapped IPv6 addresses count as IPv4.
 pub fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
@@ -256,5 +495,57 @@ mod tests {
         assert!(limiter.wait_time(&1).is_some());
         std::thread::sleep(Duration::from_millis(60));
         assert!(limiter.wait_time(&1).is_none());
+    }
+
+    fn policy(max_keys: usize) -> LoginPolicy {
+        LoginPolicy {
+            client_failures_per_minute: 1_000_000,
+            account_client_failures_before_delay: 3,
+            account_failures_per_hour: 1_000_000,
+            base: Duration::from_secs(5),
+            cap: Duration::from_secs(60),
+            max_keys,
+        }
+    }
+
+    #[test]
+    fn many_accounts_do_not_grow_the_maps_past_the_cap() {
+        let limits = MemoryLoginLimits::new(policy(100));
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        for i in 0..5_000 {
+            let attempt = Attempt::new(client, format!("account{i}"));
+            assert!(limits.begin_now(&attempt).is_ok());
+            limits.finish_now(&attempt, false);
+            assert!(limits.tracked().iter().all(|&n| n <= 100), "{:?} after {i}", limits.tracked());
+        }
+        // Many clients too.
+        for i in 0..5_000u32 {
+            let attempt = Attempt::new(IpAddr::from(i.to_be_bytes()), "one");
+            let _ = limits.begin_now(&attempt);
+            limits.finish_now(&attempt, false);
+        }
+        assert!(limits.tracked().iter().all(|&n| n <= 100), "{:?}", limits.tracked());
+        // Eviction takes the oldest: the most recent account is still throttled.
+        let recent = Attempt::new(client, "recent");
+        for _ in 0..3 {
+            assert!(limits.begin_now(&recent).is_ok());
+            limits.finish_now(&recent, false);
+        }
+        assert!(matches!(limits.begin_now(&recent), Err(Throttled::AccountFromClient(_))));
+    }
+
+    #[test]
+    fn only_the_failing_client_waits() {
+        let limits = MemoryLoginLimits::new(policy(1_000));
+        let attacker = Attempt::new("192.0.2.1".parse().unwrap(), "alice");
+        let owner = Attempt::new("192.0.2.2".parse().unwrap(), "alice");
+        for _ in 0..3 {
+            assert!(limits.begin_now(&attacker).is_ok());
+            limits.finish_now(&attacker, false);
+        }
+        assert!(matches!(limits.begin_now(&attacker), Err(Throttled::AccountFromClient(_))));
+        assert!(limits.begin_now(&owner).is_ok());
+        limits.finish_now(&owner, true);
+        assert!(limits.begin_now(&attacker).is_err(), "the owner's success does not free the attacker");
     }
 }

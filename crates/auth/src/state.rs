@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::config::AuthConfig;
 
 use crate::keys::KeyStore;
-use crate::limits::{BackoffLimiter, FailureLimiter};
+use crate::limits::{FailureLimiter, LoginLimits, LoginPolicy, MemoryLoginLimits};
 use crate::passwords::Hasher;
 use crate::principal::PrincipalCache;
 use crate::store::{AuditRecord, Db};
@@ -20,13 +20,13 @@ pub struct Inner {
     pub db: Db,
     pub keys: KeyStore,
     pub hasher: Hasher,
-    /// Failed logins per client address.
-    pub ip_failures: FailureLimiter<IpAddr>,
+    /// Failed logins per client, per (account, client) and per account (`limits.rs`).
+    pub login_limits: Box<dyn LoginLimits>,
     /// Registrations per client address.
     pub ip_registrations: FailureLimiter<IpAddr>,
-    /// Failed logins per (canonical) username, existing or not.
-    pub account_failures: BackoffLimiter<String>,
     pub principals: PrincipalCache,
+    /// SHA-256 of the secret resource servers present to read the revocation feed.
+    pub revocations_secret_hash: [u8; 32],
 }
 
 impl std::ops::Deref for AppState {
@@ -37,17 +37,29 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: AuthConfig, db: Db, keys: KeyStore) -> Self {
+    pub fn new(config: AuthConfig, db: Db, keys: KeyStore, revocations_secret: &str) -> Self {
+        use sha2::Digest as _;
         Self(Arc::new(Inner {
-            hasher: Hasher::new(config.hash_concurrency),
-            ip_failures: FailureLimiter::new(config.ip_failures_per_minute, Duration::from_secs(60)),
-            ip_registrations: FailureLimiter::new(config.registrations_per_hour, Duration::from_secs(3600)),
-            account_failures: BackoffLimiter::new(
-                config.account_failures_before_delay,
-                Duration::from_secs(5),
-                Duration::from_secs(15 * 60),
+            hasher: Hasher::with_queue(
+                config.hash_concurrency,
+                config.hash_queue_max,
+                Duration::from_secs(config.hash_queue_wait_secs),
+            ),
+            login_limits: Box::new(MemoryLoginLimits::new(LoginPolicy {
+                client_failures_per_minute: config.ip_failures_per_minute,
+                account_client_failures_before_delay: config.account_failures_before_delay,
+                account_failures_per_hour: config.account_failures_per_hour,
+                base: Duration::from_secs(5),
+                cap: Duration::from_secs(15 * 60),
+                max_keys: config.limiter_max_keys,
+            })),
+            ip_registrations: FailureLimiter::with_cap(
+                config.registrations_per_hour,
+                Duration::from_secs(3600),
+                config.limiter_max_keys,
             ),
             principals: PrincipalCache::new(),
+            revocations_secret_hash: sha2::Sha256::digest(revocations_secret.as_bytes()).into(),
             config,
             db,
             keys,

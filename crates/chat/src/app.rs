@@ -19,6 +19,8 @@ pub enum BuildError {
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot read or make the revocation feed's secret (OPENCHAT_REVOCATIONS_SECRET): {0}")]
+    Secret(std::io::Error),
 }
 
 /// How often the auth server's keys are re-read (the JWKS is served with max-age=60).
@@ -66,7 +68,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     } else {
         chat.revocations_url.clone()
     };
-    let revocations = RevocationList::new(&revocations_url);
+    let secret = config.revocations_secret().map_err(BuildError::Secret)?;
+    let revocations = RevocationList::new(&revocations_url, &secret);
     registry.ready(FIRST_LISTING_WAIT).await;
     if registry.is_empty() {
         tracing::warn!(

@@ -31,14 +31,38 @@ impl FromRequestParts<AppState> for AuthUser {
 /// the auth server's revocation feed.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
     let claims = verify(state, token).await?;
+    // Fail closed: without a recent read of the feed, a logged-out, disabled or deleted
+    // user's token cannot be told from a good one.
+    let stale = state.revocations.staleness();
+    if stale.as_secs() > state.config.revocations_max_stale_secs {
+        return Err(ApiError::service_busy(
+            2,
+            format!(
+                "Cannot check sign-ins right now: the auth server's revocation list has not been reachable for {} seconds; try again shortly",
+                stale.as_secs()
+            ),
+        ));
+    }
     if state.revocations.is_revoked(&claims) {
         return Err(ApiError::unauthorized(
             "Could not validate credentials: the token has been revoked",
             true,
         ));
     }
+    if !claims.scope.split_whitespace().any(|s| s == CHAT_SCOPE) {
+        // RFC 6750 §3.1: a valid token without the scope the resource needs.
+        return Err(ApiError::oauth(
+            axum::http::StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "The token was not issued for the chat service: log in with the `chat` scope",
+        )
+        .with_www_authenticate(format!("Bearer error=\"insufficient_scope\", scope=\"{CHAT_SCOPE}\"")));
+    }
     Ok(claims)
 }
+
+/// The scope an access token must carry to be used here.
+pub const CHAT_SCOPE: &str = "chat";
 
 async fn verify(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
     state.tokens.verify(token).await.map_err(|e| {

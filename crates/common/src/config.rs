@@ -104,6 +104,9 @@ pub struct ChatConfig {
     pub first_token_timeout_secs: u64,
     /// Longest silence between two streamed chunks.
     pub idle_timeout_secs: u64,
+    /// How long the auth server's revocation feed may go unread before tokens are refused
+    /// (503) rather than trusted without knowing whether they were revoked.
+    pub revocations_max_stale_secs: u64,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
     /// A WebSocket client that does not take a frame within this is dropped (it resumes with
@@ -211,6 +214,7 @@ impl Default for ChatConfig {
             hide_non_chat_models: true,
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
+            revocations_max_stale_secs: 10,
             max_message_chars: 32_000,
             ws_send_timeout_secs: 10,
             ws_max_sockets_per_user: 16,
@@ -314,12 +318,27 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// How many password hashes may be computed at once.
     pub hash_concurrency: usize,
+    /// How many more requests may wait for a hashing slot; the others get 503 at once.
+    pub hash_queue_max: usize,
+    /// How long a request waits for a hashing slot before 503.
+    pub hash_queue_wait_secs: u64,
     /// Failed logins allowed from one address before 429 (refilled at this rate per minute).
     pub ip_failures_per_minute: u32,
     /// Registrations allowed from one address (refilled at this rate per hour).
     pub registrations_per_hour: u32,
-    /// Failed logins for one account before each further attempt must wait.
+    /// Failed logins on one account from one client before that client's further attempts
+    /// on it must wait (other clients are not affected).
     pub account_failures_before_delay: u32,
+    /// Failed logins on one account from all clients per hour before every client gets a
+    /// single try on it before its own delays start (a distributed attack).
+    pub account_failures_per_hour: u32,
+    /// Hard cap on the keys (addresses, accounts) each login-limiter map tracks; past it the
+    /// oldest entries are evicted.
+    pub limiter_max_keys: usize,
+    /// The secret resource servers present (as a bearer token) to read the revocation feed;
+    /// empty means one generated into `<data_dir>/revocations.secret`, shared by the services
+    /// of one host. Services on different hosts need the same value.
+    pub revocations_secret: String,
     /// One-time bootstrap of the first administrator; refused once an admin exists.
     pub bootstrap_admin: Option<BootstrapAdmin>,
 }
@@ -339,9 +358,14 @@ impl Default for AuthConfig {
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
             trusted_proxies: Vec::new(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_queue_max: 64,
+            hash_queue_wait_secs: 5,
             ip_failures_per_minute: 30,
             registrations_per_hour: 60,
             account_failures_before_delay: 10,
+            account_failures_per_hour: 100,
+            limiter_max_keys: 100_000,
+            revocations_secret: String::new(),
             bootstrap_admin: None,
         }
     }
@@ -361,6 +385,37 @@ pub struct BootstrapAdmin {
     pub username: String,
     pub email: String,
     pub password: String,
+}
+
+impl Config {
+    /// The revocation feed's secret: the configured one, or the one in
+    /// `<data_dir>/revocations.secret`, made (owner-only) by whichever service starts first.
+    pub fn revocations_secret(&self) -> std::io::Result<String> {
+        if !self.auth.revocations_secret.is_empty() {
+            return Ok(self.auth.revocations_secret.clone());
+        }
+        let file = self.data_dir.join("revocations.secret");
+        if let Ok(secret) = std::fs::read_to_string(&file) {
+            return Ok(secret.trim().to_owned());
+        }
+        crate::db::private_dir(&self.data_dir)?;
+        let secret = crate::ids::random_id(43);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&file) {
+            Ok(mut out) => {
+                std::io::Write::write_all(&mut out, secret.as_bytes())?;
+                Ok(secret)
+            }
+            // Another service made it a moment ago.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(std::fs::read_to_string(&file)?.trim().to_owned())
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
@@ -411,9 +466,14 @@ env_vars! {
     "OPENCHAT_CORS_ORIGINS" => ["auth", "cors_origins"] List, "allowed browser origins, comma-separated";
     "OPENCHAT_TRUSTED_PROXIES" => ["auth", "trusted_proxies"] List, "proxy addresses whose X-Forwarded-For is believed";
     "OPENCHAT_HASH_CONCURRENCY" => ["auth", "hash_concurrency"] Integer, "password hashes computed at once (default: CPU count)";
+    "OPENCHAT_HASH_QUEUE_MAX" => ["auth", "hash_queue_max"] Integer, "requests that may wait for a password-hashing slot before 503 (default 64)";
+    "OPENCHAT_HASH_QUEUE_WAIT_SECS" => ["auth", "hash_queue_wait_secs"] Integer, "longest wait for a password-hashing slot before 503 (default 5)";
     "OPENCHAT_IP_FAILURES_PER_MINUTE" => ["auth", "ip_failures_per_minute"] Integer, "failed logins per address per minute before 429 (default 30)";
     "OPENCHAT_REGISTRATIONS_PER_HOUR" => ["auth", "registrations_per_hour"] Integer, "registrations per address per hour (default 60)";
-    "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins per account before delays start (default 10)";
+    "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins on one account from one client before that client's delays start (default 10)";
+    "OPENCHAT_ACCOUNT_FAILURES_PER_HOUR" => ["auth", "account_failures_per_hour"] Integer, "failed logins on one account from all clients per hour before each client gets one try (default 100)";
+    "OPENCHAT_LIMITER_MAX_KEYS" => ["auth", "limiter_max_keys"] Integer, "hard cap on the keys each login-limiter map tracks (default 100000)";
+    "OPENCHAT_REVOCATIONS_SECRET" => ["auth", "revocations_secret"] Text, "secret the chat service presents to read the auth server's revocation feed (default: generated in the data dir)";
     "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
     "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
     "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";
@@ -427,6 +487,7 @@ env_vars! {
     "OPENCHAT_MODELS_REFRESH_SECS" => ["chat", "models_refresh_secs"] Integer, "how often providers' model lists are read again (default 600)";
     "OPENCHAT_HIDE_NON_CHAT_MODELS" => ["chat", "hide_non_chat_models"] Bool, "hide embedding, speech, image and other non-chat models from the picker (default true)";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
+    "OPENCHAT_REVOCATIONS_MAX_STALE_SECS" => ["chat", "revocations_max_stale_secs"] Integer, "how long the revocation feed may go unread before chat refuses tokens with 503 (default 10)";
     "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
@@ -544,6 +605,9 @@ impl Config {
         let auth = &self.auth;
         if auth.access_token_ttl_secs == 0 || auth.access_token_ttl_secs > 3600 {
             return Err(ConfigError::Invalid("auth.access_token_ttl_secs must be between 1 and 3600".into()));
+        }
+        if auth.limiter_max_keys < 100 {
+            return Err(ConfigError::Invalid("auth.limiter_max_keys must be at least 100".into()));
         }
         if auth.hash_concurrency == 0 {
             return Err(ConfigError::Invalid("auth.hash_concurrency must be at least 1".into()));

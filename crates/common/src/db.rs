@@ -35,7 +35,14 @@ pub async fn connect(url: &str, migrator: &Migrator) -> Result<(AnyPool, Backend
     let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(ConnectError::DataDir)?;
+            // A folder made here is owner-only; an existing one (perhaps shared, as with a
+            // configured path) is left as it is — `openchat serve` secures the data directory.
+            if !dir.exists() {
+                private_dir(dir).map_err(ConnectError::DataDir)?;
+            }
+        }
+        if !file.is_empty() && !file.starts_with(':') {
+            private_file(Path::new(file), true).map_err(ConnectError::DataDir)?;
         }
         let url = if url.contains("mode=") {
             url.to_owned()
@@ -70,9 +77,72 @@ pub async fn connect(url: &str, migrator: &Migrator) -> Result<(AnyPool, Backend
     if backend == Backend::Sqlite {
         // WAL persists in the file: readers never block the writer.
         pool.execute("PRAGMA journal_mode = WAL").await?;
+        // SQLite gives the -wal and -shm files the database file's mode; make sure.
+        if let Some(file) = url.strip_prefix("sqlite://").and_then(|p| p.split('?').next()) {
+            for suffix in ["-wal", "-shm"] {
+                let companion = format!("{file}{suffix}");
+                if Path::new(&companion).exists() {
+                    private_file(Path::new(&companion), false).map_err(ConnectError::DataDir)?;
+                }
+            }
+        }
     }
     migrator.run(&pool).await?;
     Ok((pool, backend))
+}
+
+/// Creates `dir` (and its parents) if needed; a directory this creates is `0700` (owner only).
+/// An existing one that others may read or enter is made `0700`, with a warning.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.exists() {
+            return std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        }
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                mode = format!("{mode:o}"),
+                "the data directory was open to other users; made it 0700 (owner only)"
+            );
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Makes a database file `0600` (owner only): created so if `create` and it does not exist
+/// (before SQLite opens it, so it is never readable by others, not even for a moment); an
+/// existing one that others may read is fixed, with a warning — it may hold password hashes
+/// and the token signing key.
+pub fn private_file(file: &Path, create: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create && !file.exists() {
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file)?;
+            return Ok(());
+        }
+        let mode = std::fs::metadata(file)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                file = %file.display(),
+                mode = format!("{mode:o}"),
+                "a database file was readable by other users; made it 0600 (owner only)"
+            );
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, create);
+        Ok(())
+    }
 }
 
 /// Whether a database error is a unique-constraint violation, and its message and constraint.

@@ -37,16 +37,21 @@ struct Known {
 
 pub struct RevocationList {
     url: String,
+    /// Presented as a bearer token: the feed is for resource servers only.
+    secret: String,
     client: reqwest::Client,
     known: RwLock<Known>,
     next: Mutex<Option<i64>>,
     synced: AtomicBool,
+    /// The last successful read (or the start, before the first).
+    last_read: Mutex<Instant>,
 }
 
 impl RevocationList {
-    pub fn new(url: &str) -> Arc<Self> {
+    pub fn new(url: &str, secret: &str) -> Arc<Self> {
         Arc::new(Self {
             url: url.to_owned(),
+            secret: secret.to_owned(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -54,12 +59,19 @@ impl RevocationList {
             known: RwLock::new(Known::default()),
             next: Mutex::new(None),
             synced: AtomicBool::new(false),
+            last_read: Mutex::new(Instant::now()),
         })
     }
 
     /// Whether the feed has been read at least once.
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Relaxed)
+    }
+
+    /// How long since the feed was last read successfully (since the start, before the first
+    /// read): beyond a few seconds, a revoked token might pass unnoticed.
+    pub fn staleness(&self) -> Duration {
+        self.last_read.lock().expect("revocations lock poisoned").elapsed()
     }
 
     /// Whether the token's user was cut off after it was issued, or its session ended.
@@ -72,7 +84,7 @@ impl RevocationList {
     /// Reads what is new in the feed.
     pub async fn poll(&self) -> Result<(), reqwest::Error> {
         let since = *self.next.lock().expect("revocations lock poisoned");
-        let mut request = self.client.get(&self.url);
+        let mut request = self.client.get(&self.url).bearer_auth(&self.secret);
         if let Some(since) = since {
             request = request.query(&[("since", since)]);
         }
@@ -97,6 +109,7 @@ impl RevocationList {
         known.sessions.retain(|_, learned| learned.elapsed() < FORGET_AFTER);
         *self.next.lock().expect("revocations lock poisoned") = Some(feed.next);
         self.synced.store(true, Ordering::Relaxed);
+        *self.last_read.lock().expect("revocations lock poisoned") = Instant::now();
         Ok(())
     }
 

@@ -7,6 +7,7 @@ mod providers;
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use common::config::Config;
 use tokio::sync::watch;
@@ -102,6 +103,10 @@ async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let mut tasks = Vec::new();
+    // The data directory holds the databases (password hashes, the token signing key):
+    // owner only. Model files inside it keep their own modes.
+    common::db::private_dir(&config.data_dir)
+        .with_context(|| format!("cannot secure the data directory {}", config.data_dir.display()))?;
     if services.contains(&Service::Auth) {
         let app = auth::build(config).await?;
         tasks.push(tokio::spawn(app.run_until_stopped(stopped(stop_rx.clone()))));

@@ -18,6 +18,50 @@ const REFRESH_MARGIN_MS = 60_000;
 
 type Listener = () => void;
 
+const LOCK_KEY = 'openchat.refresh-lock';
+/** A lock older than this was left by a tab that closed mid-refresh: it is taken over. */
+const LOCK_TTL_MS = 10_000;
+/** How long a tab waits after writing the lock before it trusts that no other tab overwrote it. */
+const LOCK_SETTLE_MS = 50;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A lock across the tabs of this browser in localStorage, for pages without Web Locks
+ * (`navigator.locks` exists only in secure contexts: not over plain HTTP on a LAN address).
+ * Write your claim, wait a moment, and hold the lock only if the claim is still yours; a claim
+ * past its deadline belongs to a tab that went away. Not airtight against perfectly simultaneous
+ * writes, but the refresh it guards looks again in storage before using the refresh token, so a
+ * tab that loses the race adopts the other's tokens instead of reusing the old one.
+ */
+export async function withStorageLock<T>(storage: Storage, task: () => Promise<T>): Promise<T> {
+  const me = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  for (;;) {
+    const held = parseLock(storage.getItem(LOCK_KEY));
+    if (!held || held.until < Date.now()) {
+      storage.setItem(LOCK_KEY, JSON.stringify({ owner: me, until: Date.now() + LOCK_TTL_MS }));
+      await sleep(LOCK_SETTLE_MS);
+      if (parseLock(storage.getItem(LOCK_KEY))?.owner === me) break;
+    }
+    await sleep(LOCK_SETTLE_MS + Math.random() * LOCK_SETTLE_MS);
+  }
+  try {
+    return await task();
+  } finally {
+    if (parseLock(storage.getItem(LOCK_KEY))?.owner === me) storage.removeItem(LOCK_KEY);
+  }
+}
+
+function parseLock(raw: string | null): { owner: string; until: number } | null {
+  if (!raw) return null;
+  try {
+    const lock = JSON.parse(raw) as { owner: string; until: number };
+    return typeof lock.owner === 'string' && typeof lock.until === 'number' ? lock : null;
+  } catch {
+    return null;
+  }
+}
+
 function parse(raw: string | null): StoredSession | null {
   if (!raw) return null;
   try {
@@ -45,8 +89,9 @@ async function tokenRequest(form: Record<string, string>): Promise<TokenResponse
 
 /**
  * Tokens live in localStorage so a reload or a second tab stays signed in. Refresh tokens rotate
- * and a reused one ends the whole session, so tabs refresh one at a time (Web Locks) and each
- * first looks whether another tab has already done it.
+ * and a reused one ends the whole session, so tabs refresh one at a time (Web Locks, or a lock
+ * in localStorage where Web Locks are missing) and each first looks whether another tab has
+ * already done it.
  */
 export class Session {
   private current: StoredSession | null;
@@ -152,7 +197,7 @@ export class Session {
 
   private async withLock<T>(task: () => Promise<T>): Promise<T> {
     const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
-    return locks ? locks.request('openchat.refresh', task) : task();
+    return locks ? locks.request('openchat.refresh', task) : withStorageLock(this.storage, task);
   }
 
   private store(username: string, tokens: TokenResponse): void {

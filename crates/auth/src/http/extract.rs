@@ -62,19 +62,39 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
+/// The client's address. Addresses are compared in canonical form: a server bound to `[::]`
+/// sees IPv4 peers as IPv4-mapped IPv6 (`::ffff:10.0.0.1`), which must still match a trusted
+/// proxy written `10.0.0.1` (and the other way round).
 fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    let peer = peer.to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    let mut headers = parts.headers.get_all("x-forwarded-for").iter().peekable();
+    if !is_trusted(&peer) {
+        if headers.peek().is_some() {
+            warn_untrusted_forwarded_for(peer);
+        }
         return peer;
     }
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
+    let forwarded = headers
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect::<Vec<_>>();
-    forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer)
+    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+}
+
+/// Warns once per process that `X-Forwarded-For` came from a peer that is not a trusted proxy:
+/// behind an unlisted proxy every client shares the proxy's limits.
+fn warn_untrusted_forwarded_for(peer: IpAddr) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        tracing::warn!(
+            %peer,
+            "X-Forwarded-For came from a peer that is not in auth.trusted_proxies (OPENCHAT_TRUSTED_PROXIES); \
+             it is ignored, so if this peer is your proxy, every client behind it shares one set of login limits"
+        );
+    });
 }
 
 #[cfg(test)]
@@ -95,5 +115,22 @@ mod tests {
         assert_eq!(client_ip(client, &spoofed, &[]), client);
         assert_eq!(client_ip(proxy, &spoofed, &[proxy]), client);
         assert_eq!(client_ip(proxy, &parts("garbage"), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_proxies_and_back() {
+        let mapped_proxy: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        let xff = parts("203.0.113.9");
+        assert_eq!(client_ip(mapped_proxy, &xff, &[proxy]), client);
+        assert_eq!(client_ip(proxy, &xff, &[mapped_proxy]), client);
+        // A mapped client address in the header counts as the IPv4 one.
+        assert_eq!(client_ip(proxy, &parts("::ffff:203.0.113.9"), &[proxy]), client);
+        // An untrusted mapped peer is itself, in IPv4 form.
+        assert_eq!(
+            client_ip("::ffff:198.51.100.7".parse().unwrap(), &xff, &[proxy]),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
     }
 }

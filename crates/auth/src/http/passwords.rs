@@ -119,7 +119,8 @@ async fn change(
     if is_self && input.new_password == input.current_password {
         return Err(ApiError::invalid_field("new_password", "must differ from the current password"));
     }
-    let hash = state.hasher.hash(new_password.expose()).await;
+    crate::credentials::count_password_change(state, ip).await?;
+    let hash = state.hasher.hash(new_password.expose()).await?;
     set_password(state, &target, hash, is_self.then_some(p.claims.sid.as_str())).await?;
     let by = Some(format!("by {}", caller.username));
     if is_self {

@@ -190,25 +190,36 @@ pub async fn update_user(
     if disabling && target.roles.contains(Role::Admin) {
         ensure_not_last_admin(&state).await?;
     }
+    if password.is_some() {
+        crate::credentials::count_password_change(&state, ip).await?;
+    }
+    // "Email already registered" tells whether an address has an account, so these answers
+    // are limited like failed logins: a client that has had too many waits before any email
+    // change (429), and cannot walk a list of addresses.
+    let client = crate::limits::address_key(ip);
+    if email.is_some()
+        && let Some(wait) = state.login_limits.client_wait(client).await
+    {
+        return Err(crate::limits::Throttled::Client(wait).into_error());
+    }
     let now = common::clock::now();
     let password_changed = password.is_some();
     let update = UserUpdate {
         email: email.map(|e| e.as_str().to_owned()),
         full_name: input.full_name.is_some().then_some(full_name),
         password_hash: match &password {
-            Some(pw) => Some(state.hasher.hash(pw.expose()).await),
+            Some(pw) => Some(state.hasher.hash(pw.expose()).await?),
             None => None,
         },
         is_active: input.is_active,
         roles: None,
         revoke_tokens_at: (password_changed || disabling).then_some(now + 1),
     };
-    let user = state
-        .db
-        .update_user(&target.id, update, now)
-        .await
-        .map_err(accounts::store_error)?
-        .ok_or_else(user_not_found)?;
+    let updated = state.db.update_user(&target.id, update, now).await;
+    if matches!(updated, Err(crate::store::StoreError::Conflict(_))) {
+        state.login_limits.client_failed(client).await;
+    }
+    let user = updated.map_err(accounts::store_error)?.ok_or_else(user_not_found)?;
     if password_changed || disabling {
         // The caller's own session survives its own password change (it refreshes into a
         // new access token); every other session ends.
@@ -243,7 +254,7 @@ pub async fn delete_user(
     if target.roles.contains(Role::Admin) && target.is_active {
         ensure_not_last_admin(&state).await?;
     }
-    state.db.delete_user(&target.id).await.map_err(ApiError::internal)?;
+    state.db.delete_user(&target.id).await.map_err(accounts::store_error)?;
     state.principals.invalidate_user(&target.id);
     state
         .audit("user_deleted", Some(&target.username), Some(ip), Some(format!("by {}", p.user.username)))
@@ -286,7 +297,7 @@ pub async fn change_roles(state: &AppState, target: &UserRecord, roles: RoleSet)
         .db
         .update_user(&target.id, update, now)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(accounts::store_error)?
         .ok_or_else(user_not_found)?;
     state.principals.invalidate_user(&user.id);
     Ok(user)

@@ -3,8 +3,10 @@
 //! Resource servers verify access tokens locally (JWKS), so without help they would accept a
 //! token until it expires. They poll this feed every few seconds instead and refuse tokens of
 //! users whose cut-off moved (password change, role change, disabling, deletion) and of ended
-//! sessions. The feed is public: it holds only random ids and instants, never names, and is
-//! no more than what a holder of a revoked token learns anyway.
+//! sessions. It holds only random ids and instants, never names, and only resource servers
+//! may read it: they present the shared secret (`OPENCHAT_REVOCATIONS_SECRET`, or the one
+//! generated in the data directory) as a bearer token. Comparing SHA-256 digests keeps the
+//! comparison's timing independent of the secret.
 
 use axum::extract::State;
 use common::http::{ApiError, ApiResult, Json, Query};
@@ -41,11 +43,27 @@ pub struct Revocation {
 
 /// Token cut-offs recorded since `since`.
 #[utoipa::path(get, path = "/auth/revocations", tag = "oauth", params(FeedParams),
-    responses((status = 200, body = Feed)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = Feed), (status = 401, body = api_types::error::ErrorBody, description = "No or a wrong secret")))]
 pub async fn revocations(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Query(params): Query<FeedParams>,
 ) -> ApiResult<Json<Feed>> {
+    use sha2::Digest as _;
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let digest: [u8; 32] = sha2::Sha256::digest(presented.unwrap_or_default().as_bytes()).into();
+    if presented.is_none() || digest != state.revocations_secret_hash {
+        return Err(ApiError::unauthorized(
+            "The revocation feed is for resource servers: present the shared secret (OPENCHAT_REVOCATIONS_SECRET) as a bearer token",
+            presented.is_some(),
+        ));
+    }
     let now = common::clock::now_millis();
     let since = params.since.unwrap_or(0).max(now - WINDOW_MS);
     let records = state.db.revocations_since(since, PAGE).await.map_err(ApiError::unavailable)?;

@@ -66,11 +66,9 @@ pub async fn grant(
     let verdict = check_password(state, ip, &account_key, stored_hash, password).await?;
     let user = match (verdict, user) {
         (Verdict::Correct { rehash }, Some(user)) if user.is_active => {
-            if rehash {
-                let update = UserUpdate {
-                    password_hash: Some(state.hasher.hash(password).await),
-                    ..Default::default()
-                };
+            // A busy hasher skips the re-hash: the next login does it.
+            if let (true, Ok(hash)) = (rehash, state.hasher.hash(password).await) {
+                let update = UserUpdate { password_hash: Some(hash), ..Default::default() };
                 if let Err(error) = state.db.update_user(&user.id, update, common::clock::now()).await {
                     tracing::warn!(%error, "cannot store a re-hashed password");
                 }

@@ -19,7 +19,7 @@ fn invalid_grant(description: &str) -> ApiError {
 pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiResult<TokenResponse> {
     let presented = required(&request.refresh_token, "refresh_token")?;
     let ip_key = crate::limits::address_key(ip);
-    if let Some(wait) = state.ip_failures.wait_time(&ip_key) {
+    if let Some(wait) = state.login_limits.client_wait(ip_key).await {
         return Err(ApiError::too_many_requests(crate::limits::retry_after_secs(wait)));
     }
     // A client that names itself must be the one the token was issued to. This is checked
@@ -60,7 +60,7 @@ pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiR
             return Err(invalid_grant("The refresh token was already used; the session has been ended"));
         }
         RefreshOutcome::Invalid => {
-            state.ip_failures.record_failure(&ip_key);
+            state.login_limits.client_failed(ip_key).await;
             return Err(invalid_grant("The refresh token is invalid or expired"));
         }
     };

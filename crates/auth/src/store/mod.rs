@@ -23,6 +23,8 @@ use sqlx::AnyPool;
 pub enum StoreError {
     #[error("{0} already registered")]
     Conflict(&'static str),
+    #[error("This is the last active administrator; appoint another one first")]
+    LastAdmin,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]

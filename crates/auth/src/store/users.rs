@@ -2,6 +2,13 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, StoreResult, on_unique};
+
+/// The SQL condition of an active administrator.
+macro_rules! active_admin {
+    () => {
+        "is_active = 1 AND (roles = 'admin' OR roles LIKE 'admin,%')"
+    };
+}
 use crate::domain::RoleSet;
 
 /// A stored user.
@@ -149,7 +156,15 @@ impl Db {
     ) -> StoreResult<Option<UserRecord>> {
         let full_name_given = update.full_name.is_some();
         let cut_off = update.revoke_tokens_at;
-        let mut tx = self.pool.begin().await?;
+        // A change of roles or a disabling may remove an administrator: it runs with the
+        // administrators locked, so two of them demoting each other cannot both pass.
+        let may_remove_admin = update.roles.is_some() || update.is_active == Some(false);
+        let (mut tx, admins_before) = if may_remove_admin {
+            let (tx, count) = self.lock_admins().await?;
+            (tx, Some(count))
+        } else {
+            (self.pool.begin().await?, None)
+        };
         let row = sqlx::query(concat!(
             "UPDATE users SET \
                email = COALESCE($2, email), \
@@ -177,13 +192,36 @@ impl Db {
         if let (Some(not_before), Some(_)) = (cut_off, &row) {
             super::revocations::record(&mut tx, "user", id, not_before).await?;
         }
+        if let Some(before) = admins_before {
+            ensure_an_admin_remains(&mut tx, before).await?;
+        }
         tx.commit().await?;
         row.as_ref().map(UserRecord::from_row).transpose()
     }
 
+    /// Begins a transaction that holds the lock on the active administrators until it ends
+    /// (PostgreSQL: their rows `FOR UPDATE`; SQLite: the database's write lock, taken at
+    /// `BEGIN IMMEDIATE`), and counts them.
+    async fn lock_admins(&self) -> StoreResult<(sqlx::Transaction<'static, sqlx::Any>, i64)> {
+        let mut tx = match self.backend {
+            super::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            super::Backend::Postgres => self.pool.begin().await?,
+        };
+        let lock = match self.backend {
+            super::Backend::Sqlite => concat!("SELECT id FROM users WHERE ", active_admin!()),
+            super::Backend::Postgres => {
+                concat!("SELECT id FROM users WHERE ", active_admin!(), " FOR UPDATE")
+            }
+        };
+        let admins = sqlx::query(lock).fetch_all(&mut *tx).await?;
+        Ok((tx, admins.len() as i64))
+    }
+
     /// Deletes a user and everything that hangs off it. Returns whether it existed.
+    /// Refused ([`StoreError::LastAdmin`](super::StoreError::LastAdmin)) if it would leave
+    /// no active administrator where there was one.
     pub async fn delete_user(&self, id: &str) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let (mut tx, admins_before) = self.lock_admins().await?;
         sqlx::query(
             "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
         )
@@ -195,6 +233,7 @@ impl Db {
         if deleted.rows_affected() > 0 {
             super::revocations::record(&mut tx, "user", id, super::FOREVER).await?;
         }
+        ensure_an_admin_remains(&mut tx, admins_before).await?;
         tx.commit().await?;
         Ok(deleted.rows_affected() > 0)
     }
@@ -202,11 +241,24 @@ impl Db {
     /// How many active administrators there are (for the bootstrap, and so that the last
     /// one cannot be removed).
     pub async fn active_admin_count(&self) -> StoreResult<i64> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE is_active = 1 AND (roles = 'admin' OR roles LIKE 'admin,%')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let count: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM users WHERE ", active_admin!()))
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count)
     }
+}
+
+/// Within a transaction that [locked the administrators](Db::lock_admins): refuses (and so
+/// rolls back) a change that left none where there were some.
+async fn ensure_an_admin_remains(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    before: i64,
+) -> StoreResult<()> {
+    let after: i64 = sqlx::query_scalar(concat!("SELECT COUNT(*) FROM users WHERE ", active_admin!()))
+        .fetch_one(&mut **tx)
+        .await?;
+    if before > 0 && after == 0 {
+        return Err(super::StoreError::LastAdmin);
+    }
+    Ok(())
 }

@@ -16,11 +16,15 @@ both_backends!(
     tampered_payloads_are_refused,
     bad_claims_are_refused_even_when_signed_by_us,
     brute_force_on_one_account_gets_delayed,
+    an_attacker_cannot_lock_the_owner_out,
+    a_login_flood_is_told_to_come_back_not_queued,
+    a_distributed_attack_cannot_lock_the_owner_out,
     logins_by_email_share_the_accounts_answers_and_limits,
     parallel_guesses_cannot_outrun_the_limits,
     password_spraying_from_one_address_is_throttled_but_logins_are_not,
     spoofed_forwarded_for_does_not_dodge_limits,
     oversized_bodies_are_413,
+    database_files_are_owner_only,
     sql_metacharacters_and_nul_bytes_are_harmless,
     look_alike_usernames_cannot_coexist,
     cors_allows_only_the_configured_origins,
@@ -151,7 +155,8 @@ async fn brute_force_on_one_account_gets_delayed(backend: Backend) {
         let response = app.token_request(&[("username", "victim"), ("password", "guess-guess")]).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    // Now even the right password must wait, answered at once with Retry-After.
+    // Now even the right password must wait from this client (it is the one failing),
+    // answered at once with Retry-After.
     let response = app.token_request(&[("username", "Victim"), ("password", PASSWORD)]).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
@@ -166,6 +171,127 @@ async fn brute_force_on_one_account_gets_delayed(backend: Backend) {
     );
     // Other accounts are untouched.
     app.login("bystander", PASSWORD).await;
+}
+
+/// A client of its own: the server listens on 127.0.0.1 and this one connects from another
+/// loopback address, so the server sees a different peer.
+fn client_from(local: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(local)).build().unwrap()
+}
+
+async fn an_attacker_cannot_lock_the_owner_out(backend: Backend) {
+    // Default limits: 10 failures per (account, client) before delays.
+    let app = TestApp::spawn(backend).await;
+    app.user("alice").await;
+    let attacker = client_from([127, 0, 0, 2]);
+    let guess = |password: &'static str| {
+        attacker.post(app.url("/auth/token")).form(&[("username", "alice"), ("password", password)]).send()
+    };
+    for _ in 0..10 {
+        assert_eq!(guess("wrong-password").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    // The owner, from her own client, logs in at once — several times.
+    for _ in 0..3 {
+        app.login("alice", PASSWORD).await;
+    }
+    // The attacker's client is throttled, even with the right password, with a reason.
+    for password in ["wrong-password", PASSWORD] {
+        let response = guess(password).await.unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=15 * 60).contains(&retry), "{retry}");
+        let (_, body) = status_json(response).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("this account from your address") && detail.contains("try again"),
+            "{detail}"
+        );
+    }
+    // The owner's success gave the attacker nothing back.
+    assert_eq!(guess("wrong-password").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// One hashing slot and one place in the queue: of a burst of parallel logins, those that
+/// find the queue full are answered at once with 503, `Retry-After` and a reason — not held —
+/// and the server serves logins normally afterwards.
+async fn a_login_flood_is_told_to_come_back_not_queued(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.hash_concurrency = 1;
+        c.auth.hash_queue_max = 1;
+        c.auth.hash_queue_wait_secs = 30;
+    })
+    .await;
+    app.user("steady").await;
+    let flood: Vec<_> = (0..24)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url("/auth/token"))
+                .form(&[("username", format!("ghost{i}")), ("password", "wrong-password".to_owned())]);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+                (response.status(), retry, response.text().await.unwrap())
+            })
+        })
+        .collect();
+    let (mut checked, mut busy) = (0, 0);
+    for answer in flood {
+        match answer.await.unwrap() {
+            (StatusCode::UNAUTHORIZED, _, _) => checked += 1,
+            (StatusCode::SERVICE_UNAVAILABLE, retry, body) => {
+                busy += 1;
+                let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+                assert!((1..=60).contains(&retry), "{retry}");
+                assert!(body.contains("busy checking passwords"), "{body}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(checked >= 1 && busy >= 1, "{checked} checked, {busy} busy");
+    // A busy answer cost the client nothing: logins go on.
+    app.login("steady", PASSWORD).await;
+}
+
+async fn a_distributed_attack_cannot_lock_the_owner_out(backend: Backend) {
+    // Clients come through a proxy on loopback, which the server trusts for X-Forwarded-For.
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.trusted_proxies = vec![[127, 0, 0, 1].into()];
+        c.auth.account_failures_before_delay = 3;
+        c.auth.account_failures_per_hour = 20;
+    })
+    .await;
+    app.user("admin").await;
+    let from = |client: String, password: &str| {
+        app.client
+            .post(app.url("/auth/token"))
+            .header("x-forwarded-for", client)
+            .form(&[("username", "admin"), ("password", password)])
+            .send()
+    };
+    // 40 clients, each guessing until it is told to wait.
+    let mut checked_per_client = Vec::new();
+    for i in 0..40 {
+        let mut checked = 0;
+        loop {
+            let response = from(format!("198.51.100.{i}"), "wrong-password").await.unwrap();
+            match response.status() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => break,
+                other => panic!("unexpected {other}"),
+            }
+            assert!(checked <= 3, "client {i} was never throttled");
+        }
+        checked_per_client.push(checked);
+        // Meanwhile the owner, from a client that does not fail, is never refused.
+        let response = from(format!("203.0.113.{}", i % 3), PASSWORD).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "owner refused after client {i}");
+    }
+    // Until the account was under attack each client had 3 tries; once it was, only one.
+    assert_eq!(checked_per_client[0], 3);
+    assert!(checked_per_client[10..].iter().all(|&n| n == 1), "{checked_per_client:?}");
+    let total: usize = checked_per_client.iter().sum();
+    assert!(total < 20 + 3 + 40, "{total} guesses were checked");
 }
 
 async fn password_spraying_from_one_address_is_throttled_but_logins_are_not(backend: Backend) {
@@ -356,4 +482,32 @@ async fn logins_by_email_share_the_accounts_answers_and_limits(backend: Backend)
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{name}");
     }
     app.login("bystander@example.com", PASSWORD).await;
+}
+
+/// The auth database holds password hashes and the signing key: its folder (when the server
+/// makes it) is 0700 and the file and its -wal/-shm are 0600; files opened up by hand are
+/// closed again at the next start. (The real binary's data folder: `openchat` tests.)
+async fn database_files_are_owner_only(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    if backend != Backend::Sqlite {
+        return; // PostgreSQL's files are PostgreSQL's.
+    }
+    let app = TestApp::spawn(backend).await;
+    app.user("olive").await;
+    let dir = app.config.data_dir.clone();
+    let mode = |name: &str| std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+    let files = ["auth.db", "auth.db-wal", "auth.db-shm"];
+    assert_eq!(mode(""), 0o700, "the folder");
+    for file in files {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    let config = app.stop().await;
+    for file in files.iter().filter(|f| dir.join(f).exists()) {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let app = TestApp::start(config).await;
+    app.login("olive", PASSWORD).await;
+    for file in files {
+        assert_eq!(mode(file), 0o600, "{file} after a restart");
+    }
 }

@@ -370,7 +370,20 @@ async fn seed_clients_without_grant_type_still_log_in(backend: Backend) {
 
 async fn revocation_feed_lists_cut_offs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (_, empty) = status_json(app.client.get(app.url("/auth/revocations")).send().await.unwrap()).await;
+    // Not public: no secret, or a wrong one, is 401.
+    for secret in [None, Some("guess")] {
+        let mut request = app.client.get(app.url("/auth/revocations"));
+        if let Some(secret) = secret {
+            request = request.bearer_auth(secret);
+        }
+        let (status, error) = status_json(request.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{secret:?}");
+        assert!(error["detail"].as_str().unwrap().contains("resource servers"), "{error}");
+    }
+    let secret = app.config.revocations_secret().unwrap();
+    let (_, empty) =
+        status_json(app.client.get(app.url("/auth/revocations")).bearer_auth(&secret).send().await.unwrap())
+            .await;
     assert_eq!(empty["revocations"], json!([]));
     let since = empty["next"].as_i64().unwrap();
     let session = app.user("kim").await;
@@ -379,7 +392,8 @@ async fn revocation_feed_lists_cut_offs(backend: Backend) {
     let again = app.login("kim", PASSWORD).await;
     app.put("/users/kim", &again.access_token, json!({"password": "a-changed-password"})).await;
     let feed_url = app.url(&format!("/auth/revocations?since={since}"));
-    let (status, feed) = status_json(app.client.get(feed_url).send().await.unwrap()).await;
+    let (status, feed) =
+        status_json(app.client.get(feed_url).bearer_auth(&secret).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     let entries = feed["revocations"].as_array().unwrap();
     let (_, session_claims) = claims_of(&session.access_token);

@@ -8,6 +8,7 @@ use crate::helpers::{Backend, PASSWORD, TestApp, status_json};
 use common::both_backends;
 
 both_backends!(
+    password_changes_count_against_the_address_like_logins,
     changing_ones_password_needs_the_current_one,
     wrong_current_passwords_are_throttled_like_logins,
     the_seed_put_changes_passwords_only_right_after_a_login,
@@ -128,6 +129,36 @@ async fn wrong_current_passwords_are_throttled_like_logins(backend: Backend) {
         app.token_request(&[("username", "third"), ("password", "wrong-wrong")]).await;
     }
     let status = app.post("/users/me/password", &third.access_token, change(PASSWORD, NEW)).await.status();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Every password change costs hashing work, so successful ones count against the address's
+/// allowance too: past it, 429 with `Retry-After` and a reason, by either route.
+async fn password_changes_count_against_the_address_like_logins(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let admin = app.user_with_roles("root", &["admin"]).await;
+    for name in ["uma", "ulf", "ute", "uwe"] {
+        app.user(name).await;
+    }
+    // An administrator's resets (the administrator's session goes on through them).
+    for name in ["uma", "ulf", "ute"] {
+        let path = format!("/users/{name}/password");
+        let status = app.post(&path, &admin.access_token, change(PASSWORD, NEW)).await.status();
+        assert_eq!(status, StatusCode::OK, "{name}");
+    }
+    let response = app.post("/users/uwe/password", &admin.access_token, change(PASSWORD, NEW)).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, body) = status_json(response).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("password changes or taken email addresses from your address"),
+        "{body}"
+    );
+    // The seed's PUT right after a login is throttled the same way.
+    let status = app.put("/users/uwe", &admin.access_token, json!({"password": NEW})).await.status();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 

@@ -22,8 +22,134 @@ both_backends!(
     deleting_a_user_needs_admin_and_kills_its_tokens,
     role_changes_follow_the_seed_and_cut_off_old_tokens,
     the_last_admin_cannot_be_removed,
+    two_admins_removing_each_other_at_once_leave_one,
+    probing_emails_through_put_users_me_is_throttled,
+    a_leftover_bootstrap_setting_does_not_stop_later_starts,
     audit_log_is_for_admins,
 );
+
+/// `PUT /users/{me}` with an email that another account has answers "already registered" —
+/// which tells that the address has an account — so those answers are limited per client like
+/// failed logins: a list of addresses cannot be walked.
+async fn probing_emails_through_put_users_me_is_throttled(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let prober = app.user("prober").await;
+    for name in ["vera", "walt", "xena", "yuri"] {
+        app.user(name).await;
+    }
+    for name in ["vera", "walt", "xena"] {
+        let body = json!({"email": format!("{name}@example.com")});
+        let (status, error) = status_json(app.put("/users/prober", &prober.access_token, body).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error["detail"], "Email already registered");
+    }
+    let response = app.put("/users/prober", &prober.access_token, json!({"email": "yuri@example.com"})).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let (_, error) = status_json(response).await;
+    assert!(error["detail"].as_str().unwrap().contains("taken email addresses"), "{error}");
+    // Nothing changed, and other edits go on.
+    let (_, me) = app.get_json("/users/me", &prober.access_token).await;
+    assert_eq!(me["email"], "prober@example.com");
+    let status =
+        app.put("/users/prober", &prober.access_token, json!({"full_name": "P. Rober"})).await.status();
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// The one-time `OPENCHAT_BOOTSTRAP_ADMIN_*` settings, left in place after that administrator
+/// was demoted or deleted, do not stop the server from starting again (a warning says to
+/// remove them), and create or change nothing.
+async fn a_leftover_bootstrap_setting_does_not_stop_later_starts(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.auth.bootstrap_admin = Some(common::config::BootstrapAdmin {
+            username: "boot".into(),
+            email: "boot@example.com".into(),
+            password: PASSWORD.into(),
+        });
+    })
+    .await;
+    let boot = app.login("boot", PASSWORD).await;
+    app.user_with_roles("second", &["admin"]).await;
+    let config = app.stop().await;
+    // A restart with the settings still there, the bootstrap administrator unchanged: fine.
+    let app = TestApp::start(config).await;
+    assert_eq!(
+        app.put("/roles/boot", &boot.access_token, json!({"roles": ["user"]})).await.status(),
+        StatusCode::OK
+    );
+    let config = app.stop().await;
+    // Demoted: still starts, and does not make it an administrator again.
+    let app = TestApp::start(config).await;
+    let me = app.login("boot", PASSWORD).await;
+    let (_, body) = app.get_json("/users/me", &me.access_token).await;
+    assert_eq!(body["roles"], json!(["user"]));
+    let second = app.login("second", PASSWORD).await;
+    assert_eq!(app.delete("/users/boot", &second.access_token).await.status(), StatusCode::OK);
+    let config = app.stop().await;
+    // Deleted: still starts, and does not come back.
+    let app = TestApp::start(config).await;
+    assert_eq!(
+        app.token_request(&[("username", "boot"), ("password", PASSWORD)]).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.db.active_admin_count().await.unwrap(), 1);
+}
+
+/// Two administrators demote, disable or delete each other at the same moment, several times:
+/// whatever the interleaving, one of them stays an active administrator.
+async fn two_admins_removing_each_other_at_once_leave_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    type Removal = fn(&str) -> (reqwest::Method, String, serde_json::Value);
+    let removals: [(&str, Removal); 3] = [
+        ("demote", |name| (reqwest::Method::PUT, format!("/roles/{name}"), json!({"roles": ["user"]}))),
+        ("disable", |name| (reqwest::Method::PUT, format!("/users/{name}"), json!({"is_active": false}))),
+        ("delete", |name| (reqwest::Method::DELETE, format!("/users/{name}"), json!(null))),
+    ];
+    for round in 0..4 {
+        for (what, removal) in removals {
+            // Exactly two active administrators now.
+            let (a, b) = (format!("{what}a{round}"), format!("{what}b{round}"));
+            let tokens =
+                [app.user_with_roles(&a, &["admin"]).await, app.user_with_roles(&b, &["admin"]).await];
+            // The survivor of the previous round steps down, directly in the database.
+            sqlx::query("UPDATE users SET roles = 'user' WHERE username <> $1 AND username <> $2")
+                .bind(&a)
+                .bind(&b)
+                .execute(app.db.pool())
+                .await
+                .unwrap();
+            assert_eq!(app.db.active_admin_count().await.unwrap(), 2);
+            let requests = [(&tokens[0], &b), (&tokens[1], &a)].map(|(token, other)| {
+                let (method, path, body) = removal(other);
+                let mut request = app.client.request(method, app.url(&path)).bearer_auth(&token.access_token);
+                if !body.is_null() {
+                    request = request.json(&body);
+                }
+                tokio::spawn(async move {
+                    let response = request.send().await.unwrap();
+                    (response.status(), response.text().await.unwrap())
+                })
+            });
+            let mut answers = Vec::new();
+            for request in requests {
+                answers.push(request.await.unwrap());
+            }
+            let ok = answers.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+            assert_eq!(app.db.active_admin_count().await.unwrap(), 1, "{what}, round {round}: {answers:?}");
+            assert_eq!(ok, 1, "{what}, round {round}: {answers:?}");
+            for (status, body) in &answers {
+                // The loser is told why, or its token no longer carries the role.
+                assert!(
+                    *status == StatusCode::OK
+                        || (*status == StatusCode::BAD_REQUEST && body.contains("last active administrator"))
+                        || *status == StatusCode::UNAUTHORIZED
+                        || *status == StatusCode::FORBIDDEN,
+                    "{what}: {status} {body}"
+                );
+            }
+        }
+    }
+}
 
 async fn health_is_healthy(backend: Backend) {
     let app = TestApp::spawn(backend).await;

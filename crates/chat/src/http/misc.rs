@@ -22,6 +22,8 @@ async fn root() -> axum::Json<Value> {
 pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     let database_ok = state.db.ping().await.is_ok();
     let registry = state.generations.registry();
+    let stale = state.revocations.staleness().as_secs();
+    let fresh = stale <= state.config.revocations_max_stale_secs;
     let body = json!({
         "status": if database_ok { "healthy" } else { "unhealthy" },
         "service": "chat-service",
@@ -29,6 +31,9 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Va
         "database": if database_ok { "ok" } else { "unreachable" },
         "providers": if registry.is_empty() { "none configured" } else { "configured" },
         "models": registry.models().len(),
+        // "stale": tokens are refused (503) until the auth server's feed is read again.
+        "revocations": if fresh { "ok" } else { "stale" },
+        "revocations_age_secs": stale,
     });
     (if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
 }

@@ -21,6 +21,8 @@ pub struct TestChat {
     /// The chat service's state, to look inside (e.g. memory held for a user).
     pub chat_state: chat::state::AppState,
     stop: Option<tokio::sync::watch::Sender<bool>>,
+    /// Stops the auth server alone.
+    auth_stop: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -89,8 +91,17 @@ impl TestChat {
         let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
+        let (auth_stop, auth_stopped) = tokio::sync::watch::channel(false);
+        let mut stopped_too = stopped.clone();
+        let auth_until = async move {
+            let mut auth_stopped = auth_stopped;
+            tokio::select! {
+                _ = auth_stopped.wait_for(|s| *s) => {}
+                _ = stopped_too.wait_for(|s| *s) => {}
+            }
+        };
         let tasks = vec![
-            tokio::spawn(auth.run_until_stopped(until(stopped.clone()))),
+            tokio::spawn(auth.run_until_stopped(auth_until)),
             tokio::spawn(chat.run_until_stopped(until(stopped))),
         ];
         Self {
@@ -101,8 +112,18 @@ impl TestChat {
             config,
             chat_state,
             stop: Some(stop),
+            auth_stop: Some(auth_stop),
             tasks,
         }
+    }
+
+    /// Stops the auth server (the chat service runs on without it): it stops listening and
+    /// closes its idle connections.
+    pub async fn stop_auth(&mut self) {
+        if let Some(stop) = self.auth_stop.take() {
+            let _ = stop.send(true);
+        }
+        self.tasks.remove(0).await.unwrap().unwrap();
     }
 
     /// Stops both services gracefully and returns the configuration (ports reset to 0).

@@ -9,6 +9,7 @@ use common::both_backends;
 both_backends!(
     service_routes_answer_without_a_token,
     everything_else_needs_a_valid_token,
+    tokens_without_the_chat_scope_are_refused,
     conversations_crud,
     conversations_list_pages_and_searches,
     foreign_ids_answer_404,
@@ -48,6 +49,35 @@ async fn everything_else_needs_a_valid_token(backend: Backend) {
     assert_eq!(body["error"], "invalid_token");
     let (status, _) = app.get("/api/v1/models", "not-a-token").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A token the auth server issued for other scopes (`openid profile`) is valid but not for
+/// chat: 403 `insufficient_scope` naming the scope, over REST and on the WebSocket.
+async fn tokens_without_the_chat_scope_are_refused(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let full = app.user("scoped").await;
+    let response = app
+        .client
+        .post(format!("{}/auth/token", app.auth))
+        .form(&[("username", "scoped"), ("password", crate::helpers::PASSWORD), ("scope", "openid profile")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let narrow = body["access_token"].as_str().unwrap().to_owned();
+    let response =
+        app.client.get(app.url("/api/v1/conversations/")).bearer_auth(&narrow).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("insufficient_scope") && challenge.contains("scope=\"chat\""), "{challenge}");
+    let (_, error) = crate::helpers::status_json(response).await;
+    assert_eq!(error["error"], "insufficient_scope");
+    assert!(error["detail"].as_str().unwrap().contains("chat"), "{error}");
+    let (status, _) = app.post("/api/v1/conversations/", &narrow, json!({"title": "no"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The same user's token with the default scope works.
+    assert_eq!(app.get("/api/v1/conversations/", &full).await.0, StatusCode::OK);
 }
 
 async fn conversations_crud(backend: Backend) {
@@ -348,7 +378,41 @@ async fn without_a_provider_or_local_model_replies_fail_fast_with_a_reason(backe
 mod revocation {
     use super::*;
 
-    both_backends!(revoked_tokens_stop_working_here_within_seconds);
+    both_backends!(
+        revoked_tokens_stop_working_here_within_seconds,
+        without_the_revocation_feed_tokens_are_refused
+    );
+
+    /// The auth server goes away under a running chat service: once its revocation feed has
+    /// not been read for `revocations_max_stale_secs`, tokens are refused with 503 (a
+    /// logged-out user's token could not be told from a good one), and `/health` says so.
+    async fn without_the_revocation_feed_tokens_are_refused(backend: Backend) {
+        let mut app = TestChat::spawn_with(backend, |c| c.chat.revocations_max_stale_secs = 1).await;
+        let token = app.user("uli").await;
+        assert_eq!(app.get("/api/v1/conversations/", &token).await.0, StatusCode::OK);
+        let (_, health) =
+            crate::helpers::status_json(app.client.get(app.url("/health")).send().await.unwrap()).await;
+        assert_eq!(health["revocations"], "ok");
+        app.stop_auth().await;
+        let mut refused = None;
+        for _ in 0..100 {
+            let response =
+                app.client.get(app.url("/api/v1/conversations/")).bearer_auth(&token).send().await.unwrap();
+            if response.status() != StatusCode::OK {
+                refused = Some(response);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let response = refused.expect("tokens are refused once the feed is stale");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        let (_, error) = crate::helpers::status_json(response).await;
+        assert!(error["detail"].as_str().unwrap().contains("revocation list"), "{error}");
+        let (_, health) =
+            crate::helpers::status_json(app.client.get(app.url("/health")).send().await.unwrap()).await;
+        assert_eq!(health["revocations"], "stale", "{health}");
+    }
 
     /// Polls `GET /api/v1/conversations/` with `token` until it is refused (10 s at most).
     async fn refused_soon(app: &TestChat, token: &str) -> bool {

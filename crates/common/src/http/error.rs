@@ -88,6 +88,20 @@ impl ApiError {
         error
     }
 
+    /// 503 with `Retry-After`: the server is busy, not broken.
+    pub fn service_busy(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, detail);
+        error.0.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
+    /// 429 with `Retry-After` and a sentence of the caller's choosing.
+    pub fn too_many_requests_with(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        error.0.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
     /// A missing or unusable bearer token (RFC 6750 §3.1). Without a token at all, the
     /// challenge carries no error code, as the RFC asks.
     pub fn unauthorized(detail: impl Into<String>, token_was_present: bool) -> Self {

@@ -37,6 +37,8 @@ pub struct Setup {
     pub env: Vec<(String, String)>,
     pub auth_port: u16,
     pub chat_port: u16,
+    /// Where the server's standard error goes (appended); `None` inherits the test's.
+    pub stderr: Option<std::path::PathBuf>,
 }
 
 impl Setup {
@@ -51,7 +53,12 @@ impl Setup {
             ("OPENCHAT_WEB_HOST", "127.0.0.1".to_owned()),
             ("OPENCHAT_WEB_PORT", "0".to_owned()),
         ];
-        Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), auth_port, chat_port }
+        Self {
+            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            auth_port,
+            chat_port,
+            stderr: None,
+        }
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
@@ -66,7 +73,12 @@ impl Setup {
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.stderr {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new().create(true).append(true).open(path).expect("stderr file"),
+                ),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("openchat starts");
         let server = Server {
