@@ -71,8 +71,17 @@ pub struct ChatConfig {
     pub hide_non_chat_models: bool,
     /// Longest wait for a provider's first token.
     pub first_token_timeout_secs: u64,
-    /// Longest silence between two streamed chunks.
+    /// Longest silence between two streamed events (keep-alive comments do not count).
     pub idle_timeout_secs: u64,
+    /// Longest reply in tokens: sent to providers as `max_tokens` (a provider's `max_tokens`
+    /// overrides it) and enforced on the stream.
+    pub max_reply_tokens: u32,
+    /// Longest reply in bytes (a continuation included); the reply ends `incomplete` there.
+    pub max_reply_bytes: usize,
+    /// Longest time a reply may stream, in seconds, once the model has started on it.
+    pub max_reply_secs: u64,
+    /// Longest line (and event) of a provider's event stream, in bytes.
+    pub max_stream_line_bytes: usize,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
     /// The embedded local model.
@@ -135,6 +144,10 @@ impl Default for ChatConfig {
             hide_non_chat_models: true,
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
+            max_reply_tokens: 4096,
+            max_reply_bytes: 1024 * 1024,
+            max_reply_secs: 600,
+            max_stream_line_bytes: 1024 * 1024,
             max_message_chars: 32_000,
             local: LocalModelConfig::default(),
         }
@@ -180,6 +193,10 @@ pub struct ProviderConfig {
     /// Overrides `chat.hide_non_chat_models` for this provider.
     #[serde(default)]
     pub hide_non_chat: Option<bool>,
+    /// Overrides `chat.max_reply_tokens` for this provider; 0 sends no limit (Anthropic's
+    /// required one is then 4096) and counts no tokens (bytes and time still bound a reply).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
 }
 
 /// The web UI server's settings.
@@ -346,7 +363,11 @@ env_vars! {
     "OPENCHAT_MODELS_REFRESH_SECS" => ["chat", "models_refresh_secs"] Integer, "how often providers' model lists are read again (default 600)";
     "OPENCHAT_HIDE_NON_CHAT_MODELS" => ["chat", "hide_non_chat_models"] Bool, "hide embedding, speech, image and other non-chat models from the picker (default true)";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
-    "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
+    "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed events, keep-alive comments not counted (default 60)";
+    "OPENCHAT_MAX_REPLY_TOKENS" => ["chat", "max_reply_tokens"] Integer, "longest reply in tokens, sent to providers as max_tokens and enforced (default 4096)";
+    "OPENCHAT_MAX_REPLY_BYTES" => ["chat", "max_reply_bytes"] Integer, "longest reply in bytes (default 1048576)";
+    "OPENCHAT_MAX_REPLY_SECS" => ["chat", "max_reply_secs"] Integer, "longest time a reply may stream, in seconds (default 600)";
+    "OPENCHAT_MAX_STREAM_LINE_BYTES" => ["chat", "max_stream_line_bytes"] Integer, "longest line or event of a provider's stream, in bytes (default 1048576)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
@@ -429,6 +450,7 @@ impl Config {
                 allow: Vec::new(),
                 deny: Vec::new(),
                 hide_non_chat: None,
+                max_tokens: None,
             });
         }
         if let Some(key) = env_value("ANTHROPIC_API_KEY", env)? {
@@ -441,6 +463,7 @@ impl Config {
                 allow: Vec::new(),
                 deny: Vec::new(),
                 hide_non_chat: None,
+                max_tokens: None,
             });
         }
         Ok(())
@@ -462,6 +485,16 @@ impl Config {
             if !url.is_empty() && !(plain && (url.starts_with("http://") || url.starts_with("https://"))) {
                 return Err(ConfigError::Invalid(format!("{name} must be an http:// or https:// URL")));
             }
+        }
+        let chat = &self.chat;
+        if chat.max_reply_tokens == 0 || chat.max_reply_bytes < 1024 || chat.max_reply_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "chat.max_reply_tokens and chat.max_reply_secs must be at least 1, chat.max_reply_bytes at least 1024"
+                    .into(),
+            ));
+        }
+        if chat.max_stream_line_bytes < 4096 {
+            return Err(ConfigError::Invalid("chat.max_stream_line_bytes must be at least 4096".into()));
         }
         let local = &self.chat.local;
         if !(64..=1_048_576).contains(&local.context_length) {

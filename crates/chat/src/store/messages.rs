@@ -257,6 +257,31 @@ impl Db {
         Ok(())
     }
 
+    /// Appends `text` to a streaming reply's stored text and renews its lease, provided the
+    /// stored text has `stored_chars` characters (what the caller wrote so far); false when it
+    /// has not (or the reply is no longer streaming). Only the new text is sent, not the whole.
+    pub async fn append_partial(
+        &self,
+        id: &str,
+        text: &str,
+        stored_chars: usize,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE messages SET content = content || $2, updated_at = $3, lease_until = $4 \
+             WHERE id = $1 AND status = 'streaming' AND length(content) = $5",
+        )
+        .bind(id)
+        .bind(text)
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::try_from(stored_chars).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Final state of a reply.
     pub async fn finish_message(&self, id: &str, end: &ReplyEnd<'_>, now: i64) -> StoreResult<()> {
         sqlx::query(

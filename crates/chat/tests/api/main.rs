@@ -10,4 +10,5 @@ mod replies;
 mod rest;
 mod search;
 mod settings;
+mod upstream;
 mod ws;
