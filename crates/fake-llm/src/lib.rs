@@ -344,13 +344,25 @@ fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) 
     let delay = script.delay;
     let sent = script.words.len();
     // The hostile endings: each replaces the end of the reply, after the words so far.
-    let words_then = |n: usize| finite_frames(&Script { words: script.words[..n.min(sent)].to_vec(), stall_after: Some(n.min(sent)), ..script.clone() }, dialect, model, prompt_tokens);
+    let words_then = |n: usize| {
+        finite_frames(
+            &Script {
+                words: script.words[..n.min(sent)].to_vec(),
+                stall_after: Some(n.min(sent)),
+                ..script.clone()
+            },
+            dialect,
+            model,
+            prompt_tokens,
+        )
+    };
     let without_stall = |mut frames: Vec<Frame>| {
         frames.pop();
         frames.into_iter()
     };
     if let Some(n) = script.comments_after {
-        let comments = std::iter::repeat_with(|| Frame::Data(": keep-alive\n\n".into(), Duration::from_millis(50)));
+        let comments =
+            std::iter::repeat_with(|| Frame::Data(": keep-alive\n\n".into(), Duration::from_millis(50)));
         return Box::new(without_stall(words_then(n)).chain(comments));
     }
     if let Some(n) = script.endless_line_after {
@@ -360,7 +372,8 @@ fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) 
     }
     if script.endless {
         let model = model.to_owned();
-        let endless = (1u64..).map(move |i| Frame::Data(word_frame(dialect, &model, &format!("e{i} ")), delay));
+        let endless =
+            (1u64..).map(move |i| Frame::Data(word_frame(dialect, &model, &format!("e{i} ")), delay));
         return Box::new(without_stall(words_then(sent)).chain(endless));
     }
     Box::new(finite.into_iter())

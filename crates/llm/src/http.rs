@@ -141,10 +141,7 @@ pub(crate) fn sse_events(
 
 /// Ends a stream of events as cut by the token limit once it brings more than `max` deltas
 /// (each carries at least one token, so a provider that honours `max_tokens` never gets here).
-pub(crate) fn limit_deltas(
-    mut events: crate::EventStream,
-    max: Option<u32>,
-) -> crate::EventStream {
+pub(crate) fn limit_deltas(mut events: crate::EventStream, max: Option<u32>) -> crate::EventStream {
     let Some(max) = max else { return events };
     async_stream(move |tx| async move {
         let mut deltas = 0u32;

@@ -148,7 +148,12 @@ mod tests {
     #[test]
     fn decodes_events_across_chunks_and_line_ends() {
         let events = decode_in(
-            &[b"data: a\n\n: keep-alive\n\nevent: ping\r", b"\ndata: {}\r\n\r", b"\ndata: x\rdata:y\n", b"\n"],
+            &[
+                b"data: a\n\n: keep-alive\n\nevent: ping\r",
+                b"\ndata: {}\r\n\r",
+                b"\ndata: x\rdata:y\n",
+                b"\n",
+            ],
             1024,
         )
         .unwrap();

@@ -175,7 +175,8 @@ async fn save_periodically(db: crate::store::Db, generation: Arc<Generation>) {
             continue;
         }
         let now = common::clock::now_millis();
-        let appended = db.append_partial(&generation.message_id, &new_text, saved_chars, now, now + LEASE_MS).await;
+        let appended =
+            db.append_partial(&generation.message_id, &new_text, saved_chars, now, now + LEASE_MS).await;
         let stored = match appended {
             Ok(true) => Ok(saved_chars + new_text.chars().count()),
             // The stored text is not what this saver wrote (a failed write that did land, or a

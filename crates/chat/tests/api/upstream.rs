@@ -146,16 +146,20 @@ async fn partial_text_is_saved_by_appending(backend: Backend) {
     let id = app.conversation(&token, "Saving").await;
     let mut ws = app.ws(&format!("/ws/chat/saver?token={token}")).await;
     // Multi-byte text, slowly, cut by the token limit so that it can be continued.
+    let more = " ünd wëiter gëht's ïmmer, ëin Wört nàch dëm ändërn, bïs dïe Gëschïchtë ëndlïch zü Ëndë ïst";
     let reply = "Ünïcödé wörds — ünder wäy, ñot ASCII ànd lóng énough to bé sáved séveral tïmes";
     ws.send(
         "send_message",
-        json!({"conversation_id": id, "content": format!("[[reply={reply}]][[delay=80]][[length]][[continue= ünd wëiter gëht's ïmmer]]")}),
+        json!({"conversation_id": id, "content": format!("[[reply={reply}]][[delay=80]][[length]][[continue={more}]]")}),
     )
     .await;
     let seen = watch_partial_text(&app, &token, &id).await;
     let frames = ws.until("generation_done").await;
     assert_eq!(frames.last().unwrap()["message"]["content"], reply);
-    assert!(seen.iter().any(|t| !t.is_empty() && t.len() < reply.len()), "a partial text was saved: {seen:?}");
+    assert!(
+        seen.iter().any(|t| !t.is_empty() && t.len() < reply.len()),
+        "a partial text was saved: {seen:?}"
+    );
     for text in &seen {
         assert!(reply.starts_with(text.as_str()), "{text:?} is a prefix of the reply");
     }
@@ -165,7 +169,7 @@ async fn partial_text_is_saved_by_appending(backend: Backend) {
     ws.send("continue", json!({"message_id": reply_id})).await;
     let seen = watch_partial_text(&app, &token, &id).await;
     let frames = ws.until("generation_done").await;
-    let whole = format!("{reply} ünd wëiter gëht's ïmmer");
+    let whole = format!("{reply}{more}");
     assert_eq!(frames.last().unwrap()["message"]["content"], whole.as_str());
     assert!(seen.iter().any(|t| t.len() > reply.len() && t.len() < whole.len()), "{seen:?}");
     for text in &seen {
