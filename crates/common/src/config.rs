@@ -82,6 +82,8 @@ pub struct ChatConfig {
     pub max_reply_secs: u64,
     /// Longest line (and event) of a provider's event stream, in bytes.
     pub max_stream_line_bytes: usize,
+    /// Most bytes of message text in one page of `GET …/messages` (at least one message).
+    pub max_page_bytes: usize,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
     /// The embedded local model.
@@ -148,6 +150,7 @@ impl Default for ChatConfig {
             max_reply_bytes: 1024 * 1024,
             max_reply_secs: 600,
             max_stream_line_bytes: 1024 * 1024,
+            max_page_bytes: 4 * 1024 * 1024,
             max_message_chars: 32_000,
             local: LocalModelConfig::default(),
         }
@@ -367,6 +370,7 @@ env_vars! {
     "OPENCHAT_MAX_REPLY_TOKENS" => ["chat", "max_reply_tokens"] Integer, "longest reply in tokens, sent to providers as max_tokens and enforced (default 4096)";
     "OPENCHAT_MAX_REPLY_BYTES" => ["chat", "max_reply_bytes"] Integer, "longest reply in bytes (default 1048576)";
     "OPENCHAT_MAX_REPLY_SECS" => ["chat", "max_reply_secs"] Integer, "longest time a reply may stream, in seconds (default 600)";
+    "OPENCHAT_MAX_PAGE_BYTES" => ["chat", "max_page_bytes"] Integer, "most bytes of message text in one page of messages (default 4194304)";
     "OPENCHAT_MAX_STREAM_LINE_BYTES" => ["chat", "max_stream_line_bytes"] Integer, "longest line or event of a provider's stream, in bytes (default 1048576)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
@@ -492,6 +496,9 @@ impl Config {
                 "chat.max_reply_tokens and chat.max_reply_secs must be at least 1, chat.max_reply_bytes at least 1024"
                     .into(),
             ));
+        }
+        if chat.max_page_bytes < 1024 {
+            return Err(ConfigError::Invalid("chat.max_page_bytes must be at least 1024".into()));
         }
         if chat.max_stream_line_bytes < 4096 {
             return Err(ConfigError::Invalid("chat.max_stream_line_bytes must be at least 4096".into()));

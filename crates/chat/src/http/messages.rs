@@ -90,15 +90,20 @@ pub struct ListParams {
     limit: Option<i64>,
 }
 
-/// The messages of a conversation, oldest first.
+/// The messages of a conversation, oldest first. A page holds at most `limit` messages and at
+/// most `chat.max_page_bytes` of text (at least one message): it may hold fewer than `limit`
+/// while older messages remain. When they do, a `Link` header names the next page
+/// (`rel="next"`: `before` the page's first message).
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages", tag = "messages", params(ListParams),
-    security(("bearer" = [])), responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
+    security(("bearer" = [])), responses(
+        (status = 200, body = [Message], headers(("Link" = String, description = "`<…?before=ID&limit=N>; rel=\"next\"` when older messages remain"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
-) -> ApiResult<Json<Vec<Message>>> {
+) -> ApiResult<Response> {
     let conversation = owned(&state, &claims, &id).await?;
     let limit = params.limit.unwrap_or(1000);
     if !(1..=1000).contains(&limit) {
@@ -114,8 +119,23 @@ pub async fn list(
         }
         None => None,
     };
-    let messages = state.db.messages(&conversation.id, before, limit).await.map_err(ApiError::internal)?;
-    Ok(Json(messages.iter().map(message_to_wire).collect()))
+    let (messages, more) = state
+        .db
+        .message_page(&conversation.id, before, limit, state.config.max_page_bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    let body: Vec<Message> = messages.iter().map(message_to_wire).collect();
+    let mut response = Json(body).into_response();
+    if more && let Some(first) = messages.first() {
+        let next = format!(
+            "</api/v1/conversations/{}/messages?before={}&limit={limit}>; rel=\"next\"",
+            conversation.id, first.id
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&next) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
 /// Where a new message goes: after `parent_id` (the end of the branch the user sees), which must

@@ -6,6 +6,7 @@ mod helpers;
 
 mod generations;
 mod models;
+mod pages;
 mod replies;
 mod rest;
 mod search;
