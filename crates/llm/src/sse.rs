@@ -53,7 +53,7 @@ impl SseDecoder {
     /// Decodes `bytes`, appending each completed event to `out`. After an error the decoder
     /// must not be fed again.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut VecDeque<SseEvent>) -> Result<(), SseError> {
-        if self.skip_lf {
+        if self.skip_lf && !bytes.is_empty() {
             self.skip_lf = false;
             if let Some(rest) = bytes.strip_prefix(b"\n") {
                 bytes = rest;
@@ -111,6 +111,8 @@ impl SseDecoder {
         };
         match field {
             b"data" => {
+                // Invalid UTF-8 becomes U+FFFD (3 bytes a byte): the bound is on the text kept.
+                let value = String::from_utf8_lossy(value);
                 let added = value.len() + usize::from(self.has_data);
                 if self.data.len() + added > self.max_bytes {
                     return Err(SseError::EventTooLarge(self.max_bytes));
@@ -118,7 +120,7 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                self.data.push_str(&value);
                 self.has_data = true;
             }
             b"event" => self.event = String::from_utf8_lossy(value).into_owned(),
@@ -174,5 +176,89 @@ mod tests {
         // Exactly at the bound is fine.
         let exact = format!("data: {}\n\n", "y".repeat(58));
         assert_eq!(decode_in(&[exact.as_bytes()], 64).unwrap(), vec![event("", &"y".repeat(58))]);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Feeds `bytes` cut at `cuts`, checking after every chunk that the decoder holds no
+        /// more than its bound; the events (or the first error).
+        fn decode_cut(bytes: &[u8], cuts: &[usize], max: usize) -> Result<Vec<SseEvent>, SseError> {
+            let mut decoder = SseDecoder::new(max);
+            let mut out = VecDeque::new();
+            let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+            points.push(0);
+            points.push(bytes.len());
+            points.sort_unstable();
+            for pair in points.windows(2) {
+                decoder.feed(&bytes[pair[0]..pair[1]], &mut out)?;
+                assert!(
+                    decoder.line.len() <= max && decoder.data.len() <= max,
+                    "the decoder holds more than its bound"
+                );
+            }
+            Ok(out.into())
+        }
+
+        /// Bytes that look like an event stream: field names, colons, line ends, text.
+        fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"data: ".to_vec()),
+                Just(b"data:".to_vec()),
+                Just(b"event: ".to_vec()),
+                Just(b": keep-alive".to_vec()),
+                Just(b"id: 1".to_vec()),
+                Just(b"\n".to_vec()),
+                Just(b"\r".to_vec()),
+                Just(b"\r\n".to_vec()),
+                Just(b"\n\n".to_vec()),
+                Just("é€😀".as_bytes().to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..40),
+            ];
+            proptest::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            /// Any input: no panic, memory within the bound, and the same answer however the
+            /// body is cut into chunks.
+            #[test]
+            fn any_input_decodes_the_same_in_any_chunks_within_the_bound(
+                bytes in prop_oneof![stream_bytes(), proptest::collection::vec(any::<u8>(), 0..600)],
+                cuts in proptest::collection::vec(any::<usize>(), 0..12),
+                max in 1usize..200,
+            ) {
+                let whole = decode_cut(&bytes, &[], max);
+                let chunked = decode_cut(&bytes, &cuts, max);
+                prop_assert_eq!(&whole, &chunked);
+                if let Err(e) = whole {
+                    let text = e.to_string();
+                    prop_assert!(text.starts_with("the stream sent a") && text.ends_with(&format!("than {max} bytes")), "{}", text);
+                }
+            }
+
+            /// Well-formed events come back as they were sent, whatever the line ends.
+            #[test]
+            fn events_round_trip(
+                events in proptest::collection::vec(("[a-z_]{0,12}", "[^\r\n]{0,40}"), 0..8),
+                line_end in prop_oneof![Just("\n"), Just("\r"), Just("\r\n")],
+                cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            ) {
+                let mut text = String::new();
+                for (event, data) in &events {
+                    if !event.is_empty() {
+                        text.push_str(&format!("event: {event}{line_end}"));
+                    }
+                    text.push_str(&format!(": comment{line_end}data: {data}{line_end}{line_end}"));
+                }
+                let decoded = decode_cut(text.as_bytes(), &cuts, 4096).unwrap();
+                let expected: Vec<SseEvent> =
+                    events.iter().map(|(e, d)| SseEvent { event: e.clone(), data: d.clone() }).collect();
+                prop_assert_eq!(decoded, expected);
+            }
+        }
     }
 }

@@ -242,11 +242,11 @@ impl Db {
             }
         };
         let sizes: Vec<(i64, i64)> = sqlx::query_as(sql)
-        .bind(conversation_id)
-        .bind(before_position)
-        .bind(limit.saturating_add(1))
-        .fetch_all(&self.pool)
-        .await?;
+            .bind(conversation_id)
+            .bind(before_position)
+            .bind(limit.saturating_add(1))
+            .fetch_all(&self.pool)
+            .await?;
         let mut total = 0usize;
         let mut kept = 0;
         for (_, bytes) in sizes.iter().take(usize::try_from(limit).unwrap_or(0)) {
