@@ -123,7 +123,7 @@ pub async fn list(
         .db
         .message_page(&conversation.id, before, limit, state.config.max_page_bytes)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(store_error)?;
     let body: Vec<Message> = messages.iter().map(message_to_wire).collect();
     let mut response = Json(body).into_response();
     if more && let Some(first) = messages.first() {
@@ -164,7 +164,7 @@ pub(crate) async fn lookup_message(
     if !validate::plausible_id(id) {
         return Err(not_found());
     }
-    state.db.message(id, &claims.sub).await.map_err(ApiError::internal)?.ok_or_else(not_found)
+    state.db.message(id, &claims.sub).await.map_err(store_error)?.ok_or_else(not_found)
 }
 
 /// Send a message; the assistant's reply starts as a generation (streamed over the WebSocket,
@@ -287,10 +287,12 @@ fn to_sse(event: &ServerEvent) -> SseEvent {
     SseEvent::default().json_data(event).unwrap_or_else(|_| SseEvent::default().data("{}"))
 }
 
-/// A conversation deleted mid-request is gone (404); anything else is internal.
+/// A conversation deleted mid-request is gone (404); a database that cannot be reached is a
+/// 503 (the client may retry; nothing was stored); anything else is internal.
 pub(crate) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::ConversationGone => super::conversation_not_found(),
+        other if other.is_outage() => ApiError::unavailable(other),
         other => ApiError::internal(other),
     }
 }

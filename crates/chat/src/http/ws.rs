@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::conversations::{create_for, owned};
-use super::messages::{lookup_message, post_user_message, reply_parent};
+use super::messages::{lookup_message, post_user_message, reply_parent, store_error};
 use crate::auth::authenticate;
 use crate::convert::conversation_to_wire;
 use crate::generation::Event;
@@ -383,7 +383,7 @@ impl Session {
                     ));
                 }
                 let conversation = owned(&state, &claims, &reply.conversation_id).await?;
-                if state.db.has_children(&conversation.id, &reply.id).await.map_err(ApiError::internal)? {
+                if state.db.has_children(&conversation.id, &reply.id).await.map_err(store_error)? {
                     return Err(ApiError::invalid_field(
                         "message_id",
                         "has messages after it; only the last reply of a branch can be continued",

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod chaos;
 mod generations;
 mod models;
 mod pages;
