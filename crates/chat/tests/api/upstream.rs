@@ -16,6 +16,7 @@ both_backends!(
     an_endless_line_breaks_the_stream_off,
     only_the_start_of_an_error_body_is_read,
     partial_text_is_saved_by_appending,
+    a_provider_cut_mid_stream_loses_neither_question_nor_partial_reply,
 );
 
 async fn ask(app: &TestChat, token: &str, username: &str, content: &str) -> (Ws, String, Vec<Value>) {
@@ -192,4 +193,19 @@ async fn watch_partial_text(app: &TestChat, token: &str, conversation: &str) -> 
         tokio::time::sleep(std::time::Duration::from_millis(40)).await;
     }
     seen
+}
+
+async fn a_provider_cut_mid_stream_loses_neither_question_nor_partial_reply(backend: Backend) {
+    let app = TestChat::spawn(backend).await;
+    let token = app.user("cut").await;
+    let question = "[[words=10]][[drop_after=3]]";
+    let (_ws, id, frames) = ask(&app, &token, "cut", question).await;
+    let done = frames.last().unwrap();
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["reason"].as_str().unwrap().starts_with("the model provider's stream broke off"), "{done}");
+    let messages = app.settled_messages(&token, &id).await;
+    assert_eq!(messages.len(), 2);
+    assert_eq!((&messages[0]["role"], &messages[0]["content"]), (&json!("user"), &json!(question)));
+    assert_eq!((&messages[1]["status"], &messages[1]["content"]), (&json!("failed"), &json!("w1 w2 w3 ")));
+    upstream_released(&app).await;
 }
