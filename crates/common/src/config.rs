@@ -668,6 +668,38 @@ mod tests {
     }
 
     #[test]
+    fn reply_and_page_bounds_are_read_and_checked() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        let chat = &config.chat;
+        assert_eq!((chat.max_reply_tokens, chat.max_reply_bytes, chat.max_reply_secs), (4096, 1 << 20, 600));
+        assert_eq!((chat.max_stream_line_bytes, chat.max_page_bytes), (1 << 20, 4 << 20));
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("OPENCHAT_MAX_REPLY_TOKENS", "100"),
+                ("OPENCHAT_MAX_REPLY_BYTES", "2048"),
+                ("OPENCHAT_MAX_REPLY_SECS", "5"),
+                ("OPENCHAT_MAX_STREAM_LINE_BYTES", "8192"),
+                ("OPENCHAT_MAX_PAGE_BYTES", "4096"),
+            ]),
+        )
+        .unwrap();
+        let chat = &config.chat;
+        assert_eq!((chat.max_reply_tokens, chat.max_reply_bytes, chat.max_reply_secs), (100, 2048, 5));
+        assert_eq!((chat.max_stream_line_bytes, chat.max_page_bytes), (8192, 4096));
+        for (name, value) in [
+            ("OPENCHAT_MAX_REPLY_TOKENS", "0"),
+            ("OPENCHAT_MAX_REPLY_BYTES", "10"),
+            ("OPENCHAT_MAX_REPLY_SECS", "0"),
+            ("OPENCHAT_MAX_STREAM_LINE_BYTES", "100"),
+            ("OPENCHAT_MAX_PAGE_BYTES", "100"),
+        ] {
+            let err = Config::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains("chat.max_"), "{name}: {err}");
+        }
+    }
+
+    #[test]
     fn empty_variables_count_as_unset() {
         let config = Config::load_from(
             None,
