@@ -79,7 +79,12 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     } else {
         tracing::info!(models = registry.models().len(), default = ?registry.default_model(), "model providers ready");
     }
-    let generations = Generations::new(db.clone(), Arc::new(Hub::default()), registry);
+    let generations = Generations::new(
+        db.clone(),
+        Arc::new(Hub::default()),
+        registry,
+        crate::generation::ReplyLimits::from_config(&chat),
+    );
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     let http = config.http.clone();

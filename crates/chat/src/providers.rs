@@ -13,13 +13,25 @@ use llm::{
 const OPENAI_URL: &str = "https://api.openai.com/v1";
 const ANTHROPIC_URL: &str = "https://api.anthropic.com";
 
-/// The timeouts every HTTP provider uses.
+/// The timeouts and bounds every HTTP provider uses (see [`provider_settings`]).
 pub fn http_settings(config: &ChatConfig) -> HttpSettings {
     HttpSettings {
         connect_timeout: Duration::from_secs(10),
         first_token_timeout: Duration::from_secs(config.first_token_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        max_tokens: Some(config.max_reply_tokens),
+        max_line_bytes: config.max_stream_line_bytes,
     }
+}
+
+/// One provider's settings: its own `max_tokens`, if set, overrides `chat.max_reply_tokens`
+/// (0 sends none).
+pub fn provider_settings(config: &ChatConfig, provider: &ProviderConfig) -> HttpSettings {
+    let mut settings = http_settings(config);
+    if let Some(max) = provider.max_tokens {
+        settings.max_tokens = Some(max).filter(|m| *m > 0);
+    }
+    settings
 }
 
 /// The registry's options from the configuration.
@@ -42,9 +54,9 @@ pub fn model_filter(config: &ChatConfig, provider: &ProviderConfig) -> ModelFilt
 
 /// Every configured HTTP provider, in configuration order.
 pub fn configured(config: &ChatConfig) -> Vec<ProviderEntry> {
-    let settings = http_settings(config);
     let mut entries = Vec::new();
     for p in &config.providers {
+        let settings = provider_settings(config, p);
         let name = p.name.clone().unwrap_or_else(|| format!("{:?}", p.kind).to_lowercase());
         let provider: Arc<dyn Provider> = match p.kind {
             ProviderKind::Openai => Arc::new(OpenAiProvider::new(

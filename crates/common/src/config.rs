@@ -102,11 +102,22 @@ pub struct ChatConfig {
     pub hide_non_chat_models: bool,
     /// Longest wait for a provider's first token.
     pub first_token_timeout_secs: u64,
-    /// Longest silence between two streamed chunks.
+    /// Longest silence between two streamed events (keep-alive comments do not count).
     pub idle_timeout_secs: u64,
     /// How long the auth server's revocation feed may go unread before tokens are refused
     /// (503) rather than trusted without knowing whether they were revoked.
     pub revocations_max_stale_secs: u64,
+    /// Longest reply in tokens: sent to providers as `max_tokens` (a provider's `max_tokens`
+    /// overrides it) and enforced on the stream.
+    pub max_reply_tokens: u32,
+    /// Longest reply in bytes (a continuation included); the reply ends `incomplete` there.
+    pub max_reply_bytes: usize,
+    /// Longest time a reply may stream, in seconds, once the model has started on it.
+    pub max_reply_secs: u64,
+    /// Longest line (and event) of a provider's event stream, in bytes.
+    pub max_stream_line_bytes: usize,
+    /// Most bytes of message text in one page of `GET …/messages` (at least one message).
+    pub max_page_bytes: usize,
     /// Longest message a user may send, in characters.
     pub max_message_chars: usize,
     /// A WebSocket client that does not take a frame within this is dropped (it resumes with
@@ -215,6 +226,11 @@ impl Default for ChatConfig {
             first_token_timeout_secs: 60,
             idle_timeout_secs: 60,
             revocations_max_stale_secs: 10,
+            max_reply_tokens: 4096,
+            max_reply_bytes: 1024 * 1024,
+            max_reply_secs: 600,
+            max_stream_line_bytes: 1024 * 1024,
+            max_page_bytes: 4 * 1024 * 1024,
             max_message_chars: 32_000,
             ws_send_timeout_secs: 10,
             ws_max_sockets_per_user: 16,
@@ -265,6 +281,10 @@ pub struct ProviderConfig {
     /// Overrides `chat.hide_non_chat_models` for this provider.
     #[serde(default)]
     pub hide_non_chat: Option<bool>,
+    /// Overrides `chat.max_reply_tokens` for this provider; 0 sends no limit (Anthropic's
+    /// required one is then 4096) and counts no tokens (bytes and time still bound a reply).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
 }
 
 /// The web UI server's settings.
@@ -488,7 +508,12 @@ env_vars! {
     "OPENCHAT_HIDE_NON_CHAT_MODELS" => ["chat", "hide_non_chat_models"] Bool, "hide embedding, speech, image and other non-chat models from the picker (default true)";
     "OPENCHAT_FIRST_TOKEN_TIMEOUT_SECS" => ["chat", "first_token_timeout_secs"] Integer, "longest wait for a provider's first token (default 60)";
     "OPENCHAT_REVOCATIONS_MAX_STALE_SECS" => ["chat", "revocations_max_stale_secs"] Integer, "how long the revocation feed may go unread before chat refuses tokens with 503 (default 10)";
-    "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed chunks (default 60)";
+    "OPENCHAT_IDLE_TIMEOUT_SECS" => ["chat", "idle_timeout_secs"] Integer, "longest silence between streamed events, keep-alive comments not counted (default 60)";
+    "OPENCHAT_MAX_REPLY_TOKENS" => ["chat", "max_reply_tokens"] Integer, "longest reply in tokens, sent to providers as max_tokens and enforced (default 4096)";
+    "OPENCHAT_MAX_REPLY_BYTES" => ["chat", "max_reply_bytes"] Integer, "longest reply in bytes (default 1048576)";
+    "OPENCHAT_MAX_REPLY_SECS" => ["chat", "max_reply_secs"] Integer, "longest time a reply may stream, in seconds (default 600)";
+    "OPENCHAT_MAX_PAGE_BYTES" => ["chat", "max_page_bytes"] Integer, "most bytes of message text in one page of messages (default 4194304)";
+    "OPENCHAT_MAX_STREAM_LINE_BYTES" => ["chat", "max_stream_line_bytes"] Integer, "longest line or event of a provider's stream, in bytes (default 1048576)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
@@ -584,6 +609,7 @@ impl Config {
                 allow: Vec::new(),
                 deny: Vec::new(),
                 hide_non_chat: None,
+                max_tokens: None,
             });
         }
         if let Some(key) = env_value("ANTHROPIC_API_KEY", env)? {
@@ -596,6 +622,7 @@ impl Config {
                 allow: Vec::new(),
                 deny: Vec::new(),
                 hide_non_chat: None,
+                max_tokens: None,
             });
         }
         Ok(())
@@ -620,6 +647,19 @@ impl Config {
             if !url.is_empty() && !(plain && (url.starts_with("http://") || url.starts_with("https://"))) {
                 return Err(ConfigError::Invalid(format!("{name} must be an http:// or https:// URL")));
             }
+        }
+        let chat = &self.chat;
+        if chat.max_reply_tokens == 0 || chat.max_reply_bytes < 1024 || chat.max_reply_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "chat.max_reply_tokens and chat.max_reply_secs must be at least 1, chat.max_reply_bytes at least 1024"
+                    .into(),
+            ));
+        }
+        if chat.max_page_bytes < 1024 {
+            return Err(ConfigError::Invalid("chat.max_page_bytes must be at least 1024".into()));
+        }
+        if chat.max_stream_line_bytes < 4096 {
+            return Err(ConfigError::Invalid("chat.max_stream_line_bytes must be at least 4096".into()));
         }
         let local = &self.chat.local;
         if !(64..=1_048_576).contains(&local.context_length) {
@@ -795,6 +835,38 @@ mod tests {
         assert!(err.to_string().contains("top_p"), "{err}");
         let err = Config::load_from(None, env(&[("OPENCHAT_LOCAL_MAX_TOKENS", "2048")])).unwrap_err();
         assert!(err.to_string().contains("max_tokens"), "{err}");
+    }
+
+    #[test]
+    fn reply_and_page_bounds_are_read_and_checked() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        let chat = &config.chat;
+        assert_eq!((chat.max_reply_tokens, chat.max_reply_bytes, chat.max_reply_secs), (4096, 1 << 20, 600));
+        assert_eq!((chat.max_stream_line_bytes, chat.max_page_bytes), (1 << 20, 4 << 20));
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("OPENCHAT_MAX_REPLY_TOKENS", "100"),
+                ("OPENCHAT_MAX_REPLY_BYTES", "2048"),
+                ("OPENCHAT_MAX_REPLY_SECS", "5"),
+                ("OPENCHAT_MAX_STREAM_LINE_BYTES", "8192"),
+                ("OPENCHAT_MAX_PAGE_BYTES", "4096"),
+            ]),
+        )
+        .unwrap();
+        let chat = &config.chat;
+        assert_eq!((chat.max_reply_tokens, chat.max_reply_bytes, chat.max_reply_secs), (100, 2048, 5));
+        assert_eq!((chat.max_stream_line_bytes, chat.max_page_bytes), (8192, 4096));
+        for (name, value) in [
+            ("OPENCHAT_MAX_REPLY_TOKENS", "0"),
+            ("OPENCHAT_MAX_REPLY_BYTES", "10"),
+            ("OPENCHAT_MAX_REPLY_SECS", "0"),
+            ("OPENCHAT_MAX_STREAM_LINE_BYTES", "100"),
+            ("OPENCHAT_MAX_PAGE_BYTES", "100"),
+        ] {
+            let err = Config::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains("chat.max_"), "{name}: {err}");
+        }
     }
 
     #[test]

@@ -14,6 +14,13 @@
 //!   measuring relay latency)
 //! - `[[length]]` end the reply as cut by the token limit (`finish_reason: "length"`,
 //!   Anthropic's `stop_reason: "max_tokens"`)
+//! - `[[endless]]` after the words (`[[words=N]]`, default none), stream numbered words
+//!   forever (`e1 e2 …`), ignoring `max_tokens`
+//! - `[[comments_after=N]]` send N chunks, then only keep-alive comments (`: keep-alive`), one
+//!   every 50 ms, forever
+//! - `[[endless_line_after=N]]` send N chunks, then a `data:` line that never ends (64 KiB
+//!   every 5 ms)
+//! - `[[endless_body]]` with `[[status=CODE]]`: an error body that never ends (64 KiB every 5 ms)
 //! - `[[continue=text]]` what to answer when asked to continue a reply (the request ends with
 //!   the assistant's partial message); default " and the story went on."
 //!
@@ -36,6 +43,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 pub const MODELS: &[&str] = &["fake-model", "fake-model-large"];
@@ -124,6 +132,10 @@ struct Script {
     stamp: bool,
     /// End as cut by the token limit.
     length: bool,
+    endless: bool,
+    comments_after: Option<usize>,
+    endless_line_after: Option<usize>,
+    endless_body: bool,
 }
 
 fn directive<'a>(text: &'a str, name: &str) -> Option<&'a str> {
@@ -153,6 +165,8 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         split_words(reply)
     } else if let Some(n) = number("words") {
         (1..=n).map(|i| format!("w{i} ")).collect()
+    } else if last.contains("[[endless]]") {
+        Vec::new()
     } else {
         let cleaned: String = strip_directives(&last);
         split_words(&format!("Echo: {}", cleaned.trim()))
@@ -170,6 +184,10 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         },
         stamp: last.contains("[[stamp]]"),
         length: last.contains("[[length]]") && !continuing,
+        endless: last.contains("[[endless]]"),
+        comments_after: number("comments_after").map(|n| n as usize),
+        endless_line_after: number("endless_line_after").map(|n| n as usize),
+        endless_body: last.contains("[[endless_body]]"),
     }
 }
 
@@ -240,6 +258,17 @@ fn respond(shared: Arc<Shared>, body: Value, dialect: Dialect) -> Response {
     let script = script(&body, &mut prompt_tokens);
     if let Some(status) = script.status {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if script.endless_body {
+            let body = futures_util::stream::repeat_with(|| "x".repeat(64 * 1024)).then(|piece| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok::<_, std::io::Error>(piece)
+            });
+            return Response::builder()
+                .status(status)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from_stream(body))
+                .expect("valid response");
+        }
         return (status, Json(json!({"error": {"message": format!("scripted failure {}", status.as_u16()), "type": "fake"}})))
             .into_response();
     }
@@ -294,7 +323,63 @@ enum Frame {
     Drop,
 }
 
-fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Vec<Frame> {
+type Frames = Box<dyn Iterator<Item = Frame> + Send>;
+
+fn word_frame(dialect: Dialect, model: &str, word: &str) -> String {
+    match dialect {
+        Dialect::OpenAi => format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
+            "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": null}]})
+        ),
+        Dialect::Anthropic => format!(
+            "event: content_block_delta\ndata: {}\n\n",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word}})
+        ),
+    }
+}
+
+fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Frames {
+    let finite = finite_frames(script, dialect, model, prompt_tokens);
+    let delay = script.delay;
+    let sent = script.words.len();
+    // The hostile endings: each replaces the end of the reply, after the words so far.
+    let words_then = |n: usize| {
+        finite_frames(
+            &Script {
+                words: script.words[..n.min(sent)].to_vec(),
+                stall_after: Some(n.min(sent)),
+                ..script.clone()
+            },
+            dialect,
+            model,
+            prompt_tokens,
+        )
+    };
+    let without_stall = |mut frames: Vec<Frame>| {
+        frames.pop();
+        frames.into_iter()
+    };
+    if let Some(n) = script.comments_after {
+        let comments =
+            std::iter::repeat_with(|| Frame::Data(": keep-alive\n\n".into(), Duration::from_millis(50)));
+        return Box::new(without_stall(words_then(n)).chain(comments));
+    }
+    if let Some(n) = script.endless_line_after {
+        let line = std::iter::once(Frame::Data("data: ".into(), Duration::ZERO))
+            .chain(std::iter::repeat_with(|| Frame::Data("x".repeat(64 * 1024), Duration::from_millis(5))));
+        return Box::new(without_stall(words_then(n)).chain(line));
+    }
+    if script.endless {
+        let model = model.to_owned();
+        let endless =
+            (1u64..).map(move |i| Frame::Data(word_frame(dialect, &model, &format!("e{i} ")), delay));
+        return Box::new(without_stall(words_then(sent)).chain(endless));
+    }
+    Box::new(finite.into_iter())
+}
+
+fn finite_frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Vec<Frame> {
     let mut out = Vec::new();
     let sse = |event: Option<&str>, data: Value| match event {
         Some(event) => format!("event: {event}\ndata: {data}\n\n"),

@@ -4,7 +4,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::http::{HttpSettings, async_stream, list_ids, send, sse_events};
+use crate::http::{HttpSettings, async_stream, limit_deltas, list_ids, send, sse_events};
 use crate::{ChatRequest, EventStream, FinishReason, LlmError, Provider, Role, StreamEvent, Usage};
 
 const API_VERSION: &str = "2023-06-01";
@@ -46,10 +46,11 @@ impl AnthropicProvider {
             let trimmed = last["content"].as_str().unwrap_or_default().trim_end().to_owned();
             last["content"] = json!(trimmed);
         }
+        let max_tokens = request.max_tokens.or(self.settings.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
         let mut body = json!({
             "model": request.model,
             "messages": messages,
-            "max_tokens": request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            "max_tokens": max_tokens,
             "stream": true,
         });
         if !system.is_empty() {
@@ -118,7 +119,7 @@ impl AnthropicProvider {
             }
             let _ = tx.send(Err(LlmError::Stream("the stream ended before message_stop".into()))).await;
         });
-        Ok(stream.boxed())
+        Ok(limit_deltas(stream.boxed(), Some(max_tokens)))
     }
 }
 

@@ -1,18 +1,28 @@
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use futures_util::StreamExt;
 
-use crate::LlmError;
+use crate::sse::{SseDecoder, SseEvent};
+use crate::{FinishReason, LlmError, StreamEvent};
 
-/// Timeouts for talking to a provider. Streaming needs an idle timeout between chunks, not
-/// a total timeout (a long answer may take minutes).
+/// How the server talks to a provider: timeouts and bounds. Streaming needs an idle timeout
+/// between events, not a total timeout (a long answer may take minutes; the chat service bounds
+/// a reply's total time itself).
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
     pub connect_timeout: Duration,
-    /// Longest wait for the response headers and the first chunk.
+    /// Longest wait for the response headers, and again for the first event.
     pub first_token_timeout: Duration,
-    /// Longest silence between two chunks once streaming.
+    /// Longest wait for the next event once streaming; comments (keep-alives) and partial lines
+    /// do not count as one.
     pub idle_timeout: Duration,
+    /// `max_tokens` sent with each request that sets none, and the most content deltas read of
+    /// one reply (a delta carries at least one token); `None` sends and counts nothing.
+    pub max_tokens: Option<u32>,
+    /// Longest line, and event, of the event stream in bytes.
+    pub max_line_bytes: usize,
 }
 
 impl Default for HttpSettings {
@@ -21,9 +31,14 @@ impl Default for HttpSettings {
             connect_timeout: Duration::from_secs(10),
             first_token_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(60),
+            max_tokens: Some(4096),
+            max_line_bytes: 1024 * 1024,
         }
     }
 }
+
+/// Most bytes of an error response read (its message is shown shortened anyway).
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 impl HttpSettings {
     pub(crate) fn client(&self) -> reqwest::Client {
@@ -36,7 +51,8 @@ impl HttpSettings {
     }
 }
 
-/// Sends a request and waits (at most the first-token timeout) for a success status.
+/// Sends a request and waits (at most the first-token timeout) for a success status. An error
+/// status's body is read up to [`MAX_ERROR_BODY_BYTES`], within the same time bound.
 pub(crate) async fn send(
     request: reqwest::RequestBuilder,
     settings: &HttpSettings,
@@ -49,48 +65,100 @@ pub(crate) async fn send(
     if status.is_success() {
         return Ok(response);
     }
-    let body = response.text().await.unwrap_or_default();
-    Err(LlmError::from_status(status.as_u16(), &body))
+    let body = read_prefix(response, MAX_ERROR_BODY_BYTES, settings.first_token_timeout).await;
+    Err(LlmError::from_status(status.as_u16(), &String::from_utf8_lossy(&body)))
 }
 
-/// The SSE events of a streaming response, with the first one bounded by the first-token
-/// timeout (later ones by the client's idle read timeout).
+/// At most `max` bytes of a body, read for at most `time`; what came until then on a timeout
+/// or a broken connection.
+async fn read_prefix(mut response: reqwest::Response, max: usize, time: Duration) -> Vec<u8> {
+    let mut body = Vec::new();
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = max - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() == max {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(time, read).await;
+    body
+}
+
+/// The server-sent events of a streaming response, decoded with bounded lines: the first
+/// within the first-token timeout, each later one within the idle timeout of the one before.
 pub(crate) fn sse_events(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
     settings: &HttpSettings,
-) -> impl futures_util::Stream<Item = Result<eventsource_stream::Event, LlmError>> + Send + 'static {
-    use eventsource_stream::Eventsource;
-    let first_deadline = settings.first_token_timeout;
-    let mut events = response.bytes_stream().eventsource();
-    let mut first = true;
+) -> impl futures_util::Stream<Item = Result<SseEvent, LlmError>> + Send + 'static {
+    let first_wait = settings.first_token_timeout;
+    let idle = settings.idle_timeout;
+    let mut decoder = SseDecoder::new(settings.max_line_bytes);
     async_stream(move |tx| async move {
+        let mut ready = VecDeque::new();
+        let mut wait = first_wait;
         loop {
-            let next = if first {
-                first = false;
-                match tokio::time::timeout(first_deadline, events.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        let _ = tx.send(Err(LlmError::Timeout)).await;
-                        return;
+            // Read until an event is complete (or the body ends); keep-alive comments and
+            // partial lines do not extend the wait.
+            let read = async {
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(bytes)) => {
+                            decoder.feed(&bytes, &mut ready).map_err(|e| LlmError::Stream(e.to_string()))?;
+                            if !ready.is_empty() {
+                                return Ok(true);
+                            }
+                        }
+                        Ok(None) => return Ok(false),
+                        Err(e) => return Err(LlmError::from_reqwest(&e)),
                     }
                 }
-            } else {
-                events.next().await
             };
-            let item = match next {
-                None => return,
-                Some(Ok(event)) => Ok(event),
-                Some(Err(eventsource_stream::EventStreamError::Transport(e))) => {
-                    Err(LlmError::from_reqwest(&e))
+            let more = match tokio::time::timeout(wait, read).await {
+                Ok(Ok(more)) => more,
+                Ok(Err(e)) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
                 }
-                Some(Err(e)) => Err(LlmError::Stream(e.to_string())),
+                Err(_) => {
+                    let _ = tx.send(Err(LlmError::Timeout)).await;
+                    return;
+                }
             };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
+            while let Some(event) = ready.pop_front() {
+                if tx.send(Ok(event)).await.is_err() {
+                    return;
+                }
+            }
+            if !more {
+                return;
+            }
+            wait = idle;
+        }
+    })
+}
+
+/// Ends a stream of events as cut by the token limit once it brings more than `max` deltas
+/// (each carries at least one token, so a provider that honours `max_tokens` never gets here).
+pub(crate) fn limit_deltas(mut events: crate::EventStream, max: Option<u32>) -> crate::EventStream {
+    let Some(max) = max else { return events };
+    async_stream(move |tx| async move {
+        let mut deltas = 0u32;
+        while let Some(item) = events.next().await {
+            if let Ok(StreamEvent::Delta(_)) = item {
+                deltas += 1;
+                if deltas > max {
+                    let _ = tx.send(Ok(StreamEvent::Finish(FinishReason::Length))).await;
+                    return;
+                }
+            }
+            if tx.send(item).await.is_err() {
                 return;
             }
         }
     })
+    .boxed()
 }
 
 /// A tiny generator: runs `body` with a sender and yields what it sends. Dropping the stream

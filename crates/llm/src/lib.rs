@@ -7,10 +7,11 @@ mod error;
 mod http;
 mod openai;
 mod registry;
+pub mod sse;
 
 pub use anthropic::AnthropicProvider;
 pub use error::LlmError;
-pub use http::HttpSettings;
+pub use http::{HttpSettings, MAX_ERROR_BODY_BYTES};
 pub use openai::OpenAiProvider;
 pub use registry::{
     ModelFilter, ModelInfo, ProviderEntry, ProviderHealth, ProviderStatus, Registry, RegistryOptions,

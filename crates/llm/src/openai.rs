@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
-use crate::http::{HttpSettings, async_stream, list_ids, send, sse_events};
+use crate::http::{HttpSettings, async_stream, limit_deltas, list_ids, send, sse_events};
 use crate::{ChatRequest, EventStream, FinishReason, LlmError, Provider, StreamEvent, Usage};
 
 pub struct OpenAiProvider {
@@ -50,8 +50,12 @@ impl OpenAiProvider {
             "stream": true,
             "stream_options": {"include_usage": true},
         });
-        if let Some(max) = request.max_tokens {
-            body["max_tokens"] = json!(max);
+        let max_tokens = request.max_tokens.or(self.settings.max_tokens);
+        if let Some(max) = max_tokens {
+            // OpenAI's own API wants `max_completion_tokens` (its reasoning models refuse
+            // `max_tokens`); every compatible server knows `max_tokens`.
+            let field = if self.is_openai() { "max_completion_tokens" } else { "max_tokens" };
+            body[field] = json!(max);
         }
         if let Some(t) = request.temperature {
             body["temperature"] = json!(t);
@@ -82,7 +86,11 @@ impl OpenAiProvider {
                 }
             }
         });
-        Ok(stream.boxed())
+        Ok(limit_deltas(stream.boxed(), max_tokens))
+    }
+
+    fn is_openai(&self) -> bool {
+        self.base_url.starts_with("https://api.openai.com/")
     }
 }
 

@@ -68,15 +68,47 @@ impl ChatTemplate {
     }
 }
 
+/// Most characters one token is taken to cover when trimming by characters (real vocabularies
+/// average 3 to 5; a few tokens are runs of spaces or dashes of 16 to 32).
+pub(crate) const MAX_CHARS_PER_TOKEN: usize = 32;
+
 /// The newest messages whose prompt fits in `budget` tokens: the oldest messages after the
 /// leading system prompt are dropped first; the last message is always kept. `count` gives the
 /// token count of a candidate conversation's prompt.
+///
+/// Messages are first trimmed by characters, which costs nothing: no more than
+/// `budget × MAX_CHARS_PER_TOKEN` characters of them are ever tokenized, so a conversation of
+/// megabytes costs no more than one that fills the context (the model's only thread tokenizes
+/// the candidates).
 pub(crate) fn trim_to_fit(
     messages: &[ChatMessage],
     budget: usize,
     mut count: impl FnMut(&[ChatMessage]) -> Result<usize, String>,
 ) -> Result<Vec<ChatMessage>, String> {
     let system = usize::from(messages.first().is_some_and(|m| m.role == Role::System));
+    let max_chars = budget.saturating_mul(MAX_CHARS_PER_TOKEN);
+    let too_long_error = |last: usize| {
+        format!(
+            "the message is too long for the local model's context window ({budget} tokens for the \
+             prompt; the message has {last} characters): shorten it, or raise OPENCHAT_LOCAL_CONTEXT"
+        )
+    };
+    // By characters: the newest messages (and the system prompt) within `max_chars`.
+    let mut chars = messages[..system].iter().map(|m| m.content.chars().count()).sum::<usize>();
+    let mut first_kept = messages.len();
+    for (i, message) in messages.iter().enumerate().skip(system).rev() {
+        let more = message.content.chars().count();
+        if chars + more > max_chars {
+            if i + 1 == messages.len() {
+                return Err(too_long_error(more));
+            }
+            break;
+        }
+        chars += more;
+        first_kept = i;
+    }
+    let kept: Vec<ChatMessage> = messages[..system].iter().chain(&messages[first_kept..]).cloned().collect();
+    let messages = kept.as_slice();
     let candidate = |dropped: usize| -> Vec<ChatMessage> {
         messages[..system].iter().chain(&messages[system + dropped..]).cloned().collect()
     };
@@ -87,11 +119,7 @@ pub(crate) fn trim_to_fit(
     // The fewest dropped messages that fit (fitting is monotonic in the number dropped).
     let (mut fits, mut too_long) = (droppable, 0);
     if count(&candidate(droppable))? > budget {
-        let last = messages.last().map_or(0, |m| m.content.chars().count());
-        return Err(format!(
-            "the message is too long for the local model's context window ({budget} tokens for the \
-             prompt; the message has {last} characters): shorten it, or raise OPENCHAT_LOCAL_CONTEXT"
-        ));
+        return Err(too_long_error(messages.last().map_or(0, |m| m.content.chars().count())));
     }
     while fits - too_long > 1 {
         let middle = too_long + (fits - too_long) / 2;
@@ -185,6 +213,31 @@ mod tests {
         assert_eq!(trimmed.len(), 2);
         let err = trim_to_fit(&conversation, 5, chars).unwrap_err();
         assert!(err.contains("too long") && err.contains("OPENCHAT_LOCAL_CONTEXT"), "{err}");
+    }
+
+    #[test]
+    fn megabytes_of_conversation_are_trimmed_by_characters_before_tokenizing() {
+        // 40 messages of 100 000 characters, and a short question: 4 MB of text.
+        let mut conversation = vec![message(Role::System, "sys")];
+        conversation.extend((0..40).map(|i| message(Role::User, &format!("{i:02}{}", "x".repeat(99_998)))));
+        conversation.push(message(Role::User, "and now?"));
+        let mut tokenized = 0;
+        let largest = std::cell::Cell::new(0);
+        let trimmed = trim_to_fit(&conversation, 2048, |candidate| {
+            let seen: usize = candidate.iter().map(|m| m.content.chars().count()).sum();
+            largest.set(largest.get().max(seen));
+            tokenized += 1;
+            chars(candidate)
+        })
+        .unwrap();
+        assert!(largest.get() <= 2048 * MAX_CHARS_PER_TOKEN, "tokenized {} characters", largest.get());
+        assert!(tokenized <= 12, "{tokenized} candidates tokenized");
+        let contents: Vec<_> = trimmed.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(contents, ["sys", "and now?"]);
+        // The last message alone over the character bound is refused without tokenizing it.
+        let huge = vec![message(Role::User, &"y".repeat(2_000_000))];
+        let err = trim_to_fit(&huge, 2048, |_| panic!("nothing is tokenized")).unwrap_err();
+        assert!(err.contains("2000000 characters"), "{err}");
     }
 
     #[test]

@@ -105,3 +105,85 @@ fn required<'a>(value: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
         )
     })
 }
+
+#[cfg(test)]
+mod form_properties {
+    use axum::body::Body;
+    use axum::extract::FromRequest;
+    use axum::http::{Request, StatusCode, header};
+    use common::http::Form;
+    use proptest::prelude::*;
+
+    use super::{TokenRequest, client_id};
+    use crate::domain::{Email, Username};
+    use crate::tokens::resolve_scope;
+
+    /// What the token endpoint makes of a body, up to the database: the form, the client id,
+    /// the scope and the account name. Errors are 400 or 413 with a short detail.
+    fn read(body: Vec<u8>, content_type: &str) -> Result<(), TestCaseError> {
+        let request = Request::post("/auth/token")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("a valid request");
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+        match runtime.block_on(Form::<TokenRequest>::from_request(request, &())) {
+            Ok(Form(form)) => {
+                if let Err(e) = client_id(form.client_id.as_deref()) {
+                    prop_assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+                }
+                if let Err(e) = resolve_scope(form.scope.as_deref(), None) {
+                    prop_assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+                    prop_assert!(e.detail().chars().count() <= 300, "{}", e.detail());
+                }
+                if let Some(typed) = &form.username {
+                    let _ = Email::parse(typed);
+                    let _ = Username::parse(typed);
+                }
+            }
+            Err(e) => {
+                prop_assert!(
+                    [StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE].contains(&e.status()),
+                    "{}",
+                    e.status()
+                );
+                prop_assert!(!e.detail().is_empty() && e.detail().chars().count() <= 300, "{}", e.detail());
+            }
+        }
+        Ok(())
+    }
+
+    /// Form-like bodies: the token request's fields and others, percent-escapes good and bad.
+    fn form_body() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            proptest::sample::select(
+                &["grant_type", "username", "password", "refresh_token", "scope", "client_id", "x",][..]
+            )
+            .prop_map(str::to_owned),
+            ".{0,12}",
+        ];
+        let value = prop_oneof![".{0,40}", "(%[0-9A-Fa-f]{0,2}|[+&=;]|[a-z ]){0,20}"];
+        let pair = (key, value).prop_map(|(k, v)| format!("{k}={v}"));
+        prop_oneof![
+            proptest::collection::vec(pair, 0..10).prop_map(|pairs| pairs.join("&").into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..300),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any token request body: parsed or refused with a clear 400, never a panic.
+        #[test]
+        fn any_token_form_is_read_or_refused_clearly(
+            body in form_body(),
+            content_type in prop_oneof![
+                Just("application/x-www-form-urlencoded"),
+                Just("application/x-www-form-urlencoded; charset=utf-8"),
+                Just("application/json"),
+                Just("text/plain"),
+            ],
+        ) {
+            read(body, content_type)?;
+        }
+    }
+}

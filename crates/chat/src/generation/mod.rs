@@ -25,6 +25,21 @@ pub const MAX_UNFINISHED_PER_USER: usize = 8;
 /// A streaming reply not saved for this long is considered dead (its process died).
 pub const LEASE_MS: i64 = 15_000;
 
+/// Bounds on one reply, whatever the provider sends.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyLimits {
+    /// Longest reply text in bytes, a continuation's earlier text included.
+    pub max_bytes: usize,
+    /// Longest time a reply may stream once the model has started on it.
+    pub max_duration: Duration,
+}
+
+impl ReplyLimits {
+    pub fn from_config(config: &common::config::ChatConfig) -> Self {
+        Self { max_bytes: config.max_reply_bytes, max_duration: Duration::from_secs(config.max_reply_secs) }
+    }
+}
+
 /// Why a generation stopped before its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -74,6 +89,32 @@ impl Generation {
                 text: text.to_owned(),
             },
         );
+    }
+
+    /// Appends as much of `text` as fits in `max_bytes` of reply (cut at a character
+    /// boundary); returns whether all of it fit.
+    fn push_delta_within(&self, hub: &Hub, text: &str, max_bytes: usize) -> bool {
+        let used = self.prefix.len() + self.state.lock().expect("generation lock poisoned").text.len();
+        let room = max_bytes.saturating_sub(used);
+        if text.len() <= room {
+            self.push_delta(hub, text);
+            return true;
+        }
+        let mut cut = room;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if cut > 0 {
+            self.push_delta(hub, &text[..cut]);
+        }
+        false
+    }
+
+    /// The text streamed by this generation from byte `offset` on (the prefix not included),
+    /// and where it ends.
+    fn text_from(&self, offset: usize) -> (String, usize) {
+        let state = self.state.lock().expect("generation lock poisoned");
+        (state.text.get(offset..).unwrap_or_default().to_owned(), state.text.len())
     }
 
     /// The reply's whole text so far: the prefix and every delta.
@@ -157,6 +198,7 @@ pub struct Generations {
     db: Db,
     hub: Arc<Hub>,
     registry: Registry,
+    limits: ReplyLimits,
     running: Mutex<HashMap<String, Arc<Generation>>>,
     /// Replies reserved but not launched yet, per owner (taken under `running`'s lock, which is
     /// always locked first).
@@ -166,11 +208,12 @@ pub struct Generations {
 }
 
 impl Generations {
-    pub fn new(db: Db, hub: Arc<Hub>, registry: Registry) -> Arc<Self> {
+    pub fn new(db: Db, hub: Arc<Hub>, registry: Registry, limits: ReplyLimits) -> Arc<Self> {
         Arc::new(Self {
             db,
             hub,
             registry,
+            limits,
             running: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             conversation_locks: Mutex::new(HashMap::new()),

@@ -25,6 +25,9 @@ enum Outcome {
     Ended(Option<FinishReason>),
     Stopped(StopReason),
     Failed(String),
+    /// The server's own bound on a reply (bytes, tokens, time) cut it: kept as `incomplete`
+    /// (`length`), with this sentence as its `error`.
+    Limited(String),
 }
 
 /// Produces the reply and stores how it ended; returns its final status.
@@ -111,26 +114,43 @@ async fn stream_reply(
     let mut usage = None;
     let mut cut_short = None;
     let hub = generations.hub();
+    let limits = generations.limits;
+    // The reply's time runs from when the model starts on it (not while it waits in a queue).
+    let mut deadline = tokio::time::Instant::now() + limits.max_duration;
     loop {
         tokio::select! {
             biased;
             // Returning drops the stream, which aborts the upstream request.
             reason = stop_requested(stopped) => return (Outcome::Stopped(reason), usage),
+            () = tokio::time::sleep_until(deadline) => {
+                let secs = limits.max_duration.as_secs();
+                let unit = if secs == 1 { "second" } else { "seconds" };
+                let limit = format!("the reply reached the time limit of {secs} {unit}");
+                return (Outcome::Limited(limit), usage);
+            }
             item = stream.next() => match item {
-                Some(Ok(StreamEvent::Delta(text))) => generation.push_delta(hub, &text),
+                Some(Ok(StreamEvent::Delta(text))) => {
+                    if !generation.push_delta_within(hub, &text, limits.max_bytes) {
+                        let limit = format!("the reply reached the size limit of {} bytes", limits.max_bytes);
+                        return (Outcome::Limited(limit), usage);
+                    }
+                }
                 Some(Ok(StreamEvent::Usage(u))) => usage = Some(u),
                 Some(Ok(StreamEvent::Finish(reason))) => cut_short = Some(match reason {
                     llm::FinishReason::Length => FinishReason::Length,
                     llm::FinishReason::ContentFilter => FinishReason::ContentFilter,
                 }),
-                Some(Ok(StreamEvent::Queued(position))) => hub.publish(
-                    &generation.owner_id,
-                    ServerEvent::GenerationQueued {
-                        generation_id: generation.id.clone(),
-                        conversation_id: generation.conversation_id.clone(),
-                        position,
-                    },
-                ),
+                Some(Ok(StreamEvent::Queued(position))) => {
+                    deadline = tokio::time::Instant::now() + limits.max_duration;
+                    hub.publish(
+                        &generation.owner_id,
+                        ServerEvent::GenerationQueued {
+                            generation_id: generation.id.clone(),
+                            conversation_id: generation.conversation_id.clone(),
+                            position,
+                        },
+                    );
+                }
                 Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
                 None => return (Outcome::Ended(cut_short), usage),
             },
@@ -138,22 +158,45 @@ async fn stream_reply(
     }
 }
 
-/// Stores the text streamed so far twice a second, and renews the lease of a silent reply.
+/// Stores the text streamed so far twice a second, appending only what is new, and renews
+/// the lease of a silent reply.
 async fn save_periodically(db: crate::store::Db, generation: Arc<Generation>) {
-    let mut saved_len = 0;
+    // What the stored text holds: the prefix (stored before the generation started) and this
+    // generation's text up to `saved` bytes, `saved_chars` characters in all.
+    let mut saved = 0;
+    let mut saved_chars = generation.prefix.chars().count();
     let mut saved_at = tokio::time::Instant::now();
     let mut tick = tokio::time::interval(SAVE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let text = generation.text();
-        if text.len() != saved_len || saved_at.elapsed() >= HEARTBEAT {
-            let now = common::clock::now_millis();
-            if let Err(e) = db.save_partial(&generation.message_id, &text, now, now + LEASE_MS).await {
-                tracing::warn!(error = %e, "cannot save a partial reply");
+        let (new_text, end) = generation.text_from(saved);
+        if new_text.is_empty() && saved_at.elapsed() < HEARTBEAT {
+            continue;
+        }
+        let now = common::clock::now_millis();
+        let appended =
+            db.append_partial(&generation.message_id, &new_text, saved_chars, now, now + LEASE_MS).await;
+        let stored = match appended {
+            Ok(true) => Ok(saved_chars + new_text.chars().count()),
+            // The stored text is not what this saver wrote (a failed write that did land, or a
+            // row changed elsewhere): write it whole once.
+            Ok(false) => {
+                let mut whole = generation.prefix.clone();
+                whole.push_str(&generation.text_from(0).0[..end]);
+                db.save_partial(&generation.message_id, &whole, now, now + LEASE_MS)
+                    .await
+                    .map(|()| whole.chars().count())
             }
-            saved_len = text.len();
-            saved_at = tokio::time::Instant::now();
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(chars) => {
+                saved = end;
+                saved_chars = chars;
+                saved_at = tokio::time::Instant::now();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot save a partial reply"),
         }
     }
 }
@@ -194,6 +237,9 @@ async fn finish(
             (MessageStatus::Interrupted, Some("the server restarted".to_owned()), None)
         }
         Outcome::Failed(reason) => (MessageStatus::Failed, Some(reason.clone()), None),
+        Outcome::Limited(reason) => {
+            (MessageStatus::Incomplete, Some(reason.clone()), Some(FinishReason::Length))
+        }
     };
     let text = generation.text();
     let now = common::clock::now_millis();

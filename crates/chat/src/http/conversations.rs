@@ -1,5 +1,6 @@
 //! Conversations CRUD (and the seed README's aliases).
 
+use super::messages::store_error;
 use api_types::chat::{Conversation, CreateConversation, ServerEvent, UpdateConversation};
 use api_types::error::ErrorBody;
 use axum::Router;
@@ -52,7 +53,7 @@ pub(crate) async fn create_for(
         updated_at: now,
         last_message_at: None,
     };
-    state.db.create_conversation(&record).await.map_err(ApiError::internal)?;
+    state.db.create_conversation(&record).await.map_err(store_error)?;
     Ok(record)
 }
 
@@ -65,12 +66,7 @@ pub(crate) async fn owned(
     if !validate::plausible_id(id) {
         return Err(conversation_not_found());
     }
-    state
-        .db
-        .conversation(id, &claims.sub)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(conversation_not_found)
+    state.db.conversation(id, &claims.sub).await.map_err(store_error)?.ok_or_else(conversation_not_found)
 }
 
 fn check_user_id(claims: &AccessClaims, user_id: Option<&str>) -> ApiResult<()> {
@@ -139,7 +135,7 @@ pub async fn list(
         .db
         .list_conversations(&claims.sub, q, params.archived, limit, params.offset.unwrap_or(0).max(0))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(store_error)?;
     Ok(Json(records.iter().map(conversation_to_wire).collect()))
 }
 
@@ -177,7 +173,7 @@ pub async fn update(
         .db
         .update_conversation(&id, &claims.sub, patch, common::clock::now_millis())
         .await
-        .map_err(ApiError::internal)?
+        .map_err(store_error)?
         .ok_or_else(conversation_not_found)?;
     let conversation = conversation_to_wire(&record);
     state
@@ -214,7 +210,7 @@ pub async fn remove_for_user(
 
 pub(crate) async fn delete_owned(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<()> {
     if !validate::plausible_id(id)
-        || !state.db.delete_conversation(id, &claims.sub).await.map_err(ApiError::internal)?
+        || !state.db.delete_conversation(id, &claims.sub).await.map_err(store_error)?
     {
         return Err(conversation_not_found());
     }

@@ -95,15 +95,20 @@ pub struct ListParams {
     limit: Option<i64>,
 }
 
-/// The messages of a conversation, oldest first.
+/// The messages of a conversation, oldest first. A page holds at most `limit` messages and at
+/// most `chat.max_page_bytes` of text (at least one message): it may hold fewer than `limit`
+/// while older messages remain. When they do, a `Link` header names the next page
+/// (`rel="next"`: `before` the page's first message).
 #[utoipa::path(get, operation_id = "list_messages", path = "/api/v1/conversations/{id}/messages", tag = "messages", params(ListParams),
-    security(("bearer" = [])), responses((status = 200, body = [Message]), (status = 404, body = ErrorBody)))]
+    security(("bearer" = [])), responses(
+        (status = 200, body = [Message], headers(("Link" = String, description = "`<…?before=ID&limit=N>; rel=\"next\"` when older messages remain"))),
+        (status = 404, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
-) -> ApiResult<Json<Vec<Message>>> {
+) -> ApiResult<Response> {
     let conversation = owned(&state, &claims, &id).await?;
     let limit = params.limit.unwrap_or(1000);
     if !(1..=1000).contains(&limit) {
@@ -119,8 +124,23 @@ pub async fn list(
         }
         None => None,
     };
-    let messages = state.db.messages(&conversation.id, before, limit).await.map_err(ApiError::internal)?;
-    Ok(Json(messages.iter().map(message_to_wire).collect()))
+    let (messages, more) = state
+        .db
+        .message_page(&conversation.id, before, limit, state.config.max_page_bytes)
+        .await
+        .map_err(store_error)?;
+    let body: Vec<Message> = messages.iter().map(message_to_wire).collect();
+    let mut response = Json(body).into_response();
+    if more && let Some(first) = messages.first() {
+        let next = format!(
+            "</api/v1/conversations/{}/messages?before={}&limit={limit}>; rel=\"next\"",
+            conversation.id, first.id
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&next) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
 /// Where a new message goes: after `parent_id` (the end of the branch the user sees), which must
@@ -149,7 +169,7 @@ pub(crate) async fn lookup_message(
     if !validate::plausible_id(id) {
         return Err(not_found());
     }
-    state.db.message(id, &claims.sub).await.map_err(ApiError::internal)?.ok_or_else(not_found)
+    state.db.message(id, &claims.sub).await.map_err(store_error)?.ok_or_else(not_found)
 }
 
 /// Send a message; the assistant's reply starts as a generation (streamed over the WebSocket,
@@ -278,10 +298,12 @@ fn to_sse(event: &ServerEvent) -> SseEvent {
     SseEvent::default().json_data(event).unwrap_or_else(|_| SseEvent::default().data("{}"))
 }
 
-/// A conversation deleted mid-request is gone (404); anything else is internal.
+/// A conversation deleted mid-request is gone (404); a database that cannot be reached is a
+/// 503 (the client may retry; nothing was stored); anything else is internal.
 pub(crate) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::ConversationGone => super::conversation_not_found(),
+        other if other.is_outage() => ApiError::unavailable(other),
         other => ApiError::internal(other),
     }
 }

@@ -1,5 +1,6 @@
 //! `GET /api/v1/search`: the caller's conversations by the words in their titles and messages.
 
+use super::messages::store_error;
 use api_types::error::ErrorBody;
 use api_types::search::{SearchHit, SearchResults};
 use axum::Router;
@@ -77,7 +78,7 @@ pub async fn search(
         return Err(ApiError::invalid_field("limit", "must be between 1 and 100"));
     }
     let query = SearchQuery { words: &words, archived: params.archived, limit };
-    let found = state.db.search(&claims.sub, &query).await.map_err(ApiError::internal)?;
+    let found = state.db.search(&claims.sub, &query).await.map_err(store_error)?;
     let results = found
         .into_iter()
         .map(|m| SearchHit {

@@ -1,11 +1,12 @@
 //! The caller's preferences for new conversations: a default model and system prompt.
 
+use super::messages::store_error;
 use api_types::error::ErrorBody;
 use api_types::settings::{UpdateSettings, UserSettings};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use common::http::{ApiError, ApiResult, Json};
+use common::http::{ApiResult, Json};
 
 use super::validate;
 use crate::auth::AuthUser;
@@ -27,7 +28,7 @@ pub async fn read(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
 ) -> ApiResult<Json<UserSettings>> {
-    let settings = state.db.settings(&claims.sub).await.map_err(ApiError::internal)?;
+    let settings = state.db.settings(&claims.sub).await.map_err(store_error)?;
     Ok(Json(to_wire(settings)))
 }
 
@@ -58,7 +59,7 @@ pub async fn update(
         .db
         .update_settings(&claims.sub, patch, common::clock::now_millis())
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(store_error)?;
     Ok(Json(to_wire(settings)))
 }
 
@@ -74,7 +75,7 @@ pub(crate) async fn for_new_conversation(
 ) -> ApiResult<(Option<String>, Option<String>)> {
     let registry = state.generations.registry();
     let defaults = if model.is_none() || system_prompt.is_none() {
-        state.db.settings(owner_id).await.map_err(ApiError::internal)?
+        state.db.settings(owner_id).await.map_err(store_error)?
     } else {
         SettingsRecord::default()
     };

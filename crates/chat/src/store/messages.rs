@@ -219,6 +219,64 @@ impl Db {
         Ok(messages)
     }
 
+    /// A page of messages, oldest first: the newest at most `limit` older than
+    /// `before_position` whose texts together hold at most `max_bytes` (at least one message,
+    /// whatever its size), and whether older messages remain. Sizes are read first, so texts
+    /// past the bound are never loaded.
+    pub async fn message_page(
+        &self,
+        conversation_id: &str,
+        before_position: Option<i64>,
+        limit: i64,
+        max_bytes: usize,
+    ) -> StoreResult<(Vec<MessageRecord>, bool)> {
+        let sql = match self.backend {
+            common::db::Backend::Postgres => {
+                "SELECT m.position, CAST(octet_length(m.content) AS BIGINT) FROM messages m \
+                 WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.position < $2) \
+                 ORDER BY m.position DESC LIMIT $3"
+            }
+            common::db::Backend::Sqlite => {
+                "SELECT m.position, CAST(length(CAST(m.content AS BLOB)) AS BIGINT) FROM messages m \
+                 WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.position < $2) \
+                 ORDER BY m.position DESC LIMIT $3"
+            }
+        };
+        let sizes: Vec<(i64, i64)> = sqlx::query_as(sql)
+            .bind(conversation_id)
+            .bind(before_position)
+            .bind(limit.saturating_add(1))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut total = 0usize;
+        let mut kept = 0;
+        for (_, bytes) in sizes.iter().take(usize::try_from(limit).unwrap_or(0)) {
+            let bytes = usize::try_from(*bytes).unwrap_or(usize::MAX);
+            if kept > 0 && total.saturating_add(bytes) > max_bytes {
+                break;
+            }
+            total = total.saturating_add(bytes);
+            kept += 1;
+        }
+        if kept == 0 {
+            return Ok((Vec::new(), false));
+        }
+        let (newest, oldest) = (sizes[0].0, sizes[kept - 1].0);
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages m WHERE m.conversation_id = $1 AND m.position >= $2 AND m.position <= $3 \
+              ORDER BY m.position"
+        ))
+        .bind(conversation_id)
+        .bind(oldest)
+        .bind(newest)
+        .fetch_all(&self.pool)
+        .await?;
+        let messages = rows.iter().map(MessageRecord::from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok((messages, sizes.len() > kept))
+    }
+
     /// The branch ending at `message_id`: it and its ancestors, oldest first, at most `limit`.
     /// Only the newest `4 × limit` messages are read: enough for the usual shapes (a linear
     /// chat, a few regenerations and edits) without reading a long conversation whole.
@@ -256,6 +314,31 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Appends `text` to a streaming reply's stored text and renews its lease, provided the
+    /// stored text has `stored_chars` characters (what the caller wrote so far); false when it
+    /// has not (or the reply is no longer streaming). Only the new text is sent, not the whole.
+    pub async fn append_partial(
+        &self,
+        id: &str,
+        text: &str,
+        stored_chars: usize,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE messages SET content = content || $2, updated_at = $3, lease_until = $4 \
+             WHERE id = $1 AND status = 'streaming' AND length(content) = $5",
+        )
+        .bind(id)
+        .bind(text)
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::try_from(stored_chars).unwrap_or(i64::MAX))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Final state of a reply.

@@ -103,6 +103,7 @@ async fn anthropic_streams_through_the_same_generation(backend: Backend) {
         allow: Vec::new(),
         deny: Vec::new(),
         hide_non_chat: None,
+        max_tokens: None,
     }];
     let app = TestChat::start(config, fake).await;
     let token = app.user("erin").await;

@@ -47,6 +47,7 @@ pub async fn config(backend: TestBackend, fake: &FakeLlm) -> Config {
         allow: Vec::new(),
         deny: Vec::new(),
         hide_non_chat: None,
+        max_tokens: None,
     }];
     // Tests that want the local model turn it on with a file of their own.
     config.chat.local.model = "off".into();

@@ -5,12 +5,15 @@
 mod helpers;
 mod limits;
 
+mod chaos;
 mod connections;
 mod generations;
 mod models;
+mod pages;
 mod replies;
 mod rest;
 mod search;
 mod settings;
 mod sockets;
+mod upstream;
 mod ws;

@@ -29,6 +29,7 @@ fn openai(name: &str, base_url: String) -> ProviderConfig {
         allow: Vec::new(),
         deny: Vec::new(),
         hide_non_chat: None,
+        max_tokens: None,
     }
 }
 

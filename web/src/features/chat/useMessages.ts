@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, messageOf } from '../../api/errors';
 import type { SocketStatus } from '../../lib/socket';
 import { fetchMessages, PAGE_SIZE } from './api';
+import { hasOlder } from './pages';
 import type { ChatStore } from './store';
 
 /** Waits between attempts while the server cannot be reached: 1, 2, 4, 8, then 15 s. */
@@ -42,7 +43,7 @@ export function useMessagePages(id: string, store: ChatStore, connection: Socket
         if (cancelled) return;
         loaded.current = true;
         store.dispatch(id, { type: 'snapshot', messages });
-        setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
+        setOlder({ has: hasOlder(messages, PAGE_SIZE), before: messages[0]?.id });
         setWaiting(false);
         setError(null);
       })
@@ -71,7 +72,7 @@ export function useMessagePages(id: string, store: ChatStore, connection: Socket
     try {
       const messages = await fetchMessages(id, older.before);
       store.dispatch(id, { type: 'snapshot', messages });
-      setOlder({ has: messages.length === PAGE_SIZE, before: messages[0]?.id });
+      setOlder({ has: hasOlder(messages, PAGE_SIZE), before: messages[0]?.id });
     } catch (err) {
       // A failed older page is asked again when the reader scrolls up again.
       if (!isTransient(err)) setError(messageOf(err));
