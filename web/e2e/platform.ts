@@ -87,6 +87,9 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     // Many registrations from one address in a few minutes are the tests, not an attack.
     OPENCHAT_REGISTRATIONS_PER_HOUR: '10000',
     OPENCHAT_IP_FAILURES_PER_MINUTE: '10000',
+    // Some tests store hundreds of messages a minute for one user through the API (a long
+    // conversation); the write limits have their own tests (crates/chat/tests/api/limits.rs).
+    OPENCHAT_CHAT_MESSAGES_PER_MINUTE: '10000',
     OPENAI_BASE_URL: `http://127.0.0.1:${fake}/v1`,
     OPENAI_API_KEY: 'e2e-key',
     // The embedded model has its own tests; here replies come from the fake provider.

@@ -397,8 +397,14 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
     /// Takes back one counted attempt (it was never checked).
     pub fn forgive(&self, key: &K) {
         let mut failures = self.failures.lock().expect("limiter lock poisoned");
-        if let Some(entry) = failures.map.get_mut(key) {
+        let emptied = failures.map.get_mut(key).is_some_and(|entry| {
             entry.0 = entry.0.saturating_sub(1);
+            entry.0 == 0
+        });
+        // An attempt given back leaves nothing behind: otherwise attempts answered "busy"
+        // would fill the map for free and push older entries out early.
+        if emptied {
+            failures.map.remove(key);
         }
     }
 
@@ -475,6 +481,20 @@ mod tests {
         let accounts = BackoffLimiter::new(2, Duration::from_secs(5), Duration::from_secs(60));
         assert!(accounts.try_attempt(&"a").is_none() && accounts.try_attempt(&"a").is_none());
         assert!(accounts.try_attempt(&"a").is_some());
+    }
+
+    #[test]
+    fn an_attempt_given_back_leaves_no_entry() {
+        let pairs = BackoffLimiter::new(2, Duration::from_secs(5), Duration::from_secs(60));
+        for key in 0..100 {
+            assert!(pairs.try_attempt(&key).is_none());
+            pairs.forgive(&key);
+        }
+        assert_eq!(pairs.tracked(), 0, "busy answers must not fill the map");
+        pairs.record_failure(&7);
+        assert!(pairs.try_attempt(&7).is_none());
+        pairs.forgive(&7);
+        assert_eq!(pairs.tracked(), 1, "a real failure is kept");
     }
 
     #[test]

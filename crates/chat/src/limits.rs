@@ -209,7 +209,7 @@ impl WriteLimiter {
         if limits.max_conversations == 0 && limits.max_messages == 0 && limits.max_bytes == 0 {
             return Ok(());
         }
-        let usage = db.usage(&claims.sub).await.map_err(ApiError::internal)?;
+        let usage = db.usage(&claims.sub).await.map_err(crate::http::store_error)?;
         let over = |max: u64, used: u64, more: u64| max > 0 && more > 0 && used + more > max;
         let full = if over(limits.max_conversations, usage.conversations, conversations) {
             format!("You have {} conversations, the most you may keep", usage.conversations)

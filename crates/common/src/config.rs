@@ -414,25 +414,39 @@ impl Config {
         if !self.auth.revocations_secret.is_empty() {
             return Ok(self.auth.revocations_secret.clone());
         }
+        // A file is only ever seen whole: it is written under another name and linked into
+        // place (which fails if another service linked its own first). One found empty or
+        // short (say, from an older version that crashed mid-write) is replaced.
+        const MIN_LEN: usize = 32;
         let file = self.data_dir.join("revocations.secret");
-        if let Ok(secret) = std::fs::read_to_string(&file) {
-            return Ok(secret.trim().to_owned());
+        let read = || {
+            std::fs::read_to_string(&file).ok().map(|s| s.trim().to_owned()).filter(|s| s.len() >= MIN_LEN)
+        };
+        if let Some(secret) = read() {
+            return Ok(secret);
         }
         crate::db::private_dir(&self.data_dir)?;
         let secret = crate::ids::random_id(43);
+        let staged = self.data_dir.join(format!("revocations.secret.{}", crate::ids::random_id(12)));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&file) {
-            Ok(mut out) => {
-                std::io::Write::write_all(&mut out, secret.as_bytes())?;
-                Ok(secret)
-            }
+        let written = options.open(&staged).and_then(|mut out| {
+            std::io::Write::write_all(&mut out, secret.as_bytes())?;
+            out.sync_all()
+        });
+        if file.exists() && read().is_none() {
+            let _ = std::fs::remove_file(&file);
+        }
+        let linked = written.and_then(|()| std::fs::hard_link(&staged, &file));
+        let _ = std::fs::remove_file(&staged);
+        match linked {
+            Ok(()) => Ok(secret),
             // Another service made it a moment ago.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Ok(std::fs::read_to_string(&file)?.trim().to_owned())
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read().ok_or_else(|| {
+                std::io::Error::other("the revocation feed's secret file is empty or too short")
+            }),
             Err(e) => Err(e),
         }
     }

@@ -21,6 +21,9 @@ async fn sigterm_is_not_held_by_a_client_that_never_reads(backend: TestBackend) 
     setup.set("OPENAI_API_KEY", "test-key");
     setup.set("OPENCHAT_LOCAL_MODEL", "off");
     setup.set("OPENCHAT_HTTP_SHUTDOWN_TIMEOUT_SECS", "2");
+    // A reply of megabytes, past the default reply caps, so the reader falls far behind.
+    setup.set("OPENCHAT_MAX_REPLY_TOKENS", "1000000");
+    setup.set("OPENCHAT_MAX_REPLY_BYTES", "67108864");
     if backend == TestBackend::Postgres {
         setup.set("OPENCHAT_CHAT_DATABASE_URL", fresh_database(backend, &dir, "chat.db").await);
     }

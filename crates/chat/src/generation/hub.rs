@@ -78,8 +78,17 @@ impl Receiver {
 }
 
 impl Drop for Receiver {
+    /// The last receiver of a user gone, nobody can read the kept events any more (a new
+    /// receiver starts at the end): free them now rather than at the user's next event, which
+    /// may never come.
     fn drop(&mut self) {
-        self.channel.ring.lock().expect("hub lock poisoned").receivers -= 1;
+        let mut ring = self.channel.ring.lock().expect("hub lock poisoned");
+        ring.receivers -= 1;
+        if ring.receivers == 0 {
+            ring.first = ring.end();
+            ring.events = VecDeque::new();
+            ring.bytes = 0;
+        }
     }
 }
 
@@ -141,4 +150,31 @@ fn approximate_size(event: &ServerEvent) -> usize {
             ServerEvent::Error { detail, .. } => detail.len(),
             _ => 0,
         }
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::chat::ServerEvent;
+
+    use super::Hub;
+
+    #[test]
+    fn a_user_without_sockets_keeps_no_events() {
+        let hub = Hub::default();
+        let first = hub.subscribe("u1");
+        let second = hub.subscribe("u1");
+        for _ in 0..10 {
+            hub.publish("u1", ServerEvent::Error { code: "x".into(), detail: "y".repeat(10_000) });
+        }
+        assert!(hub.most_kept_bytes() > 100_000);
+        drop(first);
+        assert!(hub.most_kept_bytes() > 100_000, "another socket may still read them");
+        drop(second);
+        assert_eq!(hub.most_kept_bytes(), 0, "nobody can read them any more");
+        // A socket that comes back starts afresh and gets new events.
+        let mut again = hub.subscribe("u1");
+        hub.publish("u1", ServerEvent::Error { code: "x".into(), detail: "z".into() });
+        let event = futures_util::FutureExt::now_or_never(again.recv()).unwrap().unwrap();
+        assert!(matches!(&*event, ServerEvent::Error { detail, .. } if detail == "z"));
+    }
 }

@@ -10,6 +10,8 @@ mod settings;
 pub mod validate;
 pub mod ws;
 
+pub(crate) use messages::store_error;
+
 use axum::Router;
 use common::http::ApiError;
 

@@ -406,6 +406,8 @@ impl Session {
                 };
                 let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
                 self.watching.insert(conversation.id.clone());
+                // A new reply is a new stored message: the same rate and quota as a sent one.
+                state.limits.message(&state.db, &claims, 0, false).await?;
                 let slot = state.generations.reserve(&claims.sub)?;
                 state
                     .generations
@@ -450,6 +452,8 @@ impl Session {
                     ));
                 }
                 self.watching.insert(conversation.id.clone());
+                // Continuing grows a stored reply: it counts against the message rate too.
+                state.limits.message(&state.db, &claims, 0, false).await?;
                 let slot = state.generations.reserve(&claims.sub)?;
                 let resumed = state
                     .generations

@@ -40,7 +40,9 @@ impl OwnPostgres {
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
+        // From a folder the postgres user may enter (the checkout may be in a private one).
         let output = Command::new("runuser")
+            .current_dir(&self.dir)
             .args(["-u", "postgres", "--"])
             .arg(self.bin.join(tool))
             .args(args)

@@ -12,6 +12,7 @@ both_backends!(
     message_rates_refuse_with_retry_after_over_rest_and_websocket,
     conversation_and_byte_rates_are_enforced,
     storage_quotas_refuse_until_something_is_deleted,
+    regenerating_counts_against_the_message_rate,
 );
 
 const CAP: usize = chat::generation::MAX_UNFINISHED_PER_USER;
@@ -221,4 +222,28 @@ async fn storage_quotas_refuse_until_something_is_deleted(backend: Backend) {
     assert_eq!(app.delete(&format!("/api/v1/conversations/{first}"), &token).await, StatusCode::NO_CONTENT);
     app.conversation(&token, "Three").await;
     assert_eq!(post_plain(&app, &token, &second, "d").await.0, StatusCode::CREATED);
+}
+
+async fn regenerating_counts_against_the_message_rate(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.limits = WriteLimits { messages_per_minute: 2, ..no_limits() };
+    })
+    .await;
+    let token = app.user("rita").await;
+    let id = app.conversation(&token, "Again and again").await;
+    let mut ws = app.ws(&format!("/ws/chat/rita?token={token}")).await;
+    ws.send("send_message", json!({"conversation_id": id, "content": "question"})).await;
+    let reply = ws.until("generation_done").await.pop().unwrap()["message"].clone();
+    // Each new version of the reply is a stored message like a sent one: the second is over.
+    ws.send("regenerate", json!({"message_id": reply["id"]})).await;
+    ws.until("generation_done").await;
+    ws.send("regenerate", json!({"message_id": reply["id"]})).await;
+    let error = ws.until("error").await.pop().unwrap();
+    assert_eq!(error["code"], "rate_limited", "{error}");
+    assert!(
+        error["detail"].as_str().unwrap().starts_with("Too many messages: at most 2 a minute"),
+        "{error}"
+    );
+    let (_, messages) = app.get(&format!("/api/v1/conversations/{id}/messages"), &token).await;
+    assert_eq!(messages.as_array().unwrap().len(), 3, "the question and two versions of the reply");
 }

@@ -74,6 +74,9 @@ async fn a_socket_that_stops_reading_is_dropped_and_others_keep_working(backend:
     let app = TestChat::spawn_with(backend, |config| {
         config.chat.ws_send_timeout_secs = 1;
         config.chat.ws_max_sockets_per_user = 2;
+        // A reply long enough to fill the socket's buffers (beyond the default reply caps).
+        config.chat.max_reply_tokens = 1_000_000;
+        config.chat.max_reply_bytes = 64 * 1024 * 1024;
     })
     .await;
     let token = app.user("alice").await;
