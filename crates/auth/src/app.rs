@@ -65,7 +65,14 @@ impl App {
         let maintenance = tokio::spawn(maintenance(self.state.clone()));
         tracing::info!(port = self.port(), "auth server listening");
         let router = crate::http::router(self.state.clone());
-        let result = common::http::serve(self.listener, router, &self.http, shutdown).await;
+        let result = common::http::serve(
+            self.listener,
+            router,
+            &self.http,
+            &self.state.config.trusted_proxies,
+            shutdown,
+        )
+        .await;
         maintenance.abort();
         self.state.db.close().await;
         result

@@ -32,6 +32,8 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     http: common::config::HttpConfig,
+    /// Not capped per address (`auth.trusted_proxies`).
+    proxies: Vec<std::net::IpAddr>,
 }
 
 /// How long start-up waits for the providers' first model lists (a provider that answers later
@@ -88,7 +90,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     let http = config.http.clone();
-    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations), http })
+    let proxies = config.auth.trusted_proxies.clone();
+    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations), http, proxies })
 }
 
 impl App {
@@ -115,7 +118,7 @@ impl App {
             shutdown.await;
             generations.stop_all().await;
         };
-        let result = common::http::serve(self.listener, router, &self.http, shutdown).await;
+        let result = common::http::serve(self.listener, router, &self.http, &self.proxies, shutdown).await;
         sweeper.abort();
         poller.abort();
         key_refresher.abort();

@@ -58,6 +58,9 @@ pub struct HttpConfig {
     pub idle_timeout_secs: u64,
     /// Open connections per port (WebSockets included); more are answered 503 and closed.
     pub max_connections: usize,
+    /// Open connections per client address and port (an IPv6 client per /64; trusted proxies
+    /// are not capped), 0 for no cap; more are answered 429 and closed.
+    pub max_connections_per_address: usize,
     /// How long a stop waits for in-flight requests and streams before closing them.
     pub shutdown_timeout_secs: u64,
 }
@@ -68,6 +71,7 @@ impl Default for HttpConfig {
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_connections: 1024,
+            max_connections_per_address: 512,
             shutdown_timeout_secs: 10,
         }
     }
@@ -545,6 +549,7 @@ env_vars! {
     "OPENCHAT_HTTP_HEADER_TIMEOUT_SECS" => ["http", "header_timeout_secs"] Integer, "longest wait for a request's complete header, also between kept-alive requests (default 10)";
     "OPENCHAT_HTTP_IDLE_TIMEOUT_SECS" => ["http", "idle_timeout_secs"] Integer, "longest silence of a request body or stall of a write to a client that does not read (default 60)";
     "OPENCHAT_HTTP_MAX_CONNECTIONS" => ["http", "max_connections"] Integer, "open connections per port, WebSockets included; more get 503 (default 1024)";
+    "OPENCHAT_HTTP_MAX_CONNECTIONS_PER_ADDRESS" => ["http", "max_connections_per_address"] Integer, "open connections per client address (IPv6: per /64) and port, trusted proxies excepted; more get 429 (default 512, 0 for no cap)";
     "OPENCHAT_HTTP_SHUTDOWN_TIMEOUT_SECS" => ["http", "shutdown_timeout_secs"] Integer, "how long a stop waits for in-flight requests and streams (default 10)";
     "OPENCHAT_LOCAL_MODEL" => ["chat", "local", "model"] Text, "local model: a GGUF file, `off`, or unset for the default (SmolLM2-135M in <data dir>/models)";
     "OPENCHAT_LOCAL_CONTEXT" => ["chat", "local", "context_length"] Integer, "local model context window in tokens (default 2048)";

@@ -38,6 +38,8 @@ pub struct App {
     listener: TcpListener,
     state: Arc<WebState>,
     http: common::config::HttpConfig,
+    /// Not capped per address (`auth.trusted_proxies`).
+    proxies: Vec<std::net::IpAddr>,
 }
 
 /// Binds the port and picks the assets: the configured directory, else the embedded build.
@@ -61,7 +63,8 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let endpoints = Endpoints::new(&config.web, config.auth.port, config.chat.port);
     let addr = SocketAddr::new(config.web.host, config.web.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
-    Ok(App { listener, state: Arc::new(WebState { assets, endpoints }), http: config.http.clone() })
+    let state = Arc::new(WebState { assets, endpoints });
+    Ok(App { listener, state, http: config.http.clone(), proxies: config.auth.trusted_proxies.clone() })
 }
 
 impl App {
@@ -74,7 +77,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(port = self.port(), "web UI listening");
-        common::http::serve(self.listener, router(self.state), &self.http, shutdown).await
+        common::http::serve(self.listener, router(self.state), &self.http, &self.proxies, shutdown).await
     }
 }
 

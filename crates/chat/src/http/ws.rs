@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use api_types::chat::{ClientAction, MessageStatus, Role, ServerEvent};
-use axum::Router;
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
 };
@@ -14,7 +13,8 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use common::http::{ApiError, ApiResult, Query};
+use axum::{Extension, Router};
+use common::http::{ApiError, ApiResult, ConnectionSlot, Query};
 use common::token::AccessClaims;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
@@ -61,10 +61,17 @@ async fn token_claims(state: &AppState, token: Option<&str>) -> ApiResult<Access
     authenticate(state, token).await
 }
 
-fn upgrade(ws: WebSocketUpgrade, mut session: Session, peer: SocketAddr) -> Response {
+/// `connection` is the connection's place under the port's cap, kept while the socket is open
+/// (absent when the router runs without `common::http::serve`).
+fn upgrade(
+    ws: WebSocketUpgrade,
+    mut session: Session,
+    peer: SocketAddr,
+    connection: Option<Extension<ConnectionSlot>>,
+) -> Response {
     // Every socket counts against its address's cap from the handshake on, authenticated or
     // not; one over the cap is told so in a frame and closed.
-    let address = SlotKey::Address(peer.ip().to_canonical());
+    let address = SlotKey::Address(common::http::address_key(peer.ip()));
     let cap = session.state.config.ws_max_sockets_per_ip;
     let address_slot = session.state.sockets.take(address, cap);
     // Small buffers: most sockets sit idle, and tungstenite's defaults (128 KiB each way)
@@ -74,6 +81,7 @@ fn upgrade(ws: WebSocketUpgrade, mut session: Session, peer: SocketAddr) -> Resp
         .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |ws| async move {
+            let _connection = connection;
             let mut socket = Socket::new(ws, session.state.config.ws_send_timeout_secs);
             match address_slot {
                 Some(slot) => {
@@ -93,8 +101,9 @@ async fn anonymous(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    connection: Option<Extension<ConnectionSlot>>,
 ) -> Response {
-    upgrade(ws, Session::new(state, None, None), peer)
+    upgrade(ws, Session::new(state, None, None), peer, connection)
 }
 
 /// `/ws/chat/{username}?token=…`: the seed's action protocol; the token must be that user's.
@@ -102,6 +111,7 @@ async fn for_user(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    connection: Option<Extension<ConnectionSlot>>,
     Path(username): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
@@ -109,7 +119,7 @@ async fn for_user(
     if !claims.preferred_username.eq_ignore_ascii_case(&username) {
         return Err(ApiError::forbidden("The token belongs to another user"));
     }
-    Ok(upgrade(ws, Session::new(state, Some(claims), None), peer))
+    Ok(upgrade(ws, Session::new(state, Some(claims), None), peer, connection))
 }
 
 /// `/ws/{conversation_id}?token=…`: what the seed's web UI uses; watches that conversation.
@@ -117,12 +127,13 @@ async fn for_conversation(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    connection: Option<Extension<ConnectionSlot>>,
     Path(conversation_id): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let claims = token_claims(&state, query.token.as_deref()).await?;
     owned(&state, &claims, &conversation_id).await?;
-    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id)), peer))
+    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id)), peer, connection))
 }
 
 struct Session {
@@ -229,7 +240,14 @@ impl Session {
                 },
                 _ = revocation_check.tick() => {
                     // A socket lives longer than a request: its token may be revoked or expire
-                    // meanwhile (clients renew it with `authenticate`).
+                    // meanwhile (clients renew it with `authenticate`). Without a recent read
+                    // of the revocation feed that cannot be told, so the socket closes as a
+                    // request would fail (closed): "try again later", and clients reconnect.
+                    let stale = self.state.revocations.staleness();
+                    if stale.as_secs() > self.state.config.revocations_max_stale_secs {
+                        close(&mut socket, close_code::AGAIN, "cannot check sign-ins right now").await;
+                        break;
+                    }
                     if self.state.revocations.is_revoked(self.claims()) {
                         close(&mut socket, close_code::POLICY, "token revoked").await;
                         break;

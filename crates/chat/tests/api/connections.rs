@@ -9,7 +9,62 @@ use tokio::net::TcpStream;
 use crate::helpers::{Backend, TestChat};
 use common::both_backends;
 
-both_backends!(a_half_sent_header_is_cut_after_the_header_timeout, connections_over_the_cap_are_refused);
+both_backends!(
+    a_half_sent_header_is_cut_after_the_header_timeout,
+    connections_over_the_cap_are_refused,
+    connections_over_the_address_cap_are_refused,
+);
+
+/// A connection from `source` (a loopback address: every 127.x.y.z reaches this machine).
+async fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((std::net::Ipv4Addr::from(source), 0).into()).unwrap();
+    socket.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+/// One address cannot hold more than `max_connections_per_address` connections: the next is
+/// answered 429 and closed, while other addresses, and trusted proxies (which carry many
+/// clients), are served.
+async fn connections_over_the_address_cap_are_refused(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.http.max_connections_per_address = 3;
+        config.auth.trusted_proxies = vec![[127, 0, 0, 3].into()];
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from([127, 0, 0, 2], &addr).await);
+    }
+    let mut over = connect_from([127, 0, 0, 2], &addr).await;
+    let answer = read_until_closed(&mut over, Duration::from_secs(30)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(answer.contains("Too many open connections from your address"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 5"), "{answer}");
+
+    // Another address is served, and so is a proxy beyond the cap.
+    for source in [[127, 0, 0, 4], [127, 0, 0, 3], [127, 0, 0, 3], [127, 0, 0, 3], [127, 0, 0, 3]] {
+        let mut tcp = connect_from(source, &addr).await;
+        held.push(connect_from(source, &addr).await);
+        tcp.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        let answer = read_until_closed(&mut tcp, Duration::from_secs(30)).await;
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{source:?}: {}", String::from_utf8_lossy(&answer));
+    }
+    // A closed connection gives its place back.
+    held.truncate(2);
+    let mut served = false;
+    for _ in 0..100 {
+        let mut tcp = connect_from([127, 0, 0, 2], &addr).await;
+        tcp.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
+        if read_until_closed(&mut tcp, Duration::from_secs(30)).await.starts_with(b"HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "a freed place never served");
+}
 
 /// Everything the server sends until it closes the connection; panics if it is still open after
 /// `guard` (which is far beyond any configured timeout: the server, not the guard, must end it).

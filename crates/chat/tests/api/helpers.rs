@@ -269,7 +269,8 @@ impl Ws {
             match frame {
                 WsMessage::Text(text) => return serde_json::from_str(&text).unwrap(),
                 WsMessage::Close(frame) => {
-                    return json!({"type": "__closed", "code": frame.map(|f| u16::from(f.code))});
+                    let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unzip();
+                    return json!({"type": "__closed", "code": code, "reason": reason});
                 }
                 _ => continue,
             }

@@ -390,6 +390,9 @@ mod revocation {
         let mut app = TestChat::spawn_with(backend, |c| c.chat.revocations_max_stale_secs = 1).await;
         let token = app.user("uli").await;
         assert_eq!(app.get("/api/v1/conversations/", &token).await.0, StatusCode::OK);
+        let id = app.conversation(&token, "Uli's").await;
+        let mut ws = app.ws(&format!("/ws/{id}?token={token}")).await;
+        assert_eq!(ws.next().await["type"], "subscribed");
         let (_, health) =
             crate::helpers::status_json(app.client.get(app.url("/health")).send().await.unwrap()).await;
         assert_eq!(health["revocations"], "ok");
@@ -412,6 +415,10 @@ mod revocation {
         let (_, health) =
             crate::helpers::status_json(app.client.get(app.url("/health")).send().await.unwrap()).await;
         assert_eq!(health["revocations"], "stale", "{health}");
+        // An open socket is closed the same way: 1013, "try again later" (clients reconnect).
+        let closed = ws.next().await;
+        assert_eq!(closed["code"], 1013, "{closed}");
+        assert_eq!(closed["reason"], "cannot check sign-ins right now", "{closed}");
     }
 
     /// Polls `GET /api/v1/conversations/` with `token` until it is refused (10 s at most).

@@ -16,6 +16,7 @@ both_backends!(
     a_socket_that_stops_reading_is_dropped_and_others_keep_working,
     sockets_are_capped_per_user_and_per_address,
     big_frames_and_big_first_frames_are_refused,
+    open_sockets_count_against_the_connection_cap,
 );
 
 type Client = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
@@ -224,4 +225,50 @@ async fn big_frames_and_big_first_frames_are_refused(backend: Backend) {
     let closed = next_frame(&mut anonymous).await;
     assert_eq!(closed["code"], 1008, "{closed}");
     assert_eq!(closed["reason"], "authenticate first, in a frame of at most 16 KiB");
+}
+
+/// An upgraded connection keeps its place under the port's connection cap (`[http]
+/// max_connections`) for as long as the socket is open, and gives it back when it closes.
+async fn open_sockets_count_against_the_connection_cap(backend: Backend) {
+    const CAP: usize = 3;
+    let app = TestChat::spawn_with(backend, |config| config.http.max_connections = CAP).await;
+    let token = app.user("alice").await;
+    let path = format!("/ws/chat/alice?token={token}");
+    let mut sockets = Vec::new();
+    for _ in 0..CAP {
+        sockets.push(try_socket(&app, &path).await.expect("a socket under the cap"));
+    }
+    // The sockets are open and serving: a further connection of any kind is refused.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut over = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read_to_end(&mut over, &mut answer),
+    )
+    .await
+    .expect("the refused connection is closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let refused = tokio_tungstenite::client_async(app.ws_url(&path), tcp).await;
+    assert!(refused.is_err(), "a socket over the cap was accepted");
+    // The sockets still work, and a closed one frees its place.
+    let mut first = sockets.remove(0);
+    first.close(None).await.unwrap();
+    while first.next().await.is_some() {}
+    let mut served = None;
+    for _ in 0..100 {
+        if let Ok(client) = try_socket(&app, &path).await {
+            served = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    served.expect("a freed place never served");
+    for socket in &mut sockets {
+        socket.send(WsMessage::text(json!({"action": "ping"}).to_string())).await.unwrap();
+        assert_eq!(next_frame(socket).await["type"], "pong");
+    }
 }

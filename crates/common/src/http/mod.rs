@@ -9,7 +9,7 @@ pub mod trace;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Form, Json, Query};
-pub use serve::serve;
+pub use serve::{ConnectionSlot, address_key, serve};
 
 /// What every service's router ends with: JSON 404 and 405 answers, a body limit, the CORS
 /// allowlist (never a reflected origin; no credentials, as bearer tokens travel in headers) and

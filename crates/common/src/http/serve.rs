@@ -1,10 +1,13 @@
 //! The accept loop every port runs: HTTP/1.1 (with upgrades, for WebSockets) through hyper, with
 //! a deadline for each request header, a stall limit for request bodies and for writes to a
-//! client that does not read, a cap on open connections, and a deadline for the graceful stop.
+//! client that does not read, a cap on open connections per port and per client address, and
+//! a deadline for the graceful stop.
 
+use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 use tower::ServiceExt;
@@ -25,16 +28,85 @@ use crate::config::HttpConfig;
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
 retry-after: 5\r\nconnection: close\r\ncontent-length: 70\r\n\r\n\
 {\"detail\":\"The server has too many open connections; try again soon.\"}";
+/// What a connection over its address's cap gets before it is closed.
+const TOO_MANY_FROM_ADDRESS: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n\
+retry-after: 5\r\nconnection: close\r\ncontent-length: 82\r\n\r\n\
+{\"detail\":\"Too many open connections from your address; close some and try again.\"}";
 
-/// Serves `router` on `listener` until `shutdown` resolves, within the limits of `limits`; then
-/// stops accepting, lets in-flight requests finish for up to `shutdown_timeout_secs`, and
+/// A connection's place under the port's cap, in every request's extensions. The connection
+/// holds it until it ends; a WebSocket handler keeps a clone for the socket's life, since hyper
+/// lets go of an upgraded connection (and would free its place) as soon as it is handed over.
+#[derive(Clone)]
+pub struct ConnectionSlot {
+    _held: Arc<(OwnedSemaphorePermit, Option<AddressSlot>)>,
+}
+
+/// The key a client address is counted under: IPv6 clients usually hold a whole /64, so they
+/// count per /64 rather than per address; IPv4-mapped IPv6 addresses count as IPv4.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                std::net::Ipv6Addr::from(segments).into()
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Open connections per client address (see [`address_key`]).
+struct PerAddress {
+    open: Mutex<HashMap<IpAddr, usize>>,
+    max: usize,
+}
+
+/// One connection's count under its address; given back when dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    key: IpAddr,
+}
+
+impl PerAddress {
+    fn take(self: &Arc<Self>, key: IpAddr) -> Option<AddressSlot> {
+        let mut open = self.open.lock().expect("connection table lock poisoned");
+        let count = open.entry(key).or_default();
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { table: self.clone(), key })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().expect("connection table lock poisoned");
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, within the limits of `limits`
+/// (connections from the addresses in `proxies` are not capped per address: they carry many
+/// clients); then stops accepting, lets in-flight requests finish for up to `shutdown_timeout_secs`, and
 /// closes whatever is still open (a stream to a client that never reads included).
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: &HttpConfig,
+    proxies: &[IpAddr],
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let proxies: Vec<IpAddr> = proxies.iter().map(|ip| ip.to_canonical()).collect();
+    let per_address =
+        Arc::new(PerAddress { open: Mutex::new(HashMap::new()), max: limits.max_connections_per_address });
     let header_timeout = Duration::from_secs(limits.header_timeout_secs);
     let idle = Duration::from_secs(limits.idle_timeout_secs);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -70,11 +142,26 @@ pub async fn serve(
             }
             continue;
         };
+        let address_slot =
+            if limits.max_connections_per_address == 0 || proxies.contains(&peer.ip().to_canonical()) {
+                None
+            } else {
+                match per_address.take(address_key(peer.ip())) {
+                    Some(slot) => Some(slot),
+                    None => {
+                        let _ = tcp.try_write(TOO_MANY_FROM_ADDRESS);
+                        continue;
+                    }
+                }
+            };
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::trace!(%error, "cannot set TCP_NODELAY");
         }
+        let slot = ConnectionSlot { _held: Arc::new((slot, address_slot)) };
+        let request_slot = slot.clone();
         let service = service.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(request_slot.clone());
             request
         });
         let mut stop = stop_rx.clone();
