@@ -24,8 +24,9 @@ pub fn validate_new_user(input: &CreateUser) -> Result<ValidNewUser, ApiError> {
     let mut field = |name: &str, message: &str| {
         errors.push(FieldError { field: name.into(), message: message.into() });
     };
-    let username = Username::parse(&input.username).map_err(|m| field("username", m)).ok();
-    let email = Email::parse(&input.email).map_err(|m| field("email", m)).ok();
+    // Exactly as typed: a client trims what its user typed (the documents' patterns say so).
+    let username = Username::parse_exact(&input.username).map_err(|m| field("username", m)).ok();
+    let email = Email::parse_exact(&input.email).map_err(|m| field("email", m)).ok();
     let password = Password::parse(&input.password).map_err(|m| field("password", m)).ok();
     let full_name = parse_full_name(input.full_name.as_deref().unwrap_or_default())
         .map_err(|m| field("full_name", m))
@@ -49,10 +50,10 @@ pub fn validate_new_user(input: &CreateUser) -> Result<ValidNewUser, ApiError> {
 
 /// Creates the user; a taken username or email is a 400 saying so.
 pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result<UserRecord, ApiError> {
-    if db.user_by_username(user.username.as_str()).await.map_err(ApiError::internal)?.is_some() {
+    if db.user_by_username(user.username.as_str()).await.map_err(store_error)?.is_some() {
         return Err(ApiError::bad_request("Username already registered"));
     }
-    if db.user_by_email(user.email.as_str()).await.map_err(ApiError::internal)?.is_some() {
+    if db.user_by_email(user.email.as_str()).await.map_err(store_error)?.is_some() {
         return Err(ApiError::bad_request("Email already registered"));
     }
     let password_hash = hasher.hash(user.password.expose()).await?;
@@ -68,12 +69,14 @@ pub async fn create_user(db: &Db, hasher: &Hasher, user: ValidNewUser) -> Result
     db.insert_user(record).await.map_err(store_error)
 }
 
-/// Maps storage errors: conflicts are the client's 400, the rest are internal.
+/// Maps storage errors: a taken name or address is the client's 400 (the seed's answer), the
+/// last administrator a 409, a database that is down or full a 503, the rest internal.
 pub fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::Conflict(field) => ApiError::bad_request(format!("{field} already registered")),
-        StoreError::LastAdmin => ApiError::bad_request(StoreError::LastAdmin.to_string()),
-        other => ApiError::internal(other),
+        StoreError::LastAdmin => ApiError::conflict(StoreError::LastAdmin.to_string()),
+        StoreError::Database(error) => ApiError::database(&error),
+        StoreError::Connect(error) => ApiError::unavailable(error),
     }
 }
 

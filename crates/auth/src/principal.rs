@@ -88,8 +88,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
     let (user, session_live) = match state.principals.get(&key) {
         Some(cached) => cached,
         None => {
-            let user = state.db.user_by_id(&claims.sub).await.map_err(ApiError::unavailable)?.map(Arc::new);
-            let session = state.db.session(&claims.sid).await.map_err(ApiError::unavailable)?;
+            let user =
+                state.db.user_by_id(&claims.sub).await.map_err(crate::accounts::store_error)?.map(Arc::new);
+            let session = state.db.session(&claims.sid).await.map_err(crate::accounts::store_error)?;
             let live = session.is_some_and(|s| !s.revoked && s.user_id == claims.sub);
             state.principals.put(key, user.clone(), live);
             (user, live)

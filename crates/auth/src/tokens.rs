@@ -103,7 +103,7 @@ pub async fn start_session(
             now + config.refresh_absolute_ttl_secs as i64,
         )
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(crate::accounts::store_error)?;
     Ok(TokenResponse {
         access_token: access_token(state, user, &session_id, client_id, scope)?,
         token_type: "bearer".into(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 /// Which engine a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,40 @@ pub enum ConnectError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Why a statement failed, as far as a client is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database could not be reached or went away (a restart, a network cut, a full pool).
+    Outage,
+    /// The database is out of space (a full disk): nothing was written; reads still work.
+    Full,
+    /// Anything else: a bug or a broken database.
+    Other,
+}
+
+/// Classifies a database error (see [`Failure`]).
+pub fn classify(error: &sqlx::Error) -> Failure {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Failure::Outage,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // SQLite: SQLITE_FULL (13). PostgreSQL: class 53, insufficient resources
+            // (53100 disk_full, 53200 out_of_memory, …).
+            Some("13") => Failure::Full,
+            Some(code) if code.starts_with("53") => Failure::Full,
+            // PostgreSQL: connection exceptions (08…) and operator intervention (57P01 admin
+            // shutdown, 57P03 cannot connect now, …).
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => Failure::Outage,
+            _ => Failure::Other,
+        },
+        _ => Failure::Other,
+    }
 }
 
 /// Connects (creating a SQLite file and its directory if needed) and applies `migrator`.
@@ -61,6 +95,11 @@ pub async fn connect(url: &str, migrator: &Migrator) -> Result<(AnyPool, Backend
     let pool = AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
         .acquire_timeout(Duration::from_secs(10))
+        // A connection given back while still inside a transaction (one whose COMMIT or
+        // ROLLBACK failed: SQLite keeps a transaction open when its COMMIT fails for a full
+        // disk, and a ROLLBACK after SQLite rolled back by itself fails too) would hold the
+        // database's write lock for good; it is closed instead, which ends the transaction.
+        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {

@@ -18,11 +18,16 @@ pub fn router() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
     /// Only this kind of event, e.g. `login_failed`.
+    #[param(schema_with = api_types::rules::schema::audit_filter)]
     event: Option<String>,
     /// Only events about this username.
+    #[param(schema_with = api_types::rules::schema::audit_filter)]
     username: Option<String>,
 }
 
@@ -41,13 +46,24 @@ pub async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
     }
-    let offset = params.offset.unwrap_or(0).max(0);
-    let clean = |s: Option<String>| s.filter(|s| !s.is_empty() && s.len() <= 64 && !s.contains('\0'));
+    let offset = params.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
+    }
+    for (name, value) in [("event", &params.event), ("username", &params.username)] {
+        if value.as_deref().is_some_and(|v| v.chars().count() > 64 || v.chars().any(char::is_control)) {
+            return Err(ApiError::invalid_field(
+                name,
+                "must be at most 64 characters without control characters",
+            ));
+        }
+    }
+    let clean = |s: Option<String>| s.filter(|s| !s.is_empty());
     let (events, total) = state
         .db
         .list_audit(clean(params.event).as_deref(), clean(params.username).as_deref(), limit, offset)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(crate::accounts::store_error)?;
     let events = events
         .into_iter()
         .map(|e| AuditEvent {

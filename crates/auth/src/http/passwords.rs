@@ -100,8 +100,12 @@ async fn change(
         None => (*p.user).clone(),
     };
     // The caller as stored now (another process may have changed the password a moment ago).
-    let caller =
-        state.db.user_by_id(&p.user.id).await.map_err(ApiError::unavailable)?.ok_or_else(user_not_found)?;
+    let caller = state
+        .db
+        .user_by_id(&p.user.id)
+        .await
+        .map_err(crate::accounts::store_error)?
+        .ok_or_else(user_not_found)?;
     let verdict = check_password(
         state,
         ip,
@@ -155,9 +159,9 @@ pub async fn set_password(
         .db
         .update_user(&target.id, update, now)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(crate::accounts::store_error)?
         .ok_or_else(user_not_found)?;
-    state.db.revoke_user_sessions(&target.id, keep, now).await.map_err(ApiError::internal)?;
+    state.db.revoke_user_sessions(&target.id, keep, now).await.map_err(crate::accounts::store_error)?;
     state.principals.invalidate_user(&target.id);
     Ok(())
 }
@@ -167,7 +171,7 @@ pub async fn set_password(
 /// start is used rather than the access token's `iat`, because refreshing renews `iat` every
 /// few minutes without anyone typing anything.
 pub async fn ensure_recent_login(state: &AppState, p: &Principal) -> ApiResult<()> {
-    let session = state.db.session(&p.claims.sid).await.map_err(ApiError::unavailable)?;
+    let session = state.db.session(&p.claims.sid).await.map_err(crate::accounts::store_error)?;
     let recent = session.is_some_and(|s| common::clock::now() - s.created_at <= RECENT_LOGIN_SECS);
     if recent {
         return Ok(());

@@ -66,7 +66,7 @@ pub async fn revocations(
     }
     let now = common::clock::now_millis();
     let since = params.since.unwrap_or(0).max(now - WINDOW_MS);
-    let records = state.db.revocations_since(since, PAGE).await.map_err(ApiError::unavailable)?;
+    let records = state.db.revocations_since(since, PAGE).await.map_err(crate::accounts::store_error)?;
     // A full page may continue: resume from its last instant (entries at that instant repeat,
     // which is harmless). Otherwise resume a little before now, so entries committed while
     // this query ran are not skipped.

@@ -4,7 +4,7 @@
 use api_types::auth::Introspection;
 use api_types::error::ErrorBody;
 use axum::extract::State;
-use common::http::{ApiError, ApiResult, Form, Json};
+use common::http::{ApiResult, Form, Json};
 use serde::Deserialize;
 
 use crate::domain::Role;
@@ -62,16 +62,20 @@ pub async fn introspect(
         .db
         .session_of_refresh_token(&hash_refresh_token(&token))
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(crate::accounts::store_error)?;
     let live = state
         .db
         .refresh_token_is_live(&hash_refresh_token(&token), common::clock::now())
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(crate::accounts::store_error)?;
     match session.filter(|s| live && !s.revoked && may_see(&s.user_id)) {
         Some(s) => {
-            let username =
-                state.db.user_by_id(&s.user_id).await.map_err(ApiError::unavailable)?.map(|u| u.username);
+            let username = state
+                .db
+                .user_by_id(&s.user_id)
+                .await
+                .map_err(crate::accounts::store_error)?
+                .map(|u| u.username);
             Ok(Json(Introspection {
                 active: true,
                 scope: Some(s.scope),

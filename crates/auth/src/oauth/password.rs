@@ -44,7 +44,7 @@ async fn find_account(state: &AppState, typed: &str) -> ApiResult<Option<UserRec
             Err(_) => Ok(None),
         }
     };
-    found.map_err(ApiError::unavailable)
+    found.map_err(crate::accounts::store_error)
 }
 
 pub async fn grant(

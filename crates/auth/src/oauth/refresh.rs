@@ -27,7 +27,7 @@ pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiR
     let presented_hash = tokens::hash_refresh_token(presented);
     if let Some(explicit) = request.client_id.as_deref().filter(|c| !c.trim().is_empty()) {
         let session =
-            state.db.session_of_refresh_token(&presented_hash).await.map_err(ApiError::unavailable)?;
+            state.db.session_of_refresh_token(&presented_hash).await.map_err(crate::accounts::store_error)?;
         if session.is_some_and(|s| s.client_id != explicit.trim()) {
             return Err(invalid_grant("The refresh token was issued to another client"));
         }
@@ -43,7 +43,7 @@ pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiR
             now + state.config.refresh_idle_ttl_secs as i64,
         )
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(crate::accounts::store_error)?;
     let session = match outcome {
         RefreshOutcome::Rotated(session) => session,
         RefreshOutcome::Reused { session_id, user_id } => {
@@ -64,9 +64,9 @@ pub async fn grant(state: &AppState, ip: IpAddr, request: &TokenRequest) -> ApiR
             return Err(invalid_grant("The refresh token is invalid or expired"));
         }
     };
-    let user = state.db.user_by_id(&session.user_id).await.map_err(ApiError::unavailable)?;
+    let user = state.db.user_by_id(&session.user_id).await.map_err(crate::accounts::store_error)?;
     let Some(user) = user.filter(|u| u.is_active) else {
-        state.db.revoke_session(&session.id, now).await.map_err(ApiError::unavailable)?;
+        state.db.revoke_session(&session.id, now).await.map_err(crate::accounts::store_error)?;
         return Err(invalid_grant("The refresh token is invalid or expired"));
     };
     let scope = tokens::resolve_scope(request.scope.as_deref(), Some(&session.scope))?;

@@ -40,7 +40,7 @@ pub async fn revoke(
             .db
             .session_of_refresh_token(&hash_refresh_token(&token))
             .await
-            .map_err(common::http::ApiError::unavailable)?
+            .map_err(crate::accounts::store_error)?
             .map(|s| (s.id, s.user_id))
     };
     if let Some((session_id, user_id)) = session {
@@ -69,8 +69,7 @@ async fn end_session(
     ip: std::net::IpAddr,
 ) -> ApiResult<()> {
     let now = common::clock::now();
-    let ended =
-        state.db.revoke_session(session_id, now).await.map_err(common::http::ApiError::unavailable)?;
+    let ended = state.db.revoke_session(session_id, now).await.map_err(crate::accounts::store_error)?;
     state.principals.invalidate_user(user_id);
     if ended {
         let username = state.db.user_by_id(user_id).await.ok().flatten().map(|u| u.username);

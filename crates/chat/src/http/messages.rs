@@ -92,6 +92,7 @@ pub struct ListParams {
     /// Only messages older than this message id (paging from the newest end).
     before: Option<String>,
     /// At most this many (1 to 1000, default 1000), the newest of them, oldest first.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -303,7 +304,7 @@ fn to_sse(event: &ServerEvent) -> SseEvent {
 pub(crate) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::ConversationGone => super::conversation_not_found(),
-        other if other.is_outage() => ApiError::unavailable(other),
-        other => ApiError::internal(other),
+        StoreError::Database(error) => ApiError::database(&error),
+        StoreError::Connect(error) => ApiError::unavailable(error),
     }
 }

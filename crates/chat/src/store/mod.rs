@@ -25,31 +25,6 @@ pub enum StoreError {
     ConversationGone,
 }
 
-impl StoreError {
-    /// Whether the database could not be reached or went away (a restart, a network cut, a
-    /// full pool), rather than refusing the statement.
-    pub fn is_outage(&self) -> bool {
-        match self {
-            StoreError::Connect(_) => true,
-            StoreError::Database(e) => match e {
-                sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::Protocol(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed => true,
-                // Connection exceptions (08…) and operator intervention (57P01 admin shutdown,
-                // 57P03 cannot connect now, …).
-                sqlx::Error::Database(db) => {
-                    db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
-                }
-                _ => false,
-            },
-            StoreError::ConversationGone => false,
-        }
-    }
-}
-
 pub type StoreResult<T> = Result<T, StoreError>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

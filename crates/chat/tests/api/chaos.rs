@@ -1,7 +1,8 @@
-//! Chaos: PostgreSQL restarts under load. The chat service runs on a PostgreSQL of its own (a
-//! fresh cluster on a spare loopback port, never the shared one); while it is down every
-//! request is a 503 with a `detail` (never a 500 or a hang), and once it is back the same
-//! process serves again, with every message it accepted (201) stored and none it refused.
+//! Chaos: PostgreSQL restarts under load, and the disk fills up. The chat service runs on a
+//! PostgreSQL of its own (a fresh cluster on a spare loopback port, never the shared one), or
+//! on SQLite in a small tmpfs of its own; while the database is down or full every write is a
+//! 503 with a `detail` (never a 500 or a hang), and once it is back the same process serves
+//! again, with every message it accepted (201) stored and none it refused.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,4 +127,129 @@ async fn postgres_restarting_under_load_answers_503_and_recovers_without_a_resta
     let stored: Vec<String> =
         messages.as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect();
     assert_eq!(stored, accepted, "every accepted message, and only those, is stored");
+}
+
+/// A small tmpfs of this test's own (mounting needs root, as CI runs).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Self {
+        let dir = common::testing::temp_dir("openchat-chaos-disk");
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m,mode=0700"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .expect("mount runs");
+        assert!(
+            output.status.success(),
+            "this test mounts a tmpfs and needs root: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Self { dir }
+    }
+
+    /// Fills what is left with one file; returns its path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            match file.write(&block) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        // Whatever is left is smaller than a block: fill it byte by byte.
+        while file.write(&[0]).is_ok_and(|n| n == 1) {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_503_loses_nothing_and_recovers_without_a_restart() {
+    let disk = SmallDisk::mount(16);
+    let url = format!("sqlite://{}/chat.db", disk.dir.display());
+    let app = TestChat::spawn_with(Backend::Sqlite, |c| c.chat.database_url = url).await;
+    let token = app.user("full").await;
+    let id = app.conversation(&token, "Full disk").await;
+    let path = format!("/api/v1/conversations/{id}/messages");
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    let big = "x".repeat(30_000);
+    for n in 0..3 {
+        let content = format!("before {n}");
+        let (status, body) = app.post(&path, &token, json!({"content": content, "generate": false})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        accepted.push(content);
+    }
+
+    let filler = disk.fill();
+    for n in 0..200 {
+        let content = format!("while full {n} {big}");
+        let (status, body) = app.post(&path, &token, json!({"content": content, "generate": false})).await;
+        match status {
+            StatusCode::CREATED => accepted.push(content),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(
+                    body["detail"],
+                    "The server is out of storage space, so nothing was saved; try again later",
+                    "{body}"
+                );
+                refused += 1;
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(refused, 3, "a full disk never refused a write");
+    // Reads go on while the disk is full, and so does a request for a reply: refused, clearly.
+    let (status, body) = app.get(&path, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.post(&path, &token, json!({"content": format!("a question {big}")})).await;
+    assert!([StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(&status), "{status} {body}");
+    if status == StatusCode::CREATED {
+        accepted.push(format!("a question {big}"));
+    }
+
+    std::fs::remove_file(filler).unwrap();
+    let content = "after".to_owned();
+    let (status, body) = app.post(&path, &token, json!({"content": content, "generate": false})).await;
+    assert_eq!(status, StatusCode::CREATED, "the same process writes again once there is room: {body}");
+    accepted.push(content);
+    let (status, messages) = app.get(&path, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    let stored: Vec<String> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored.len(), accepted.len(), "every accepted message, and only those, is stored");
+    assert!(stored == accepted, "every accepted message, and only those, is stored, in order");
+    // A reply that was started while the disk was full ends (done, or failed with a reason):
+    // none is left streaming.
+    let mut settled = false;
+    for _ in 0..100 {
+        let (_, messages) = app.get(&path, &token).await;
+        let streaming = messages.as_array().unwrap().iter().any(|m| m["status"] == "streaming");
+        if !streaming {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert!(settled, "a reply was left streaming");
 }

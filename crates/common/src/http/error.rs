@@ -52,6 +52,11 @@ impl ApiError {
         self.0.body.error.as_deref()
     }
 
+    /// 409: the request is sound, but the current state does not allow it.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
@@ -133,6 +138,24 @@ impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
+    }
+
+    /// The answer to a failed database call: 503 when the database is down or out of space
+    /// (saying which, with `Retry-After`), else 500; the cause is logged, not shown.
+    pub fn database(cause: &sqlx::Error) -> Self {
+        match crate::db::classify(cause) {
+            crate::db::Failure::Outage => Self::unavailable(cause),
+            crate::db::Failure::Full => {
+                tracing::error!(%cause, "the database is out of space");
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is out of storage space, so nothing was saved; try again later",
+                );
+                error.0.retry_after = Some(30);
+                error
+            }
+            crate::db::Failure::Other => Self::internal(cause),
+        }
     }
 
     /// 503 for a dependency that is down; the cause is logged, not shown.
