@@ -3,8 +3,10 @@
 //! 1 000 concurrent generations (checking every delta arrives once, in order), REST
 //! throughput, and the memory of idle authenticated WebSockets. Loopback only, bounded.
 //! A second argument runs one part only: relay, ttft, rest, concurrent, idle or search (the
-//! last one runs only when asked for: it stores 100 000 messages).
+//! last one runs only when asked for: it stores 100 000 messages); `abuse` and `abuse-spread`
+//! (only when asked for) measure honest users during an attack (`abuse.rs`).
 
+mod abuse;
 mod search;
 mod server;
 mod ws;
@@ -43,6 +45,24 @@ async fn main() {
     }
     if only == "search" {
         search::search_latency(&server, &token).await;
+    }
+    if only == "abuse" {
+        let attack = abuse::Attack {
+            slow_connections: 2000,
+            slow_addresses: 1,
+            stalled_sockets: 100,
+            login_flooders: 8,
+        };
+        abuse::run(&server, attack).await;
+    }
+    if only == "abuse-spread" {
+        let attack = abuse::Attack {
+            slow_connections: 2000,
+            slow_addresses: 20,
+            stalled_sockets: 100,
+            login_flooders: 8,
+        };
+        abuse::run(&server, attack).await;
     }
 }
 

@@ -91,6 +91,10 @@ impl Server {
             .unwrap_or(0)
     }
 
+    pub fn auth_url(&self) -> &str {
+        &self.auth
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.chat)
     }

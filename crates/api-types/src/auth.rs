@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use crate::rules;
+
 /// A user as every auth endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct User {
@@ -22,14 +24,29 @@ pub struct User {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[ts(optional_fields)]
 pub struct CreateUser {
+    #[schema(schema_with = rules::schema::username)]
     pub username: String,
+    #[schema(schema_with = rules::schema::email)]
     pub email: String,
+    #[schema(schema_with = rules::schema::password)]
     pub password: String,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::full_name_or_null)]
     pub full_name: Option<String>,
     /// Only an administrator may ask for roles other than `["user"]`.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<RoleName>>)]
     pub roles: Option<Vec<String>>,
+}
+
+/// The roles there are (administrators do everything; managers read users; users manage
+/// themselves).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Admin,
+    Manager,
+    User,
 }
 
 /// `PUT /users/{username}` body; every field optional.
@@ -37,10 +54,13 @@ pub struct CreateUser {
 #[ts(optional_fields)]
 pub struct UpdateUser {
     #[serde(default)]
+    #[schema(schema_with = rules::schema::email_or_null)]
     pub email: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::full_name_or_null)]
     pub full_name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::password_or_null)]
     pub password: Option<String>,
     /// Administrators only.
     #[serde(default)]
@@ -53,14 +73,17 @@ pub struct UpdateUser {
 pub struct ChangePassword {
     /// The caller's own current password, also when an administrator resets another user's
     /// password: whoever changes a password proves that they are at the keyboard.
+    #[schema(min_length = 1, max_length = 128)]
     pub current_password: String,
     /// 8 to 128 characters, not one of the most common passwords.
+    #[schema(schema_with = rules::schema::password)]
     pub new_password: String,
 }
 
 /// `PUT /roles/{username}` body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct SetRoles {
+    #[schema(value_type = Vec<RoleName>)]
     pub roles: Vec<String>,
 }
 

@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use crate::rules;
+
 /// A conversation (seed field names, plus ours).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct Conversation {
@@ -27,13 +29,16 @@ pub struct Conversation {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[ts(optional_fields)]
 pub struct CreateConversation {
+    #[schema(schema_with = rules::schema::title)]
     pub title: String,
     /// When given, must be the caller's username.
     #[serde(default)]
     pub user_id: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::model_or_null)]
     pub model: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::system_prompt_or_null)]
     pub system_prompt: Option<String>,
 }
 
@@ -42,10 +47,13 @@ pub struct CreateConversation {
 #[ts(optional_fields)]
 pub struct UpdateConversation {
     #[serde(default)]
+    #[schema(schema_with = rules::schema::title_or_null)]
     pub title: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::model_or_null)]
     pub model: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = rules::schema::system_prompt_or_null)]
     pub system_prompt: Option<String>,
     #[serde(default)]
     pub pinned: Option<bool>,
@@ -152,9 +160,11 @@ pub struct Message {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 #[ts(optional_fields)]
 pub struct PostMessage {
+    #[schema(schema_with = rules::schema::content)]
     pub content: String,
     /// Only `user` may be posted (the default).
     #[serde(default)]
+    #[schema(value_type = Option<PostedRole>)]
     pub role: Option<String>,
     #[serde(default)]
     pub conversation_id: Option<String>,
@@ -164,7 +174,15 @@ pub struct PostMessage {
     /// The message this one answers: the last message of the branch the user sees. Without
     /// it, the newest message of the conversation.
     #[serde(default)]
+    #[schema(schema_with = rules::schema::id_or_null)]
     pub parent_id: Option<String>,
+}
+
+/// The one role a client may post.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PostedRole {
+    User,
 }
 
 /// `POST …/messages` answer: the stored user message and the reply's generation id.

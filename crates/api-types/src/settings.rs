@@ -19,7 +19,9 @@ pub struct UserSettings {
 #[ts(optional_fields)]
 pub struct UpdateSettings {
     #[serde(default)]
+    #[schema(schema_with = crate::rules::schema::model_or_null)]
     pub default_model: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::rules::schema::system_prompt_or_null)]
     pub default_system_prompt: Option<String>,
 }

@@ -47,14 +47,11 @@ pub async fn check_password(
 }
 
 /// A password change costs hashing work like a failed login, so it counts against the
-/// client's allowance of failures: a client that has used it up waits (429), like its logins.
+/// client's allowance of failures (checked and counted in one step): a client that has used it
+/// up waits (429), like its logins.
 pub async fn count_password_change(state: &AppState, ip: IpAddr) -> ApiResult<()> {
     let client = crate::limits::address_key(ip);
-    if let Some(wait) = state.login_limits.client_wait(client).await {
-        return Err(Throttled::Client(wait).into_error());
-    }
-    state.login_limits.client_failed(client).await;
-    Ok(())
+    state.login_limits.client_begin(client).await.map_err(Throttled::into_error)
 }
 
 /// The limiter key of a name typed at login that matches no account: what was typed, bounded

@@ -86,6 +86,13 @@ pub trait LoginLimits: Send + Sync {
     fn client_wait(&self, client: IpAddr) -> LimitFuture<'_, Option<Duration>>;
     /// Counts a failure of a client outside a login (a bad refresh token).
     fn client_failed(&self, client: IpAddr) -> LimitFuture<'_, ()>;
+    /// Checks and counts one failure of a client outside a login in one step (a password
+    /// change, an email change that may find the address taken), so parallel requests cannot
+    /// all pass the check: `Err` if it must wait. [`client_cancel`](Self::client_cancel) gives
+    /// the count back when the request turned out harmless.
+    fn client_begin(&self, client: IpAddr) -> LimitFuture<'_, Result<(), Throttled>>;
+    /// Gives back a count of [`client_begin`](Self::client_begin).
+    fn client_cancel(&self, client: IpAddr) -> LimitFuture<'_, ()>;
 }
 
 /// The settings of the login limits.
@@ -186,6 +193,19 @@ impl LoginLimits for MemoryLoginLimits {
 
     fn client_failed(&self, client: IpAddr) -> LimitFuture<'_, ()> {
         self.clients.record_failure(&client);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn client_begin(&self, client: IpAddr) -> LimitFuture<'_, Result<(), Throttled>> {
+        let result = match self.clients.try_attempt(&client) {
+            Some(wait) => Err(Throttled::Client(wait)),
+            None => Ok(()),
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    fn client_cancel(&self, client: IpAddr) -> LimitFuture<'_, ()> {
+        self.clients.forgive(&client);
         Box::pin(std::future::ready(()))
     }
 }
@@ -412,21 +432,7 @@ impl<K: Eq + Hash + Clone> BackoffLimiter<K> {
         self.failures.lock().expect("limiter lock poisoned").map.remove(key);
     }
 }
-/// The key an address is limited under: IPv6 clients usually hold a whole /64, so they are
-/// limited per /64 rather than per address; IPv4-mapped IPv6 addresses count as IPv4.
-pub fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.into(),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                std::net::Ipv6Addr::from(segments).into()
-            }
-        },
-        v4 => v4,
-    }
-}
+pub use common::http::address_key;
 
 /// Retry-After seconds for a wait (at least one).
 pub fn retry_after_secs(wait: Duration) -> u64 {

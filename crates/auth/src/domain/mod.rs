@@ -13,17 +13,16 @@ pub use username::Username;
 /// Bounds every free-text field before anything else looks at it.
 pub const MAX_FULL_NAME_CHARS: usize = 128;
 
-/// A display name: trimmed, bounded, free of control characters (NUL included).
+/// A display name: at most 128 characters, free of control characters (NUL included), stored
+/// trimmed; blank is none. The same rule is in the API documents (`max_length`,
+/// `api_types::rules::NO_CONTROL`).
 pub fn parse_full_name(raw: &str) -> Result<Option<String>, &'static str> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > MAX_FULL_NAME_CHARS {
+    if raw.chars().count() > MAX_FULL_NAME_CHARS {
         return Err("must be at most 128 characters");
     }
-    if trimmed.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err("must not contain control characters");
     }
-    Ok(Some(trimmed.to_owned()))
+    let trimmed = raw.trim();
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }

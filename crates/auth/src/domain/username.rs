@@ -10,8 +10,15 @@ pub struct Username(String);
 impl Username {
     pub const MAX_LEN: usize = 64;
 
+    /// Parses a username; surrounding whitespace is ignored (see [`Username::parse_exact`]).
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let candidate = raw.trim().to_ascii_lowercase();
+        Self::parse_exact(raw.trim())
+    }
+
+    /// Parses a username that must be exactly that: no surrounding whitespace either (the rule
+    /// is `api_types::rules::USERNAME` in the API documents).
+    pub fn parse_exact(raw: &str) -> Result<Self, &'static str> {
+        let candidate = raw.to_ascii_lowercase();
         if candidate.len() < 3 {
             return Err("must be at least 3 characters");
         }

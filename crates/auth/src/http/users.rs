@@ -38,7 +38,8 @@ fn is_manager(p: &Principal) -> bool {
 /// Register a user. Anyone may register (unless registration is closed); only an
 /// administrator may give roles other than `user`.
 #[utoipa::path(post, path = "/users/", tag = "users", request_body = CreateUser,
-    responses((status = 200, body = UserMessage), (status = 400, body = ErrorBody),
+    responses((status = 200, body = UserMessage), (status = 400, body = ErrorBody, description = "Username or email already registered"),
+              (status = 401, body = ErrorBody, description = "A bearer token was sent and is not valid (none is needed to register)"),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
@@ -80,10 +81,13 @@ pub async fn me(AuthUser(p): AuthUser) -> Json<User> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
     /// Matches username, email or full name.
+    #[param(schema_with = api_types::rules::schema::user_query)]
     q: Option<String>,
 }
 
@@ -106,11 +110,11 @@ pub async fn list_users(
     if offset < 0 {
         return Err(ApiError::invalid_field("offset", "must not be negative"));
     }
-    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > 128 || q.contains('\0')) {
+    if params.q.as_deref().is_some_and(|q| q.chars().count() > 128 || q.contains('\0')) {
         return Err(ApiError::invalid_field("q", "must be at most 128 characters without NUL"));
     }
-    let page = state.db.list_users(q, limit, offset).await.map_err(ApiError::internal)?;
+    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let page = state.db.list_users(q, limit, offset).await.map_err(crate::accounts::store_error)?;
     Ok(Json(UserList { users: page.users.iter().map(to_wire).collect(), total: page.total }))
 }
 
@@ -138,7 +142,8 @@ pub async fn get_user(
 /// password change ends the user's other sessions.
 #[utoipa::path(put, path = "/users/{username}", tag = "users", request_body = UpdateUser, security(("bearer" = [])),
     responses((status = 200, body = UserMessage),
-              (status = 400, body = ErrorBody, description = "Email already registered, or the last administrator disabled"),
+              (status = 400, body = ErrorBody, description = "Email already registered"),
+              (status = 409, body = ErrorBody, description = "The last active administrator cannot be disabled"),
               (status = 403, body = ErrorBody, description = "Not allowed, or a password change without a login in the last 5 minutes"),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_user(
@@ -164,8 +169,14 @@ pub async fn update_user(
     let mut errors = Vec::new();
     let mut field =
         |name: &str, message: &str| errors.push(FieldError { field: name.into(), message: message.into() });
-    let email =
-        input.email.as_deref().map(Email::parse).transpose().map_err(|m| field("email", m)).ok().flatten();
+    let email = input
+        .email
+        .as_deref()
+        .map(Email::parse_exact)
+        .transpose()
+        .map_err(|m| field("email", m))
+        .ok()
+        .flatten();
     let full_name = input
         .full_name
         .as_deref()
@@ -194,37 +205,39 @@ pub async fn update_user(
         crate::credentials::count_password_change(&state, ip).await?;
     }
     // "Email already registered" tells whether an address has an account, so these answers
-    // are limited like failed logins: a client that has had too many waits before any email
-    // change (429), and cannot walk a list of addresses.
+    // are limited like failed logins: every email change is counted against the client before
+    // it is tried (in one step, so parallel requests cannot all pass) and given back unless the
+    // address was taken. A client that has had too many waits (429), and cannot walk a list of
+    // addresses.
+    let password_hash = match &password {
+        Some(pw) => Some(state.hasher.hash(pw.expose()).await?),
+        None => None,
+    };
     let client = crate::limits::address_key(ip);
-    if email.is_some()
-        && let Some(wait) = state.login_limits.client_wait(client).await
-    {
-        return Err(crate::limits::Throttled::Client(wait).into_error());
+    let probing = email.is_some();
+    if probing {
+        state.login_limits.client_begin(client).await.map_err(crate::limits::Throttled::into_error)?;
     }
     let now = common::clock::now();
     let password_changed = password.is_some();
     let update = UserUpdate {
         email: email.map(|e| e.as_str().to_owned()),
         full_name: input.full_name.is_some().then_some(full_name),
-        password_hash: match &password {
-            Some(pw) => Some(state.hasher.hash(pw.expose()).await?),
-            None => None,
-        },
+        password_hash,
         is_active: input.is_active,
         roles: None,
         revoke_tokens_at: (password_changed || disabling).then_some(now + 1),
     };
     let updated = state.db.update_user(&target.id, update, now).await;
-    if matches!(updated, Err(crate::store::StoreError::Conflict(_))) {
-        state.login_limits.client_failed(client).await;
+    if probing && !matches!(updated, Err(crate::store::StoreError::Conflict(_))) {
+        state.login_limits.client_cancel(client).await;
     }
     let user = updated.map_err(accounts::store_error)?.ok_or_else(user_not_found)?;
     if password_changed || disabling {
         // The caller's own session survives its own password change (it refreshes into a
         // new access token); every other session ends.
         let keep = (is_self && !disabling).then_some(p.claims.sid.as_str());
-        state.db.revoke_user_sessions(&user.id, keep, now).await.map_err(ApiError::internal)?;
+        state.db.revoke_user_sessions(&user.id, keep, now).await.map_err(crate::accounts::store_error)?;
     }
     state.principals.invalidate_user(&user.id);
     let actor = Some(format!("by {}", p.user.username));
@@ -240,7 +253,8 @@ pub async fn update_user(
 
 /// Delete a user (administrators). Its tokens stop working at once.
 #[utoipa::path(delete, path = "/users/{username}", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "The last active administrator cannot be deleted")))]
 pub async fn delete_user(
     State(state): State<AppState>,
     AuthUser(p): AuthUser,
@@ -264,7 +278,9 @@ pub async fn delete_user(
 
 /// Replace a user's roles (administrators). Existing tokens carrying the old roles stop working.
 #[utoipa::path(put, path = "/roles/{username}", tag = "users", request_body = SetRoles, security(("bearer" = [])),
-    responses((status = 200, body = Message), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Message), (status = 400, body = ErrorBody, description = "A role that does not exist"),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "The last active administrator cannot be demoted")))]
 pub async fn set_roles(
     State(state): State<AppState>,
     AuthUser(p): AuthUser,
@@ -310,15 +326,13 @@ pub(super) async fn find_user(state: &AppState, username: &str) -> ApiResult<Use
         .db
         .user_by_username(canonical.as_str())
         .await
-        .map_err(ApiError::internal)?
+        .map_err(crate::accounts::store_error)?
         .ok_or_else(user_not_found)
 }
 
 async fn ensure_not_last_admin(state: &AppState) -> ApiResult<()> {
-    if state.db.active_admin_count().await.map_err(ApiError::internal)? <= 1 {
-        return Err(ApiError::bad_request(
-            "This is the last active administrator; appoint another one first",
-        ));
+    if state.db.active_admin_count().await.map_err(crate::accounts::store_error)? <= 1 {
+        return Err(ApiError::conflict("This is the last active administrator; appoint another one first"));
     }
     Ok(())
 }

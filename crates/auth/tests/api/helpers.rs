@@ -143,6 +143,15 @@ impl TestApp {
         self.client.delete(self.url(path)).bearer_auth(token).send().await.unwrap()
     }
 
+    /// Sends all `requests` at once and returns their statuses (in no particular order).
+    pub async fn in_parallel(&self, requests: Vec<reqwest::RequestBuilder>) -> Vec<reqwest::StatusCode> {
+        let mut set = tokio::task::JoinSet::new();
+        for request in requests {
+            set.spawn(async move { request.send().await.unwrap().status() });
+        }
+        set.join_all().await
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
         self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
     }

@@ -9,6 +9,7 @@ use common::both_backends;
 
 both_backends!(
     password_changes_count_against_the_address_like_logins,
+    parallel_password_changes_cannot_outrun_the_limit,
     changing_ones_password_needs_the_current_one,
     wrong_current_passwords_are_throttled_like_logins,
     the_seed_put_changes_passwords_only_right_after_a_login,
@@ -160,6 +161,31 @@ async fn password_changes_count_against_the_address_like_logins(backend: Backend
     // The seed's PUT right after a login is throttled the same way.
     let status = app.put("/users/uwe", &admin.access_token, json!({"password": NEW})).await.status();
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Resets sent all at once are counted as they arrive: no more of them are done than the
+/// allowance.
+async fn parallel_password_changes_cannot_outrun_the_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let admin = app.user_with_roles("root", &["admin"]).await;
+    let names: Vec<String> = (0..10).map(|i| format!("user{i}")).collect();
+    for name in &names {
+        app.user(name).await;
+    }
+    let requests = names
+        .iter()
+        .map(|name| {
+            app.client
+                .post(app.url(&format!("/users/{name}/password")))
+                .bearer_auth(&admin.access_token)
+                .json(&change(PASSWORD, NEW))
+        })
+        .collect();
+    let statuses = app.in_parallel(requests).await;
+    let done = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(done <= 3, "{done} resets were done: {statuses:?}");
+    assert_eq!(done + throttled, names.len(), "{statuses:?}");
 }
 
 async fn the_seed_put_changes_passwords_only_right_after_a_login(backend: Backend) {

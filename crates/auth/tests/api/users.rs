@@ -24,6 +24,7 @@ both_backends!(
     the_last_admin_cannot_be_removed,
     two_admins_removing_each_other_at_once_leave_one,
     probing_emails_through_put_users_me_is_throttled,
+    parallel_email_probes_cannot_outrun_the_limit,
     a_leftover_bootstrap_setting_does_not_stop_later_starts,
     audit_log_is_for_admins,
 );
@@ -54,6 +55,31 @@ async fn probing_emails_through_put_users_me_is_throttled(backend: Backend) {
     let status =
         app.put("/users/prober", &prober.access_token, json!({"full_name": "P. Rober"})).await.status();
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Probes sent all at once are counted as they arrive, not after they are answered: no more
+/// of them learn the answer than the allowance.
+async fn parallel_email_probes_cannot_outrun_the_limit(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.ip_failures_per_minute = 3).await;
+    let prober = app.user("prober").await;
+    let names: Vec<String> = (0..12).map(|i| format!("taken{i}")).collect();
+    for name in &names {
+        app.user(name).await;
+    }
+    let requests = names
+        .iter()
+        .map(|name| {
+            app.client
+                .put(app.url("/users/prober"))
+                .bearer_auth(&prober.access_token)
+                .json(&json!({"email": format!("{name}@example.com")}))
+        })
+        .collect();
+    let statuses = app.in_parallel(requests).await;
+    let answered = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(answered <= 3, "{answered} probes were answered: {statuses:?}");
+    assert_eq!(answered + throttled, names.len(), "{statuses:?}");
 }
 
 /// The one-time `OPENCHAT_BOOTSTRAP_ADMIN_*` settings, left in place after that administrator
@@ -141,7 +167,7 @@ async fn two_admins_removing_each_other_at_once_leave_one(backend: Backend) {
                 // The loser is told why, or its token no longer carries the role.
                 assert!(
                     *status == StatusCode::OK
-                        || (*status == StatusCode::BAD_REQUEST && body.contains("last active administrator"))
+                        || (*status == StatusCode::CONFLICT && body.contains("last active administrator"))
                         || *status == StatusCode::UNAUTHORIZED
                         || *status == StatusCode::FORBIDDEN,
                     "{what}: {status} {body}"
@@ -510,11 +536,11 @@ async fn the_last_admin_cannot_be_removed(backend: Backend) {
     let admin = app.user_with_roles("root", &["admin"]).await;
     let (status, body) =
         status_json(app.put("/roles/root", &admin.access_token, json!({"roles": ["user"]})).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(app.delete("/users/root", &admin.access_token).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.delete("/users/root", &admin.access_token).await.status(), StatusCode::CONFLICT);
     assert_eq!(
         app.put("/users/root", &admin.access_token, json!({"is_active": false})).await.status(),
-        StatusCode::BAD_REQUEST
+        StatusCode::CONFLICT
     );
     app.user_with_roles("second", &["admin"]).await;
     assert_eq!(

@@ -106,11 +106,15 @@ pub struct ListParams {
     /// Accepted for seed clients; must be the caller's username.
     user_id: Option<String>,
     /// Title search (case-insensitive).
+    #[param(schema_with = api_types::rules::schema::title_query)]
     q: Option<String>,
     /// Only archived (`true`) or only active (`false`) conversations.
     archived: Option<bool>,
     /// Page size, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     offset: Option<i64>,
 }
 
@@ -127,13 +131,17 @@ pub async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
     }
-    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > 200 || q.contains('\0')) {
+    if params.q.as_deref().is_some_and(|q| q.chars().count() > 200 || q.contains('\0')) {
         return Err(ApiError::invalid_field("q", "must be at most 200 characters without NUL"));
+    }
+    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let offset = params.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
     }
     let records = state
         .db
-        .list_conversations(&claims.sub, q, params.archived, limit, params.offset.unwrap_or(0).max(0))
+        .list_conversations(&claims.sub, q, params.archived, limit, offset)
         .await
         .map_err(store_error)?;
     Ok(Json(records.iter().map(conversation_to_wire).collect()))

@@ -15,7 +15,7 @@ use crate::state::AppState;
         super::messages::list, super::messages::post,
         super::search::search, super::settings::read, super::settings::update,
     ),
-    components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction)),
+    components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction, api_types::rules::SearchQuery)),
     modifiers(&BearerAuth, &Conventions),
 )]
 pub struct ApiDoc;

@@ -30,33 +30,35 @@ pub struct SearchParams {
     /// Words to find, separated by spaces (at most 200 characters and 10 words). Each must occur
     /// in the title or in one message, case-insensitively, anywhere (also inside a word);
     /// `%`, `_` and `\` are ordinary characters.
-    q: Option<String>,
+    #[param(value_type = api_types::rules::SearchQuery)]
+    q: String,
     /// Only archived (`true`) or only active (`false`) conversations.
     archived: Option<bool>,
     /// Most results, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
-/// The words of a query: trimmed, bounded, without repeats (case-insensitively).
-fn words(q: Option<&str>) -> ApiResult<Vec<String>> {
-    let q = q.map(str::trim).unwrap_or_default();
-    if q.is_empty() {
-        return Err(ApiError::invalid_field("q", "must not be empty"));
-    }
+/// The words of a query: bounded, without repeats (case-insensitively). The documents state
+/// the same rule (`api_types::rules::SEARCH_WORDS`).
+fn words(q: &str) -> ApiResult<Vec<String>> {
     if q.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::invalid_field("q", "must be at most 200 characters"));
     }
     if q.chars().any(char::is_control) {
         return Err(ApiError::invalid_field("q", "must not contain control characters"));
     }
+    if q.trim().is_empty() {
+        return Err(ApiError::invalid_field("q", "must not be empty"));
+    }
+    if q.split_whitespace().count() > MAX_WORDS {
+        return Err(ApiError::invalid_field("q", "must have at most 10 words"));
+    }
     let mut words: Vec<String> = Vec::new();
     for word in q.split_whitespace() {
         if !words.iter().any(|w| w.to_lowercase() == word.to_lowercase()) {
             words.push(word.to_owned());
         }
-    }
-    if words.len() > MAX_WORDS {
-        return Err(ApiError::invalid_field("q", "must have at most 10 words"));
     }
     Ok(words)
 }
@@ -72,7 +74,7 @@ pub async fn search(
     AuthUser(claims): AuthUser,
     Query(params): Query<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
-    let words = words(params.q.as_deref())?;
+    let words = words(&params.q)?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be between 1 and 100"));

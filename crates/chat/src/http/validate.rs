@@ -7,16 +7,18 @@ pub const MAX_SYSTEM_PROMPT_CHARS: usize = 16_000;
 /// Longest id accepted in a path or frame before it is even looked up.
 pub const MAX_ID_CHARS: usize = 64;
 
+/// A title: at most 200 characters, not blank, no control characters; stored trimmed (the
+/// documents' `api_types::rules::NOT_BLANK_NO_CONTROL`).
 pub fn title(raw: &str) -> Result<String, ApiError> {
+    if raw.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::invalid_field("title", "must be at most 200 characters"));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field("title", "must not contain control characters"));
+    }
     let title = raw.trim();
     if title.is_empty() {
         return Err(ApiError::invalid_field("title", "must not be empty"));
-    }
-    if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::invalid_field("title", "must be at most 200 characters"));
-    }
-    if title.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("title", "must not contain control characters"));
     }
     Ok(title.to_owned())
 }
@@ -56,6 +58,9 @@ pub fn model(raw: &str, registry: &llm::Registry) -> Result<Option<String>, ApiE
 
 /// A model in the field `field` (a conversation's, or a user's default).
 pub fn model_named(field: &str, raw: &str, registry: &llm::Registry) -> Result<Option<String>, ApiError> {
+    if raw.chars().count() > 200 || raw.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(field, "is not a valid model name"));
+    }
     let model = raw.trim();
     if model.is_empty() {
         return Ok(None);
@@ -65,9 +70,6 @@ pub fn model_named(field: &str, raw: &str, registry: &llm::Registry) -> Result<O
             field,
             "is not one of the configured models (see GET /api/v1/models)",
         ));
-    }
-    if model.len() > 200 || model.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(field, "is not a valid model name"));
     }
     Ok(Some(model.to_owned()))
 }

@@ -193,8 +193,9 @@ async fn search_input_is_validated_and_bounded(backend: Backend) {
     let ten = (1..=10).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
     assert_eq!(search(&app, &token, &ten, &[]).await.0, StatusCode::OK);
     assert_eq!(search(&app, &token, &"x".repeat(200), &[("limit", "100")]).await.0, StatusCode::OK);
-    // Repeated words count once.
-    assert_eq!(search(&app, &token, &"same ".repeat(30), &[]).await.0, StatusCode::OK);
+    // Every word counts towards the ten, repeated or not (as the document's pattern says).
+    assert_eq!(search(&app, &token, &"same ".repeat(10), &[]).await.0, StatusCode::OK);
+    assert_eq!(search(&app, &token, &"same ".repeat(11), &[]).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
     let response = app.client.get(app.url("/api/v1/search?q=x")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
