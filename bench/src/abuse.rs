@@ -49,8 +49,8 @@ pub async fn run(server: &Server, attack: Attack) {
     let stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
     let mut attackers = JoinSet::new();
-    start_slow_connections(server, &attack, &stop, &counters, &mut attackers);
     start_stalled_sockets(server, &attack, &stop, &mut attackers).await;
+    start_slow_connections(server, &attack, &stop, &counters, &mut attackers);
     start_login_flood(server, &attack, &stop, &counters, &mut attackers);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let peak = Arc::new(AtomicU64::new(0));
@@ -111,18 +111,30 @@ struct Honest {
 struct Samples {
     ms: Vec<f64>,
     failed: usize,
+    /// Why they failed: an HTTP status, `error` (no answer) or a WebSocket error code.
+    reasons: std::collections::BTreeMap<String, usize>,
 }
 
 impl Samples {
+    fn fail(&mut self, reason: impl Into<String>) {
+        self.failed += 1;
+        *self.reasons.entry(reason.into()).or_default() += 1;
+    }
+
     fn line(&mut self, name: &str) -> String {
         self.ms.sort_by(f64::total_cmp);
+        let reasons: Vec<String> = self.reasons.iter().map(|(why, n)| format!("{why} ×{n}")).collect();
+        let failed = if self.failed == 0 {
+            "0 failed".to_owned()
+        } else {
+            format!("{} failed ({})", self.failed, reasons.join(", "))
+        };
         if self.ms.is_empty() {
-            return format!("{name}: none succeeded, {} failed", self.failed);
+            return format!("{name}: none succeeded, {failed}");
         }
         format!(
-            "{name}: {} ok, {} failed, p50 {:.2} ms, p99 {:.2} ms",
+            "{name}: {} ok, {failed}, p50 {:.2} ms, p99 {:.2} ms",
             self.ms.len(),
-            self.failed,
             percentile(&self.ms, 0.5),
             percentile(&self.ms, 0.99)
         )
@@ -159,7 +171,8 @@ async fn timed(samples: &mut Samples, request: reqwest::RequestBuilder) {
             let _ = response.bytes().await;
             samples.ms.push(started.elapsed().as_secs_f64() * 1000.0);
         }
-        _ => samples.failed += 1,
+        Ok(response) => samples.fail(response.status().as_u16().to_string()),
+        Err(_) => samples.fail("no answer"),
     }
 }
 
@@ -208,7 +221,7 @@ async fn honest_load(server: &Server, token: &str, conversation: &str) -> Honest
         tokio::spawn(async move {
             let mut samples = Samples::default();
             let Some(mut socket) = ws::try_connect(&url).await else {
-                samples.failed += 1;
+                samples.fail("no socket");
                 return samples;
             };
             while Instant::now() < until {
@@ -216,6 +229,7 @@ async fn honest_load(server: &Server, token: &str, conversation: &str) -> Honest
                 let data = json!({"conversation_id": conversation, "content": "[[words=20]]"});
                 ws::send(&mut socket, "send_message", data).await;
                 let mut first = None;
+                let mut why = "no delta in 10 s".to_owned();
                 loop {
                     let frame = match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
                         Ok(Some(Ok(Message::Text(text)))) => {
@@ -227,15 +241,19 @@ async fn honest_load(server: &Server, token: &str, conversation: &str) -> Honest
                     match frame["type"].as_str() {
                         Some("delta") if first.is_none() => first = Some(started.elapsed()),
                         Some("generation_done") => break,
-                        Some("error") => break,
+                        Some("error") => {
+                            why = frame["code"].as_str().unwrap_or("error").to_owned();
+                            break;
+                        }
                         _ => {}
                     }
                 }
                 match first {
                     Some(at) => samples.ms.push(at.as_secs_f64() * 1000.0),
-                    None => samples.failed += 1,
+                    None => samples.fail(why),
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // One a second: well within a user's message rate (60 a minute).
+                tokio::time::sleep(Duration::from_millis(1000)).await;
             }
             samples
         })
