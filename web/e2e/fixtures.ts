@@ -46,20 +46,31 @@ export async function login(page: Page, user: { username: string; password: stri
   await expect(page.getByRole('heading', { name: 'How can I help?' })).toBeVisible();
 }
 
-/** Sends `text` and waits for its reply to appear (so `lastReply` is that reply, not the one before). */
-export async function send(page: Page, text: string): Promise<void> {
+/**
+ * Sends `text` and waits for its reply to appear (so `lastReply` is that reply, not the one
+ * before); returns the reply's message id, to pin it by (`replyById`).
+ */
+export async function send(page: Page, text: string): Promise<string> {
   const replyIds = () =>
     page.locator('article.from-assistant').evaluateAll((els) => els.map((el) => el.getAttribute('data-message-id')));
   const before = new Set(await replyIds());
   const box = page.getByLabel('Message', { exact: true });
   await box.fill(text);
   await box.press('Enter');
+  let id: string | undefined;
   await expect
     .poll(async () => {
       const last = (await replyIds()).at(-1);
-      return last !== undefined && !before.has(last);
+      if (last && !before.has(last)) id = last;
+      return id !== undefined;
     })
     .toBe(true);
+  return id!;
+}
+
+/** One reply, by its message id (the list is virtualised: "the last article" may change). */
+export function replyById(page: Page, id: string): Locator {
+  return page.locator(`article[data-message-id="${id}"]`);
 }
 
 export function assistantMessages(page: Page): Locator {

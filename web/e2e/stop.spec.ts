@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 
-import { lastReply, send, signInByApi, url } from './fixtures';
+import { lastReply, replyById, send, signInByApi, url } from './fixtures';
 
 /**
  * Stop keeps exactly the text streamed so far, whatever the timing: from before the first delta
@@ -43,10 +43,10 @@ async function stored(token: string, conversationId: string): Promise<StoredMess
 const conversationOf = (page: Page) => /\/c\/([\w-]{12})/.exec(page.url())![1]!;
 
 /** The stopped reply: shown as stopped, with the same text as the server kept, also after a reload. */
-async function expectKept(page: Page, token: string): Promise<string> {
+async function expectKept(page: Page, token: string, replyId?: string): Promise<string> {
   // Pin the reply by id: the list is virtualised, so "the last article" may change under us.
-  const id = (await lastReply(page).getAttribute('data-message-id'))!;
-  const reply = page.locator(`article[data-message-id="${id}"]`);
+  const id = replyId ?? (await lastReply(page).getAttribute('data-message-id'))!;
+  const reply = replyById(page, id);
   await expect(reply).toHaveAttribute('data-status', 'cancelled');
   await expect(reply).toContainText('Stopped.');
   const message = (await stored(token, conversationOf(page))).find((m) => m.id === id)!;
@@ -71,10 +71,10 @@ test('stopping at any point keeps exactly the streamed text', async ({ page }) =
   await page.goto(url('/'));
   const points = [1, 2, 3, 4, 6, 9, 13, 19, 28, 40];
   for (const [i, n] of points.entries()) {
-    await send(page, `Count [[words=2000]] [[delay=15]]`);
-    await expect(lastReply(page)).toContainText(`w${n}`);
+    const id = await send(page, `Count [[words=2000]] [[delay=15]]`);
+    await expect(replyById(page, id)).toContainText(`w${n}`);
     await stopBy(page, i % 2 === 0 ? 'button' : 'esc');
-    const kept = await expectKept(page, token);
+    const kept = await expectKept(page, token, id);
     expect(kept.trim().split(/\s+/).length).toBeGreaterThanOrEqual(n);
   }
   // A reload shows the same stopped replies (those in view: the list is virtualised).
