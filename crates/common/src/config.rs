@@ -715,6 +715,16 @@ impl Config {
         if http.max_connections == 0 {
             return Err(ConfigError::Invalid("http.max_connections must be at least 1".into()));
         }
+        // Each service keeps its own migration history; in one database they would collide
+        // (the second to start fails with "migration 1 was previously applied but has been
+        // modified").
+        if self.auth.database_url(&self.data_dir) == self.chat.database_url(&self.data_dir) {
+            return Err(ConfigError::Invalid(
+                "auth.database_url and chat.database_url name the same database: give each service its own \
+                 (e.g. two PostgreSQL databases on one server)"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -791,6 +801,23 @@ mod tests {
         assert_eq!(config.auth.port, 8001);
         assert_eq!(config.auth.access_token_ttl_secs, 900);
         assert_eq!(config.auth.database_url(Path::new("/d")), "sqlite:///d/auth.db");
+    }
+
+    #[test]
+    fn the_two_services_cannot_share_a_database() {
+        let url = "postgres://postgres@127.0.0.1:5432/openchat";
+        let error = Config::load_from(
+            None,
+            env(&[("OPENCHAT_AUTH_DATABASE_URL", url), ("OPENCHAT_CHAT_DATABASE_URL", url)]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("name the same database"), "{error}");
+        let other = "postgres://postgres@127.0.0.1:5432/openchat_chat";
+        Config::load_from(
+            None,
+            env(&[("OPENCHAT_AUTH_DATABASE_URL", url), ("OPENCHAT_CHAT_DATABASE_URL", other)]),
+        )
+        .unwrap();
     }
 
     #[test]
