@@ -1,6 +1,6 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { BrowserRouter, Navigate, Route, Routes } from 'react-router';
+import { Redirect, Route, Switch } from 'wouter';
 
 import { ApiError } from '../api/errors';
 import { AccountPage } from '../features/auth/AccountPage';
@@ -38,66 +38,53 @@ export function App() {
   useEffect(() => session.subscribe(() => !session.get() && client.clear()), [client]);
   return (
     <QueryClientProvider client={client}>
-      <BrowserRouter>
-        <Routes>
-          <Route
-            path="/login"
-            element={
-              <GuestOnly>
-                <PageTitle title="Log in" />
-                <LoginPage />
-              </GuestOnly>
-            }
-          />
-          <Route
-            path="/register"
-            element={
-              <GuestOnly>
-                <PageTitle title="Create an account" />
-                <RegisterPage />
-              </GuestOnly>
-            }
-          />
-          <Route
-            element={
-              <RequireAuth>
-                <AppShell />
-              </RequireAuth>
-            }
-          >
-            <Route index element={<ChatPage />} />
-            <Route path="c/:conversationId" element={<ChatPage />} />
-            <Route
-              path="account"
-              element={
-                <>
+      <Switch>
+        <Route path="/login">
+          <GuestOnly>
+            <PageTitle title="Log in" />
+            <LoginPage />
+          </GuestOnly>
+        </Route>
+        <Route path="/register">
+          <GuestOnly>
+            <PageTitle title="Create an account" />
+            <RegisterPage />
+          </GuestOnly>
+        </Route>
+        <Route>
+          <RequireAuth>
+            <AppShell>
+              <Switch>
+                <Route path="/">
+                  <ChatPage />
+                </Route>
+                <Route path="/c/:conversationId">
+                  <ChatPage />
+                </Route>
+                <Route path="/account">
                   <PageTitle title="Account" />
                   <AccountPage />
-                </>
-              }
-            />
-            <Route
-              path="settings"
-              element={
-                <Suspense fallback={<main className="page">Loading…</main>}>
-                  <PageTitle title="Settings" />
-                  <SettingsPage />
-                </Suspense>
-              }
-            />
-            <Route
-              path="admin"
-              element={
-                <Suspense fallback={<main className="page">Loading…</main>}>
-                  <PageTitle title="Administration" />
-                  <AdminPage />
-                </Suspense>
-              }
-            />
-          </Route>
-          <Route path="*" element={<Navigate to="/" replace />} />
-        </Routes>
-      </BrowserRouter>
+                </Route>
+                <Route path="/settings">
+                  <Suspense fallback={<main className="page">Loading…</main>}>
+                    <PageTitle title="Settings" />
+                    <SettingsPage />
+                  </Suspense>
+                </Route>
+                <Route path="/admin">
+                  <Suspense fallback={<main className="page">Loading…</main>}>
+                    <PageTitle title="Administration" />
+                    <AdminPage />
+                  </Suspense>
+                </Route>
+                <Route>
+                  <Redirect to="/" replace />
+                </Route>
+              </Switch>
+            </AppShell>
+          </RequireAuth>
+        </Route>
+      </Switch>
     </QueryClientProvider>
   );
 }

@@ -1,6 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
-import { Outlet } from 'react-router';
+import { useEffect, useState, type ReactNode } from 'react';
 
 import { Icon } from '../components/Icon';
 import { Sidebar } from '../features/conversations/Sidebar';
@@ -8,7 +7,7 @@ import { ChatStore } from '../features/chat/store';
 import { ChatStoreContext } from '../features/chat/useChat';
 
 /** The signed-in layout: the sidebar (a drawer on phones) and the page. */
-export function AppShell() {
+export function AppShell({ children }: { children: ReactNode }) {
   const queries = useQueryClient();
   const [store] = useState(() => new ChatStore(queries));
   const [drawer, setDrawer] = useState(false);
@@ -50,7 +49,7 @@ export function AppShell() {
         </div>
         {drawer && <div className="scrim" onClick={() => setDrawer(false)} aria-hidden="true" />}
         <div id="main" className="main">
-          <Outlet />
+          {children}
         </div>
       </div>
     </ChatStoreContext.Provider>

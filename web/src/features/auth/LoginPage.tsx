@@ -1,16 +1,17 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useLocation, useNavigate } from 'react-router';
+import { Link, useLocation } from 'wouter';
+import { useHistoryState } from 'wouter/use-browser-location';
 
 import { messageOf } from '../../api/errors';
 import { Field } from '../../components/Field';
 import { session } from '../../lib/session';
 
 export function LoginPage() {
-  const navigate = useNavigate();
-  const location = useLocation();
+  const [, navigate] = useLocation();
+  const state = useHistoryState<{ from?: string } | null>();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const from = (location.state as { from?: string } | null)?.from ?? '/';
+  const from = state?.from ?? '/';
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();

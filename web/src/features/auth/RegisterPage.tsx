@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useLocation } from 'wouter';
 
 import { Field } from '../../components/Field';
 import { session } from '../../lib/session';
@@ -7,7 +7,7 @@ import { register } from './api';
 import { formErrors } from './formErrors';
 
 export function RegisterPage() {
-  const navigate = useNavigate();
+  const [, navigate] = useLocation();
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
+import { useLocation, useParams } from 'wouter';
 
 import { messageOf } from '../../api/errors';
 import type { ClientAction, Message } from '../../api/types.gen';
@@ -28,7 +28,7 @@ export function ChatPage() {
 
 /** The empty chat: the conversation is created with the first message. */
 function NewChat() {
-  const navigate = useNavigate();
+  const [, navigate] = useLocation();
   const models = useModels();
   const refreshModels = useRefreshModels();
   const me = useMe();
@@ -104,7 +104,7 @@ function Conversation({ id }: { id: string }) {
   const refreshModels = useRefreshModels();
   const me = useMe();
   const update = useUpdateConversation();
-  const navigate = useNavigate();
+  const [, navigate] = useLocation();
   const [choice, setChoice] = useState(() => loadChoice(id));
   const [error, setError] = useState<string | null>(null);
   const pages = useMessagePages(id, store, connection);

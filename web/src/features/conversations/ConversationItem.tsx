@@ -1,8 +1,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { NavLink } from 'react-router';
-
 import type { Conversation } from '../../api/types.gen';
 import { Icon } from '../../components/Icon';
+import { NavLink } from '../../components/NavLink';
 import { useUpdateConversation } from './api';
 import { highlight } from './highlight';
 

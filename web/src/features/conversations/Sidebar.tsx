@@ -1,9 +1,10 @@
 import { useState } from 'react';
-import { Link, NavLink, useNavigate, useParams } from 'react-router';
+import { Link, useLocation, useRoute } from 'wouter';
 
 import { messageOf } from '../../api/errors';
 import type { Conversation } from '../../api/types.gen';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { NavLink } from '../../components/NavLink';
 import { Icon } from '../../components/Icon';
 import { ThemeToggle } from '../../components/ThemeToggle';
 import { useDebounced } from '../../lib/useDebounced';
@@ -20,8 +21,9 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
   const me = useMe();
   const [deleting, setDeleting] = useState<Conversation | null>(null);
   const remove = useDeleteConversation();
-  const navigate = useNavigate();
-  const { conversationId } = useParams();
+  const [, navigate] = useLocation();
+  const [, params] = useRoute('/c/:conversationId');
+  const conversationId = params?.conversationId;
 
   async function confirmDelete() {
     const c = deleting;
