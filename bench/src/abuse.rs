@@ -176,33 +176,30 @@ async fn timed(samples: &mut Samples, request: reqwest::RequestBuilder) {
     }
 }
 
+/// `GET url` with `token`, again and again until `until`, in a task of its own.
+fn repeat_get(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    until: Instant,
+) -> tokio::task::JoinHandle<Samples> {
+    let (client, token) = (client.clone(), token.to_owned());
+    tokio::spawn(async move {
+        let mut samples = Samples::default();
+        while Instant::now() < until {
+            timed(&mut samples, client.get(&url).bearer_auth(&token)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        samples
+    })
+}
+
 /// The honest users' actions, each in its own loop, for one phase.
 async fn honest_load(server: &Server, token: &str, conversation: &str) -> Honest {
     let until = Instant::now() + PHASE;
     let client = client_from(HONEST);
-    let me = {
-        let (client, url, token) =
-            (client.clone(), format!("{}/users/me", server.auth_url()), token.to_owned());
-        tokio::spawn(async move {
-            let mut samples = Samples::default();
-            while Instant::now() < until {
-                timed(&mut samples, client.get(&url).bearer_auth(&token)).await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            samples
-        })
-    };
-    let list = {
-        let (client, url, token) = (client.clone(), server.url("/api/v1/conversations/"), token.to_owned());
-        tokio::spawn(async move {
-            let mut samples = Samples::default();
-            while Instant::now() < until {
-                timed(&mut samples, client.get(&url).bearer_auth(&token)).await;
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            samples
-        })
-    };
+    let me = repeat_get(&client, format!("{}/users/me", server.auth_url()), token, until);
+    let list = repeat_get(&client, server.url("/api/v1/conversations/"), token, until);
     let login = {
         let (client, url) = (client.clone(), format!("{}/auth/token", server.auth_url()));
         tokio::spawn(async move {

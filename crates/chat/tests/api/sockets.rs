@@ -50,6 +50,18 @@ async fn next_frame(client: &mut Client) -> Value {
     }
 }
 
+/// A socket on `path` once a place has been freed (the server frees it when it sees the close,
+/// so the first tries may still be refused); panics after 5 s.
+async fn socket_when_free(app: &TestChat, path: &str) -> Client {
+    for _ in 0..100 {
+        if let Ok(client) = try_socket(app, path).await {
+            return client;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("a freed place never served");
+}
+
 /// Opens a socket and pings it: `Ok` when it serves, `Err(frames)` when it was refused.
 async fn try_socket(app: &TestChat, path: &str) -> Result<Client, Vec<Value>> {
     let mut client = raw_client(app, path).await;
@@ -181,15 +193,7 @@ async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
     assert_eq!(error["code"], "too_many_sockets", "{error}");
     // A closed socket frees its place.
     drop(first);
-    let mut served = None;
-    for _ in 0..100 {
-        if let Ok(client) = try_socket(&app, &path).await {
-            served = Some(client);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _third = served.expect("a freed place never served");
+    let _third = socket_when_free(&app, &path).await;
 
     // Per address: alice holds 2, and 2 sockets that have not authenticated fill the cap of 4.
     let _waiting = [raw_client(&app, "/ws/chat").await, raw_client(&app, "/ws/chat").await];
@@ -258,15 +262,7 @@ async fn open_sockets_count_against_the_connection_cap(backend: Backend) {
     let mut first = sockets.remove(0);
     first.close(None).await.unwrap();
     while first.next().await.is_some() {}
-    let mut served = None;
-    for _ in 0..100 {
-        if let Ok(client) = try_socket(&app, &path).await {
-            served = Some(client);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    served.expect("a freed place never served");
+    socket_when_free(&app, &path).await;
     for socket in &mut sockets {
         socket.send(WsMessage::text(json!({"action": "ping"}).to_string())).await.unwrap();
         assert_eq!(next_frame(socket).await["type"], "pong");
