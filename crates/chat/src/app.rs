@@ -9,7 +9,8 @@ use common::revocations::RevocationList;
 use llm::Registry;
 use tokio::net::TcpListener;
 
-use crate::generation::{Generations, Hub};
+use crate::cluster::Cluster;
+use crate::generation::{Bus, Generations, Hub};
 use crate::state::AppState;
 use crate::store::{Db, StoreError};
 
@@ -21,6 +22,8 @@ pub enum BuildError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot read or make the revocation feed's secret (OPENCHAT_REVOCATIONS_SECRET): {0}")]
     Secret(std::io::Error),
+    #[error("OPENCHAT_REDIS_URL: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 /// How often the auth server's keys are re-read (the JWKS is served with max-age=60).
@@ -53,8 +56,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
         common::db::Backend::Postgres => common::clock::now_millis(),
     };
     let interrupted = db.interrupt_expired(cutoff).await?;
-    if interrupted > 0 {
-        tracing::warn!(replies = interrupted, "marked replies of a previous run as interrupted");
+    if !interrupted.is_empty() {
+        tracing::warn!(replies = interrupted.len(), "marked replies of a previous run as interrupted");
     }
     let jwks_url = if chat.jwks_url.is_empty() {
         format!("http://127.0.0.1:{}/.well-known/jwks.json", config.auth.port)
@@ -81,12 +84,28 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     } else {
         tracing::info!(models = registry.models().len(), default = ?registry.default_model(), "model providers ready");
     }
-    let generations = Generations::new(
-        db.clone(),
-        Arc::new(Hub::default()),
-        registry,
-        crate::generation::ReplyLimits::from_config(&chat),
-    );
+    let hub = Arc::new(Hub::default());
+    let (cluster, queued) = match config.redis_url.as_str() {
+        "" => (None, None),
+        url => {
+            let (cluster, queued) = Cluster::new(url, hub.clone())?;
+            (Some(cluster), Some(queued))
+        }
+    };
+    let bus = Bus::new(hub, cluster.clone());
+    let limits = crate::generation::ReplyLimits::from_config(&chat);
+    let generations = Generations::new(db.clone(), bus, registry, limits);
+    if let (Some(cluster), Some(queued)) = (&cluster, queued) {
+        cluster.start(&generations, queued);
+        // Watchers on other replicas of replies this start found dead learn that they ended.
+        let announcing = generations.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            for (record, owner) in interrupted {
+                announcing.announce_interrupted(&record, &owner).await;
+            }
+        });
+    }
     let addr = SocketAddr::new(chat.host, chat.port);
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     let http = config.http.clone();
@@ -120,6 +139,9 @@ impl App {
         };
         let result = common::http::serve(self.listener, router, &self.http, &self.proxies, shutdown).await;
         sweeper.abort();
+        if let Some(cluster) = self.state.generations.bus().cluster() {
+            cluster.shutdown();
+        }
         poller.abort();
         key_refresher.abort();
         self.state.db.close().await;
@@ -132,8 +154,14 @@ async fn sweep_interrupted(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        if let Err(e) = state.db.interrupt_expired(common::clock::now_millis()).await {
-            tracing::warn!(error = %e, "cannot sweep interrupted replies");
+        match state.db.interrupt_expired(common::clock::now_millis()).await {
+            Ok(interrupted) => {
+                for (record, owner) in interrupted {
+                    tracing::warn!(message = %record.id, "a reply's producer stopped renewing it: interrupted");
+                    state.generations.announce_interrupted(&record, &owner).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot sweep interrupted replies"),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod app;
 pub mod auth;
+pub mod cluster;
 pub mod convert;
 pub mod generation;
 pub mod http;

@@ -38,7 +38,11 @@ impl AppState {
         revocations: Arc<RevocationList>,
         generations: Arc<Generations>,
     ) -> Self {
-        let limits = WriteLimiter::new(&config, Box::new(MemoryStore::default()));
+        let store: Box<dyn crate::limits::LimitStore> = match generations.bus().cluster() {
+            Some(cluster) => Box::new(crate::cluster::limits::ClusterLimits::new(cluster.clone())),
+            None => Box::new(MemoryStore::default()),
+        };
+        let limits = WriteLimiter::new(&config, store);
         let sockets = Arc::default();
         Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets }))
     }

@@ -30,6 +30,9 @@ pub struct Config {
     pub web: WebConfig,
     /// Connection limits of every listening port (auth, chat and web UI alike).
     pub http: HttpConfig,
+    /// `redis://…` (or `rediss://…`): cluster mode, in which replicas share events, generation
+    /// logs, stops and limits (`docs/deploy.md`); empty means one process on its own.
+    pub redis_url: String,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             chat: ChatConfig::default(),
             web: WebConfig::default(),
             http: HttpConfig::default(),
+            redis_url: String::new(),
         }
     }
 }
@@ -491,6 +495,7 @@ macro_rules! env_vars {
 
 env_vars! {
     "OPENCHAT_DATA_DIR" => ["data_dir"] Text, "directory for SQLite files and keys (default ./data)";
+    "OPENCHAT_REDIS_URL" => ["redis_url"] Text, "redis://… shared by the replicas of a cluster (events, resumes, stops, limits); unset for one process";
     "OPENCHAT_LOG_FORMAT" => ["log_format"] Text, "`pretty` (default) or `json`";
     "OPENCHAT_AUTH_HOST" => ["auth", "host"] Text, "auth server bind address (default 0.0.0.0)";
     "OPENCHAT_AUTH_PORT" => ["auth", "port"] Integer, "auth server port (default 8001)";

@@ -37,6 +37,9 @@ struct Ring {
     first: u64,
     bytes: usize,
     receivers: usize,
+    /// Bumped when events may have been lost upstream (the cluster bus lost its subscription):
+    /// every receiver then catches up once, as after a lag.
+    epoch: u64,
 }
 
 impl Ring {
@@ -49,11 +52,13 @@ impl Ring {
 pub struct Receiver {
     channel: Arc<Channel>,
     next: u64,
+    epoch: u64,
 }
 
 impl Receiver {
     /// The next event; `Lagged(n)` when `n` events were dropped from the ring before this
-    /// receiver read them (it then continues with the oldest kept one).
+    /// receiver read them (it then continues with the oldest kept one), `Lagged(0)` once after
+    /// [`Hub::resync_all`].
     pub async fn recv(&mut self) -> Result<Event, RecvError> {
         loop {
             let published = self.channel.published.notified();
@@ -61,6 +66,10 @@ impl Receiver {
             published.as_mut().enable();
             {
                 let ring = self.channel.ring.lock().expect("hub lock poisoned");
+                if self.epoch != ring.epoch {
+                    self.epoch = ring.epoch;
+                    return Err(RecvError::Lagged(0));
+                }
                 if self.next < ring.first {
                     let missed = ring.first - self.next;
                     self.next = ring.first;
@@ -96,12 +105,31 @@ impl Hub {
     pub fn subscribe(&self, owner_id: &str) -> Receiver {
         let mut users = self.users.lock().expect("hub lock poisoned");
         let channel = users.entry(owner_id.to_owned()).or_default().clone();
-        let next = {
+        let (next, epoch) = {
             let mut ring = channel.ring.lock().expect("hub lock poisoned");
             ring.receivers += 1;
-            ring.end()
+            (ring.end(), ring.epoch)
         };
-        Receiver { channel, next }
+        Receiver { channel, next, epoch }
+    }
+
+    /// Users with at least one receiver here.
+    pub fn users(&self) -> Vec<String> {
+        let users = self.users.lock().expect("hub lock poisoned");
+        users
+            .iter()
+            .filter(|(_, c)| c.ring.lock().expect("hub lock poisoned").receivers > 0)
+            .map(|(user, _)| user.clone())
+            .collect()
+    }
+
+    /// Tells every receiver to catch up (events from other replicas may have been missed).
+    pub fn resync_all(&self) {
+        let users = self.users.lock().expect("hub lock poisoned");
+        for channel in users.values() {
+            channel.ring.lock().expect("hub lock poisoned").epoch += 1;
+            channel.published.notify_waiters();
+        }
     }
 
     pub fn publish(&self, owner_id: &str, event: ServerEvent) {

@@ -1,11 +1,15 @@
 //! Generations: a reply from the model as a server-side object with an id, a status and an
 //! ordered sequence of deltas, independent of the socket that asked for it.
 
+mod bus;
 mod hub;
 mod run;
+mod snapshot;
 mod title;
 
+pub use bus::Bus;
 pub use hub::{Event, Hub, MAX_BYTES as MAX_HUB_BYTES, Receiver, RecvError};
+pub use snapshot::Snapshot;
 pub use title::DEFAULT_TITLE;
 
 use std::collections::HashMap;
@@ -16,6 +20,7 @@ use api_types::chat::{GenerationState, MessageStatus, Role, ServerEvent};
 use llm::Registry;
 use tokio::sync::watch;
 
+use crate::cluster::GenerationMeta;
 use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage, Parent};
 
 /// How long a finished generation stays findable, for sockets that resubscribe late.
@@ -24,6 +29,9 @@ const KEEP_FINISHED: Duration = Duration::from_secs(30);
 pub const MAX_UNFINISHED_PER_USER: usize = 8;
 /// A streaming reply not saved for this long is considered dead (its process died).
 pub const LEASE_MS: i64 = 15_000;
+/// Largest delta: a provider's larger chunk goes out as several (each event stays small, also
+/// on the cluster bus).
+const MAX_DELTA_BYTES: usize = 16 * 1024;
 
 /// Bounds on one reply, whatever the provider sends.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +66,10 @@ pub struct Generation {
     /// The reply's place in its conversation, and the message it answers.
     position: i64,
     parent_id: Option<String>,
-    started: std::time::Instant,
+    /// Wall-clock start (milliseconds), which orders generations across replicas.
+    started_ms: i64,
+    /// Its place under the owner's cluster-wide reply cap, if counted there.
+    member: Option<String>,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
 }
@@ -72,32 +83,60 @@ struct State {
 }
 
 impl Generation {
-    /// Appends a delta and publishes it under the same lock, so a subscriber that snapshots
-    /// under the lock sees every delta exactly once.
-    fn push_delta(&self, hub: &Hub, text: &str) {
+    fn meta(&self) -> GenerationMeta<'_> {
+        GenerationMeta {
+            id: &self.id,
+            owner_id: &self.owner_id,
+            conversation_id: &self.conversation_id,
+            message_id: &self.message_id,
+            started_ms: self.started_ms,
+        }
+    }
+
+    fn started_event(&self) -> ServerEvent {
+        ServerEvent::GenerationStarted {
+            generation_id: self.id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            message_id: self.message_id.clone(),
+            parent_id: self.parent_id.clone().unwrap_or_default(),
+            position: self.position,
+            model: self.model.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+
+    /// Appends deltas (at most [`MAX_DELTA_BYTES`] each) and publishes them under the same
+    /// lock, so a subscriber that snapshots under the lock sees every delta exactly once.
+    fn push_delta(&self, bus: &Bus, mut text: &str) {
         let mut state = self.state.lock().expect("generation lock poisoned");
-        state.text.push_str(text);
-        let end = state.text.len();
-        state.ends.push(end);
-        let seq = state.ends.len() as u64;
-        hub.publish(
-            &self.owner_id,
-            ServerEvent::Delta {
+        while !text.is_empty() {
+            let mut cut = text.len().min(MAX_DELTA_BYTES);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let (piece, rest) = text.split_at(cut);
+            text = rest;
+            state.text.push_str(piece);
+            let end = state.text.len();
+            state.ends.push(end);
+            let seq = state.ends.len() as u64;
+            let delta = ServerEvent::Delta {
                 generation_id: self.id.clone(),
                 conversation_id: self.conversation_id.clone(),
                 seq,
-                text: text.to_owned(),
-            },
-        );
+                text: piece.to_owned(),
+            };
+            bus.record(&self.meta(), delta);
+        }
     }
 
     /// Appends as much of `text` as fits in `max_bytes` of reply (cut at a character
     /// boundary); returns whether all of it fit.
-    fn push_delta_within(&self, hub: &Hub, text: &str, max_bytes: usize) -> bool {
+    fn push_delta_within(&self, bus: &Bus, text: &str, max_bytes: usize) -> bool {
         let used = self.prefix.len() + self.state.lock().expect("generation lock poisoned").text.len();
         let room = max_bytes.saturating_sub(used);
         if text.len() <= room {
-            self.push_delta(hub, text);
+            self.push_delta(bus, text);
             return true;
         }
         let mut cut = room;
@@ -105,7 +144,7 @@ impl Generation {
             cut -= 1;
         }
         if cut > 0 {
-            self.push_delta(hub, &text[..cut]);
+            self.push_delta(bus, &text[..cut]);
         }
         false
     }
@@ -126,28 +165,61 @@ impl Generation {
         text
     }
 
-    fn finish(&self, hub: &Hub, done: ServerEvent) {
+    fn finish(&self, bus: &Bus, done: ServerEvent) {
         let mut state = self.state.lock().expect("generation lock poisoned");
         state.done = Some(done.clone());
-        hub.publish(&self.owner_id, done);
+        bus.record(&self.meta(), done);
     }
 
     /// The deltas after `after_seq`, the last seq, and the final event if it has ended.
     pub fn replay(&self, after_seq: u64) -> (Vec<ServerEvent>, u64, Option<ServerEvent>) {
         let state = self.state.lock().expect("generation lock poisoned");
         let last = state.ends.len() as u64;
-        let deltas = (after_seq.min(last) as usize..state.ends.len())
+        let deltas =
+            (after_seq.min(last) as usize..state.ends.len()).map(|i| self.delta_of(&state, i)).collect();
+        (deltas, last, state.done.clone())
+    }
+
+    /// Delta number `i + 1`.
+    fn delta_of(&self, state: &State, i: usize) -> ServerEvent {
+        let start = if i == 0 { 0 } else { state.ends[i - 1] };
+        ServerEvent::Delta {
+            generation_id: self.id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            seq: i as u64 + 1,
+            text: state.text[start..state.ends[i]].to_owned(),
+        }
+    }
+
+    /// Everything this generation has sent so far, as another replica would read it.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.state.lock().expect("generation lock poisoned");
+        let deltas = (0..state.ends.len())
             .map(|i| {
                 let start = if i == 0 { 0 } else { state.ends[i - 1] };
-                ServerEvent::Delta {
-                    generation_id: self.id.clone(),
-                    conversation_id: self.conversation_id.clone(),
-                    seq: i as u64 + 1,
-                    text: state.text[start..state.ends[i]].to_owned(),
-                }
+                state.text[start..state.ends[i]].to_owned()
             })
             .collect();
-        (deltas, last, state.done.clone())
+        Snapshot {
+            id: self.id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            message_id: self.message_id.clone(),
+            prefix: self.prefix.clone(),
+            started_ms: self.started_ms,
+            deltas,
+            done: state.done.clone(),
+        }
+    }
+
+    /// Writes this generation's log again, whole, to the cluster (after writes were lost).
+    fn rewrite_log(&self, bus: &Bus) {
+        let Some(cluster) = bus.cluster() else { return };
+        let state = self.state.lock().expect("generation lock poisoned");
+        let mut events = Vec::with_capacity(state.ends.len() + 2);
+        events.push(self.started_event());
+        events.extend((0..state.ends.len()).map(|i| self.delta_of(&state, i)));
+        events.extend(state.done.clone());
+        cluster.rewrite(&self.meta(), &events);
     }
 
     /// Whether the generation has ended.
@@ -171,6 +243,8 @@ pub struct Reservation {
     generations: Arc<Generations>,
     owner_id: String,
     held: bool,
+    /// Its place under the cluster-wide cap, if counted there.
+    member: Option<String>,
 }
 
 impl Reservation {
@@ -190,13 +264,21 @@ impl Reservation {
 impl Drop for Reservation {
     fn drop(&mut self) {
         self.release();
+        if let (Some(member), Some(cluster)) = (self.member.take(), self.generations.bus.cluster()) {
+            cluster.release(&self.owner_id, &member);
+        }
     }
+}
+
+fn too_many_replies() -> common::http::ApiError {
+    common::http::ApiError::too_many_requests(1)
+        .with_detail("Too many replies in progress; wait for one to finish")
 }
 
 /// All generations of this process.
 pub struct Generations {
     db: Db,
-    hub: Arc<Hub>,
+    bus: Bus,
     registry: Registry,
     limits: ReplyLimits,
     running: Mutex<HashMap<String, Arc<Generation>>>,
@@ -208,10 +290,10 @@ pub struct Generations {
 }
 
 impl Generations {
-    pub fn new(db: Db, hub: Arc<Hub>, registry: Registry, limits: ReplyLimits) -> Arc<Self> {
+    pub fn new(db: Db, bus: Bus, registry: Registry, limits: ReplyLimits) -> Arc<Self> {
         Arc::new(Self {
             db,
-            hub,
+            bus,
             registry,
             limits,
             running: Mutex::new(HashMap::new()),
@@ -220,8 +302,8 @@ impl Generations {
         })
     }
 
-    pub fn hub(&self) -> &Hub {
-        &self.hub
+    pub fn bus(&self) -> &Bus {
+        &self.bus
     }
 
     pub fn registry(&self) -> &Registry {
@@ -311,7 +393,8 @@ impl Generations {
             prefix: reply.content.clone(),
             position: reply.position,
             parent_id: reply.parent_id.clone(),
-            started: std::time::Instant::now(),
+            started_ms: common::clock::now_millis(),
+            member: slot.member.take(),
             state: Mutex::new(State::default()),
             stop,
         });
@@ -322,18 +405,7 @@ impl Generations {
             running.insert(generation.id.clone(), generation.clone());
             slot.release();
         }
-        self.hub.publish(
-            &generation.owner_id,
-            ServerEvent::GenerationStarted {
-                generation_id: generation.id.clone(),
-                conversation_id: generation.conversation_id.clone(),
-                message_id: generation.message_id.clone(),
-                parent_id: reply.parent_id.clone().unwrap_or_default(),
-                position: reply.position,
-                model: generation.model.clone(),
-                prefix: generation.prefix.clone(),
-            },
-        );
+        self.bus.record(&generation.meta(), generation.started_event());
         let lock = self.conversation_lock(&conversation.id);
         let this = self.clone();
         let task_generation = generation.clone();
@@ -342,6 +414,9 @@ impl Generations {
         let question = question.to_owned();
         tokio::spawn(async move {
             let status = run::run(&this, &task_generation, lock, system_prompt, stopped).await;
+            if let (Some(member), Some(cluster)) = (&task_generation.member, this.bus.cluster()) {
+                cluster.release(&task_generation.owner_id, member);
+            }
             if needs_title {
                 let g = &task_generation;
                 // A stopped or failed first reply still names the conversation, from the question.
@@ -366,7 +441,21 @@ impl Generations {
     /// reserved and about to start), or refuses with 429, so nobody can pile up provider calls
     /// (or memory) without bound. Counting and reserving happen under one lock, so parallel
     /// requests cannot all pass the check; the reservation is given back when dropped unused.
-    pub fn reserve(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
+    /// In a cluster the replies of every replica count (while Redis answers).
+    pub async fn reserve(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
+        let mut reservation = self.reserve_here(owner_id)?;
+        if let Some(cluster) = self.bus.cluster() {
+            let member = common::ids::random_id(16);
+            match cluster.reserve(owner_id, &member, MAX_UNFINISHED_PER_USER).await {
+                Some(true) => reservation.member = Some(member),
+                Some(false) => return Err(too_many_replies()),
+                None => {} // Redis cannot tell: this replica's own count holds
+            }
+        }
+        Ok(reservation)
+    }
+
+    fn reserve_here(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
         let running = self.running.lock().expect("generations lock poisoned");
         let mut reserved = self.reserved.lock().expect("reservations lock poisoned");
         let unfinished = running
@@ -379,41 +468,110 @@ impl Generations {
             if *pending == 0 {
                 reserved.remove(owner_id);
             }
-            let mut error = common::http::ApiError::too_many_requests(1);
-            error = error.with_detail("Too many replies in progress; wait for one to finish");
-            return Err(error);
+            return Err(too_many_replies());
         }
         *pending += 1;
-        Ok(Reservation { generations: self.clone(), owner_id: owner_id.to_owned(), held: true })
+        Ok(Reservation { generations: self.clone(), owner_id: owner_id.to_owned(), held: true, member: None })
     }
 
-    /// A generation of this owner, running or recently finished.
+    /// A generation of this owner running here or recently finished here.
     pub fn get(&self, generation_id: &str, owner_id: &str) -> Option<Arc<Generation>> {
         let running = self.running.lock().expect("generations lock poisoned");
         running.get(generation_id).filter(|g| g.owner_id == owner_id).cloned()
     }
 
-    /// The generations of a conversation still known to this process, oldest first.
-    pub fn active_in(&self, conversation_id: &str, owner_id: &str) -> Vec<Arc<Generation>> {
-        let running = self.running.lock().expect("generations lock poisoned");
-        let mut found: Vec<_> = running
-            .values()
-            .filter(|g| g.conversation_id == conversation_id && g.owner_id == owner_id)
-            .cloned()
-            .collect();
-        found.sort_by_key(|g| g.started);
+    /// What the generations of a conversation have sent, oldest first: this replica's from
+    /// memory, other replicas' from their logs.
+    pub async fn snapshots_in(&self, conversation_id: &str, owner_id: &str) -> Vec<Snapshot> {
+        let mut found: Vec<Snapshot> = {
+            let running = self.running.lock().expect("generations lock poisoned");
+            running
+                .values()
+                .filter(|g| g.conversation_id == conversation_id && g.owner_id == owner_id)
+                .map(|g| g.snapshot())
+                .collect()
+        };
+        if let Some(cluster) = self.bus.cluster() {
+            for remote in cluster.snapshots(conversation_id, owner_id).await {
+                if !found.iter().any(|s| s.id == remote.id) {
+                    found.push(remote);
+                }
+            }
+        }
+        found.sort_by(|a, b| a.started_ms.cmp(&b.started_ms).then_with(|| a.id.cmp(&b.id)));
         found
     }
 
-    /// Asks a generation to stop; returns whether it was found.
-    pub fn stop(&self, generation_id: &str, owner_id: &str) -> bool {
-        match self.get(generation_id, owner_id) {
-            Some(g) => {
-                let _ = g.stop.send(Some(StopReason::User));
-                true
-            }
+    /// Asks a generation to stop, wherever it runs; returns whether it was found.
+    pub async fn stop(&self, generation_id: &str, owner_id: &str) -> bool {
+        if let Some(g) = self.get(generation_id, owner_id) {
+            let _ = g.stop.send(Some(StopReason::User));
+            return true;
+        }
+        match self.bus.cluster() {
+            Some(cluster) => cluster.stop(generation_id, owner_id).await,
             None => false,
         }
+    }
+
+    /// Stops a generation of this replica that another replica was asked to stop (the asking
+    /// replica checked the owner).
+    pub fn stop_here(&self, generation_id: &str) {
+        let running = self.running.lock().expect("generations lock poisoned");
+        if let Some(g) = running.get(generation_id) {
+            let _ = g.stop.send(Some(StopReason::User));
+        }
+    }
+
+    /// Writes the cluster logs of this replica's generations again (writes were lost).
+    pub fn rewrite_logs(&self) {
+        let all: Vec<_> = self.running.lock().expect("generations lock poisoned").values().cloned().collect();
+        for g in all {
+            g.rewrite_log(&self.bus);
+        }
+    }
+
+    /// Keeps a running generation counted under its owner's cluster-wide cap.
+    fn renew(&self, generation: &Generation) {
+        if let (Some(member), Some(cluster)) = (&generation.member, self.bus.cluster()) {
+            cluster.renew(&generation.owner_id, member);
+        }
+    }
+
+    /// Tells every watcher, on every replica, that a reply whose producer died (its lease ran
+    /// out) ended `interrupted`. Its log holds every delta the watchers saw, which may be more
+    /// than the producer saved: the stored reply keeps all of it.
+    pub async fn announce_interrupted(&self, record: &MessageRecord, owner_id: &str) {
+        let Some(cluster) = self.bus.cluster() else { return };
+        let snapshots = cluster.snapshots(&record.conversation_id, owner_id).await;
+        let Some(log) = snapshots.into_iter().find(|s| s.message_id == record.id && !s.is_done()) else {
+            return;
+        };
+        let mut record = record.clone();
+        let streamed = log.prefix.clone() + &log.deltas.concat();
+        if streamed.len() > record.content.len() && streamed.starts_with(&record.content) {
+            match self.db.keep_interrupted_text(&record.id, &streamed).await {
+                Ok(()) => record.content = streamed,
+                Err(e) => tracing::warn!(error = %e, "cannot store an interrupted reply's streamed text"),
+            }
+        }
+        let message = crate::convert::message_to_wire(&record);
+        let done = ServerEvent::GenerationDone {
+            generation_id: log.id.clone(),
+            conversation_id: record.conversation_id.clone(),
+            status: MessageStatus::Interrupted,
+            usage: message.usage,
+            message,
+            reason: Some("the server producing the reply stopped".to_owned()),
+        };
+        let meta = GenerationMeta {
+            id: &log.id,
+            owner_id,
+            conversation_id: &record.conversation_id,
+            message_id: &record.id,
+            started_ms: log.started_ms,
+        };
+        self.bus.record(&meta, done);
     }
 
     /// Stops every generation (at shutdown) and waits briefly for them to be stored.

@@ -40,14 +40,14 @@ pub(super) async fn run(
 ) -> MessageStatus {
     // Saving runs beside the stream, so a slow write never holds back a delta; it starts now,
     // so the lease is renewed while the reply waits for its turn or for the first token.
-    let _saver = Saver(tokio::spawn(save_periodically(generations.db.clone(), generation.clone())));
-    let hub = generations.hub();
+    let _saver = Saver(tokio::spawn(save_periodically(generations.clone(), generation.clone())));
+    let bus = generations.bus();
     // Replies in one conversation are answered in order; say so while waiting.
     let _turn = match lock.clone().try_lock_owned() {
         Ok(turn) => turn,
         Err(_) => {
-            hub.publish(
-                &generation.owner_id,
+            bus.record(
+                &generation.meta(),
                 ServerEvent::GenerationQueued {
                     generation_id: generation.id.clone(),
                     conversation_id: generation.conversation_id.clone(),
@@ -113,7 +113,7 @@ async fn stream_reply(
     };
     let mut usage = None;
     let mut cut_short = None;
-    let hub = generations.hub();
+    let bus = generations.bus();
     let limits = generations.limits;
     // The reply's time runs from when the model starts on it (not while it waits in a queue).
     let mut deadline = tokio::time::Instant::now() + limits.max_duration;
@@ -130,7 +130,7 @@ async fn stream_reply(
             }
             item = stream.next() => match item {
                 Some(Ok(StreamEvent::Delta(text))) => {
-                    if !generation.push_delta_within(hub, &text, limits.max_bytes) {
+                    if !generation.push_delta_within(bus, &text, limits.max_bytes) {
                         let limit = format!("the reply reached the size limit of {} bytes", limits.max_bytes);
                         return (Outcome::Limited(limit), usage);
                     }
@@ -142,8 +142,8 @@ async fn stream_reply(
                 }),
                 Some(Ok(StreamEvent::Queued(position))) => {
                     deadline = tokio::time::Instant::now() + limits.max_duration;
-                    hub.publish(
-                        &generation.owner_id,
+                    bus.record(
+                        &generation.meta(),
                         ServerEvent::GenerationQueued {
                             generation_id: generation.id.clone(),
                             conversation_id: generation.conversation_id.clone(),
@@ -160,12 +160,14 @@ async fn stream_reply(
 
 /// Stores the text streamed so far twice a second, appending only what is new, and renews
 /// the lease of a silent reply.
-async fn save_periodically(db: crate::store::Db, generation: Arc<Generation>) {
+async fn save_periodically(generations: Arc<Generations>, generation: Arc<Generation>) {
+    let db = &generations.db;
     // What the stored text holds: the prefix (stored before the generation started) and this
     // generation's text up to `saved` bytes, `saved_chars` characters in all.
     let mut saved = 0;
     let mut saved_chars = generation.prefix.chars().count();
     let mut saved_at = tokio::time::Instant::now();
+    let mut renewed_at = saved_at;
     let mut tick = tokio::time::interval(SAVE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -192,6 +194,10 @@ async fn save_periodically(db: crate::store::Db, generation: Arc<Generation>) {
         };
         match stored {
             Ok(chars) => {
+                if renewed_at.elapsed() >= HEARTBEAT {
+                    generations.renew(&generation);
+                    renewed_at = tokio::time::Instant::now();
+                }
                 saved = end;
                 saved_chars = chars;
                 saved_at = tokio::time::Instant::now();
@@ -269,7 +275,7 @@ async fn finish(
         },
     };
     generation.finish(
-        generations.hub(),
+        generations.bus(),
         ServerEvent::GenerationDone {
             generation_id: generation.id.clone(),
             conversation_id: generation.conversation_id.clone(),

@@ -44,7 +44,7 @@ pub(super) async fn name_conversation(
         .update_conversation(conversation_id, owner_id, patch, common::clock::now_millis())
         .await
     {
-        Ok(Some(updated)) => generations.hub().publish(
+        Ok(Some(updated)) => generations.bus().publish(
             owner_id,
             ServerEvent::ConversationUpdated { conversation: conversation_to_wire(&updated) },
         ),

@@ -95,7 +95,7 @@ pub async fn create(
     let conversation = conversation_to_wire(&record);
     state
         .generations
-        .hub()
+        .bus()
         .publish(&claims.sub, ServerEvent::ConversationUpdated { conversation: conversation.clone() });
     Ok((StatusCode::CREATED, Json(conversation)))
 }
@@ -186,7 +186,7 @@ pub async fn update(
     let conversation = conversation_to_wire(&record);
     state
         .generations
-        .hub()
+        .bus()
         .publish(&claims.sub, ServerEvent::ConversationUpdated { conversation: conversation.clone() });
     Ok(Json(conversation))
 }
@@ -222,12 +222,15 @@ pub(crate) async fn delete_owned(state: &AppState, claims: &AccessClaims, id: &s
     {
         return Err(conversation_not_found());
     }
-    for generation in state.generations.active_in(id, &claims.sub) {
-        state.generations.stop(&generation.id, &claims.sub);
+    // Its replies stop, on whichever replica they run.
+    for generation in state.generations.snapshots_in(id, &claims.sub).await {
+        if !generation.is_done() {
+            state.generations.stop(&generation.id, &claims.sub).await;
+        }
     }
     state
         .generations
-        .hub()
+        .bus()
         .publish(&claims.sub, ServerEvent::ConversationDeleted { conversation_id: id.to_owned() });
     Ok(())
 }

@@ -41,7 +41,10 @@ pub(crate) async fn post_user_message(
     generate: bool,
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
-    let slot = if generate { Some(state.generations.reserve(&conversation.owner_id)?) } else { None };
+    let slot = match generate {
+        true => Some(state.generations.reserve(&conversation.owner_id).await?),
+        false => None,
+    };
     state.limits.message(&state.db, claims, content.len() as u64, generate).await?;
     let parent = match &parent {
         Some(parent) => Parent::Exactly(parent.as_deref()),
@@ -70,7 +73,7 @@ pub(crate) async fn post_user_message(
     let record = records.next().expect("the user message was stored");
     // Every socket of the user watching this conversation (other tabs too) sees the message
     // before the reply's events, which follow through the same channel.
-    state.generations.hub().publish(
+    state.generations.bus().publish(
         &conversation.owner_id,
         ServerEvent::MessageAccepted {
             conversation_id: conversation.id.clone(),
@@ -200,7 +203,10 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     // Subscribe before the reply starts, so the stream cannot miss its first events.
-    let events = wants_sse.then(|| state.generations.hub().subscribe(&claims.sub));
+    let events = match wants_sse {
+        true => Some(state.generations.bus().subscribe(&claims.sub).await),
+        false => None,
+    };
     let parent = reply_parent(&state, &claims, &conversation, body.parent_id.as_deref()).await?;
     let (message, generation) = post_user_message(
         &state,

@@ -10,6 +10,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route("/api/v1/chat/health", get(chat_health))
 }
 
@@ -17,15 +18,33 @@ async fn root() -> axum::Json<Value> {
     axum::Json(json!({"message": "Open ChatBot chat service", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Liveness and readiness: 200 when the database answers, 503 otherwise.
+/// Readiness, the same answer as `/health`.
+#[utoipa::path(get, operation_id = "ready", path = "/ready", tag = "health", responses((status = 200), (status = 503)))]
+pub async fn ready(state: State<AppState>) -> (StatusCode, axum::Json<Value>) {
+    health(state).await
+}
+
+/// Liveness and readiness: 200 when the database answers, 503 otherwise. In a cluster,
+/// `"cluster": "degraded"` (and `"status": "degraded"`, still 200: the replica serves its own
+/// sockets) while Redis cannot be reached or this replica's subscription is being restored.
 #[utoipa::path(get, operation_id = "health", path = "/health", tag = "health", responses((status = 200), (status = 503)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, axum::Json<Value>) {
     let database_ok = state.db.ping().await.is_ok();
+    let cluster = match state.generations.bus().cluster() {
+        None => "off",
+        Some(cluster) if cluster.is_healthy() => "ok",
+        Some(_) => "degraded",
+    };
     let registry = state.generations.registry();
     let stale = state.revocations.staleness().as_secs();
     let fresh = stale <= state.config.revocations_max_stale_secs;
     let body = json!({
-        "status": if database_ok { "healthy" } else { "unhealthy" },
+        "status": match (database_ok, cluster) {
+            (false, _) => "unhealthy",
+            (true, "degraded") => "degraded",
+            (true, _) => "healthy",
+        },
+        "cluster": cluster,
         "service": "chat-service",
         "version": env!("CARGO_PKG_VERSION"),
         "database": if database_ok { "ok" } else { "unreachable" },

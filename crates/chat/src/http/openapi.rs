@@ -9,7 +9,7 @@ use crate::state::AppState;
     info(title = "Open ChatBot chat service", description = "Conversations, messages and streamed replies. \
         The WebSocket protocol is described in docs/ws-protocol.md."),
     paths(
-        super::misc::health, super::models::list, super::models::refresh,
+        super::misc::health, super::misc::ready, super::models::list, super::models::refresh,
         super::conversations::create, super::conversations::list, super::conversations::read,
         super::conversations::update, super::conversations::remove,
         super::messages::list, super::messages::post,

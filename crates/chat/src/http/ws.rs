@@ -156,6 +156,15 @@ enum Flow {
     Close(u16, &'static str),
 }
 
+/// What became of an event for a socket.
+enum Forwarded {
+    /// Sent, or not for this socket.
+    Done,
+    /// A delta after a gap: the socket must catch up on this conversation first.
+    Gap(String),
+    SocketGone,
+}
+
 impl Session {
     fn new(state: AppState, claims: Option<AccessClaims>, default_conversation: Option<String>) -> Self {
         let watching = default_conversation.iter().cloned().collect();
@@ -191,7 +200,7 @@ impl Session {
                 return;
             }
         }
-        let mut events = self.state.generations.hub().subscribe(&owner);
+        let mut events = self.state.generations.bus().subscribe(&owner).await;
         if let Some(conversation_id) = self.default_conversation.clone() {
             self.catch_up(&mut socket, &conversation_id, None, 0, true).await;
         }
@@ -225,11 +234,15 @@ impl Session {
                     }
                 }
                 event = events.recv() => match event {
-                    Ok(event) => {
-                        if !self.forward(&mut socket, &event).await {
-                            break;
+                    Ok(event) => match self.forward(&mut socket, &event).await {
+                        Forwarded::Done => {}
+                        Forwarded::Gap(conversation_id) => {
+                            // Deltas from another replica went missing (its writes or this
+                            // subscription were interrupted): read them from the log.
+                            self.catch_up(&mut socket, &conversation_id, None, 0, false).await;
                         }
-                    }
+                        Forwarded::SocketGone => break,
+                    },
                     Err(RecvError::Lagged(_)) => {
                         // Fell behind: catch up from the generations' own records.
                         for conversation_id in self.watching.clone() {
@@ -381,7 +394,7 @@ impl Session {
                 send(socket, &started).await;
                 state
                     .generations
-                    .hub()
+                    .bus()
                     .publish(&claims.sub, ServerEvent::ConversationUpdated { conversation });
             }
             ClientAction::SendMessage { conversation_id, content, parent_id } => {
@@ -403,7 +416,7 @@ impl Session {
             }
             ClientAction::Stop { generation_id } => {
                 if !super::validate::plausible_id(&generation_id)
-                    || !state.generations.stop(&generation_id, &claims.sub)
+                    || !state.generations.stop(&generation_id, &claims.sub).await
                 {
                     return Err(ApiError::not_found("Generation not found"));
                 }
@@ -426,7 +439,7 @@ impl Session {
                 self.watching.insert(conversation.id.clone());
                 // A new reply is a new stored message: the same rate and quota as a sent one.
                 state.limits.message(&state.db, &claims, 0, false).await?;
-                let slot = state.generations.reserve(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub).await?;
                 state
                     .generations
                     .start(slot, &conversation, &user_message)
@@ -472,7 +485,7 @@ impl Session {
                 self.watching.insert(conversation.id.clone());
                 // Continuing grows a stored reply: it counts against the message rate too.
                 state.limits.message(&state.db, &claims, 0, false).await?;
-                let slot = state.generations.reserve(&claims.sub)?;
+                let slot = state.generations.reserve(&claims.sub).await?;
                 let resumed = state
                     .generations
                     .resume(slot, &conversation, &reply)
@@ -500,10 +513,10 @@ impl Session {
         announce: bool,
     ) {
         let owner = self.claims().sub.clone();
-        let generations = self.state.generations.active_in(conversation_id, &owner);
-        let newest = generations.last().cloned();
+        let generations = self.state.generations.snapshots_in(conversation_id, &owner).await;
+        let newest = generations.last();
         if announce {
-            let generation = newest.as_ref().map(|g| g.state());
+            let generation = newest.map(|g| g.state());
             send(
                 socket,
                 &ServerEvent::Subscribed { conversation_id: conversation_id.to_owned(), generation },
@@ -533,9 +546,8 @@ impl Session {
         }
     }
 
-    /// Forwards a hub event if this socket should see it, exactly once. Returns false when the
-    /// socket is gone.
-    async fn forward(&mut self, socket: &mut Socket, event: &Event) -> bool {
+    /// Forwards a hub event if this socket should see it, exactly once.
+    async fn forward(&mut self, socket: &mut Socket, event: &Event) -> Forwarded {
         let relevant = match &**event {
             ServerEvent::ConversationUpdated { .. } | ServerEvent::ConversationDeleted { .. } => true,
             ServerEvent::MessageAccepted { conversation_id, .. }
@@ -546,6 +558,9 @@ impl Session {
             ServerEvent::Delta { conversation_id, generation_id, seq, .. } => {
                 self.watching.contains(conversation_id) && {
                     let last = self.sent.entry(generation_id.clone()).or_insert(0);
+                    if *last != DONE_SENT && *seq > *last + 1 {
+                        return Forwarded::Gap(conversation_id.clone());
+                    }
                     let fresh = *last != DONE_SENT && *seq > *last;
                     if fresh {
                         *last = *seq;
@@ -558,11 +573,13 @@ impl Session {
                     && self.sent.get(generation_id).copied() != Some(DONE_SENT);
                 if fresh {
                     self.sent.insert(generation_id.clone(), DONE_SENT);
-                    // Forget generations that have left memory: the map stays as small as
-                    // what is still replayable.
+                    // Forget ended generations that have left memory: the map stays as small as
+                    // what is still replayable (and what is still being followed).
                     let (generations, owner) = (&self.state.generations, &self.claims().sub);
                     let owner = owner.clone();
-                    self.sent.retain(|id, _| id == generation_id || generations.get(id, &owner).is_some());
+                    self.sent.retain(|id, sent| {
+                        id == generation_id || *sent != DONE_SENT || generations.get(id, &owner).is_some()
+                    });
                 }
                 fresh
             }
@@ -571,7 +588,11 @@ impl Session {
         if let ServerEvent::ConversationDeleted { conversation_id } = &**event {
             self.watching.remove(conversation_id);
         }
-        !relevant || socket.send(WsMessage::Text(encode(event))).await
+        if !relevant || socket.send(WsMessage::Text(encode(event))).await {
+            Forwarded::Done
+        } else {
+            Forwarded::SocketGone
+        }
     }
 
     async fn error(&self, socket: &mut Socket, code: &str, detail: &str) {

@@ -391,15 +391,41 @@ impl Db {
         Ok(child.is_some())
     }
 
+    /// The text an interrupted reply had streamed (read from its cluster log), when it is more
+    /// than its producer saved.
+    pub async fn keep_interrupted_text(&self, id: &str, content: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET content = $2 WHERE id = $1 AND status = 'interrupted'")
+            .bind(id)
+            .bind(content)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Replies still `streaming` whose lease ran out (their process died) become `interrupted`.
-    pub async fn interrupt_expired(&self, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query(
+    pub async fn interrupt_expired(&self, now: i64) -> StoreResult<Vec<(MessageRecord, String)>> {
+        let ids: Vec<(String,)> = sqlx::query_as(
             "UPDATE messages SET status = 'interrupted', lease_until = NULL, updated_at = $1 \
-             WHERE status = 'streaming' AND (lease_until IS NULL OR lease_until < $1)",
+             WHERE status = 'streaming' AND (lease_until IS NULL OR lease_until < $1) RETURNING id",
         )
         .bind(now)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let mut interrupted = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                columns!(),
+                ", c.owner_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1"
+            ))
+            .bind(&id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let owner: String = sqlx::Row::try_get(&row, "owner_id")?;
+                interrupted.push((MessageRecord::from_row(&row)?, owner));
+            }
+        }
+        Ok(interrupted)
     }
 }

@@ -159,7 +159,7 @@ async fn a_socket_that_stops_reading_is_dropped_and_others_keep_working(backend:
             .await;
         assert_eq!(status, 201);
     }
-    let kept = app.chat_state.generations.hub().most_kept_bytes();
+    let kept = app.chat_state.generations.bus().hub().most_kept_bytes();
     assert!(kept <= chat::generation::MAX_HUB_BYTES, "{kept} bytes kept");
     drop(stalled);
 }

@@ -68,9 +68,31 @@ impl Setup {
 
     /// Starts the server and waits until both APIs answer.
     pub async fn start(&self) -> Server {
+        let server = self.spawn("serve", self.chat_port);
+        server.wait_healthy(&format!("{}/health", server.auth)).await;
+        server.wait_healthy(&format!("{}/health", server.chat)).await;
+        server
+    }
+
+    /// Starts `openchat auth` alone (its `chat` URL is `chat_port`'s, which it does not serve).
+    pub async fn start_auth(&self) -> Server {
+        let server = self.spawn("auth", self.chat_port);
+        server.wait_healthy(&format!("{}/health", server.auth)).await;
+        server
+    }
+
+    /// Starts one more `openchat chat` replica on a port of its own.
+    pub async fn start_chat(&self) -> Server {
+        let server = self.spawn("chat", free_port());
+        server.wait_healthy(&format!("{}/health", server.chat)).await;
+        server
+    }
+
+    fn spawn(&self, command: &str, chat_port: u16) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_openchat"))
-            .arg("serve")
+            .arg(command)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("OPENCHAT_CHAT_PORT", chat_port.to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(match &self.stderr {
@@ -81,15 +103,12 @@ impl Setup {
             })
             .spawn()
             .expect("openchat starts");
-        let server = Server {
+        Server {
             child,
             auth: format!("http://127.0.0.1:{}", self.auth_port),
-            chat: format!("http://127.0.0.1:{}", self.chat_port),
+            chat: format!("http://127.0.0.1:{chat_port}"),
             client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
-        };
-        server.wait_healthy(&format!("{}/health", server.auth)).await;
-        server.wait_healthy(&format!("{}/health", server.chat)).await;
-        server
+        }
     }
 }
 
@@ -124,6 +143,12 @@ impl Server {
             .await
             .unwrap();
         tokens["access_token"].as_str().expect("logged in").to_owned()
+    }
+
+    /// The chat service's `/health` body.
+    pub async fn health(&self) -> Value {
+        let response = self.client.get(format!("{}/health", self.chat)).send().await.unwrap();
+        response.json().await.unwrap()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Value {

@@ -1,0 +1,308 @@
+//! Cluster mode with real processes: one `openchat auth`, several `openchat chat` replicas on
+//! one PostgreSQL database and one Redis. What one replica produces reaches sockets on the
+//! others gap-free, resumes anywhere, stops from anywhere, ends `interrupted` when its replica
+//! dies, survives Redis going away, and the per-user limits hold across replicas.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::testing::{TestBackend, fresh_database, temp_dir};
+use serde_json::{Value, json};
+
+use support::{Server, Setup, Ws, free_port, text_of};
+
+struct Cluster {
+    fake: fake_llm::FakeLlm,
+    _auth: Server,
+    replicas: Vec<Server>,
+}
+
+/// `replicas` chat processes and one auth server on fresh PostgreSQL databases, sharing the
+/// Redis at `redis_url`.
+async fn cluster(replicas: usize, redis_url: &str, extra: &[(&str, &str)]) -> Cluster {
+    let fake = fake_llm::FakeLlm::start().await;
+    let dir = temp_dir("openchat-cluster");
+    let mut setup = Setup::new(&dir);
+    setup.set("OPENAI_BASE_URL", fake.openai_base());
+    setup.set("OPENAI_API_KEY", "test-key");
+    setup.set("OPENCHAT_LOCAL_MODEL", "off");
+    setup.set("OPENCHAT_REDIS_URL", redis_url);
+    setup.set("OPENCHAT_AUTH_DATABASE_URL", fresh_database(TestBackend::Postgres, &dir, "auth.db").await);
+    setup.set("OPENCHAT_CHAT_DATABASE_URL", fresh_database(TestBackend::Postgres, &dir, "chat.db").await);
+    for (name, value) in extra {
+        setup.set(name, *value);
+    }
+    let auth = setup.start_auth().await;
+    let mut started = Vec::new();
+    for _ in 0..replicas {
+        let replica = setup.start_chat().await;
+        wait_for_cluster(&replica, "ok").await;
+        started.push(replica);
+    }
+    Cluster { fake, _auth: auth, replicas: started }
+}
+
+/// Waits until a replica's `/health` says `"cluster": state`.
+async fn wait_for_cluster(replica: &Server, state: &str) {
+    for _ in 0..200 {
+        if replica.health().await["cluster"] == state {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the replica's cluster state never became {state}: {}", replica.health().await);
+}
+
+/// A socket on `replica` that watches `conversation`, past its `subscribed` frame.
+async fn watch(replica: &Server, token: &str, conversation: &str) -> Ws {
+    let mut ws = replica.ws(&format!("/ws/{conversation}?token={token}")).await;
+    let subscribed = ws.next().await;
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    ws
+}
+
+/// Posts a message through `replica` and returns the new reply's generation id.
+async fn post(replica: &Server, token: &str, conversation: &str, content: &str) -> String {
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let (status, posted) = replica.post(&path, token, json!({ "content": content })).await;
+    assert_eq!(status, 201, "{posted}");
+    posted["generation_id"].as_str().expect("a reply started").to_owned()
+}
+
+/// Frames of one generation up to and including its `generation_done`.
+async fn frames_of(ws: &mut Ws, generation: &str) -> Vec<Value> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = ws.next().await;
+        if frame["generation_id"] != generation {
+            continue;
+        }
+        let done = frame["type"] == "generation_done";
+        frames.push(frame);
+        if done {
+            return frames;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reply_reaches_resumes_and_stops_on_any_replica() {
+    let c = cluster(3, "redis://127.0.0.1:6379", &[]).await;
+    let [a, b, replica_c] = &c.replicas[..] else { unreachable!() };
+    let token = a.user("ada").await;
+    let conversation = a.conversation(&token, "Cluster").await;
+
+    // A socket on B sees every delta of a reply produced on A, in order, once.
+    let mut on_b = watch(b, &token, &conversation).await;
+    let generation = post(a, &token, &conversation, "[[words=60]][[delay=5]]").await;
+    let frames = frames_of(&mut on_b, &generation).await;
+    let done = frames.last().unwrap();
+    assert_eq!(done["status"], "complete", "{done}");
+    let stored = c.replicas[2].settled_messages(&token, &conversation).await;
+    let reply = stored.last().unwrap()["content"].as_str().unwrap().to_owned();
+    assert_eq!(text_of(&frames), reply);
+    assert!(reply.starts_with("w1 w2 ") && reply.trim_end().ends_with(" w60"), "{reply}");
+
+    // Dropped mid-reply on A, resumed on C by `after_seq`: the rest, gap-free.
+    let mut on_a = watch(a, &token, &conversation).await;
+    let generation = post(b, &token, &conversation, "[[words=200]][[delay=10]]").await;
+    let mut first = Vec::new();
+    while first.iter().filter(|f: &&Value| f["type"] == "delta").count() < 20 {
+        let frame = on_a.next().await;
+        if frame["generation_id"] == generation {
+            first.push(frame);
+        }
+    }
+    drop(on_a);
+    let after_seq = first.iter().filter(|f| f["type"] == "delta").count();
+    let mut on_c = replica_c.ws(&format!("/ws/chat/ada?token={token}")).await;
+    let resume =
+        json!({"conversation_id": conversation, "after_seq": after_seq, "generation_id": generation});
+    on_c.send("subscribe", resume).await;
+    let rest = frames_of(&mut on_c, &generation).await;
+    let nothing_again =
+        rest.iter().all(|f| f["type"] != "delta" || f["seq"].as_u64().unwrap() > after_seq as u64);
+    assert!(nothing_again, "nothing already seen is sent again: {rest:?}");
+    let mut whole = first.clone();
+    whole.extend(rest.iter().cloned());
+    let stored = replica_c.settled_messages(&token, &conversation).await;
+    assert_eq!(text_of(&whole), stored.last().unwrap()["content"].as_str().unwrap());
+
+    // A stop sent to B stops the reply running on A, and its upstream request, at once.
+    let generation = post(a, &token, &conversation, "[[words=5000]][[delay=10]]").await;
+    loop {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation && frame["type"] == "delta" {
+            break;
+        }
+    }
+    on_b.send("stop", json!({ "generation_id": generation })).await;
+    let frames = frames_of(&mut on_b, &generation).await;
+    assert_eq!(frames.last().unwrap()["status"], "cancelled");
+    for _ in 0..100 {
+        if c.fake.in_flight() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.fake.in_flight(), 0, "the upstream request was aborted");
+    let stored = b.settled_messages(&token, &conversation).await;
+    assert_eq!(stored.last().unwrap()["status"], "cancelled");
+    // A stop of a generation nobody runs is still an error, on any replica.
+    on_b.send("stop", json!({ "generation_id": "nonexistent0000" })).await;
+    let error = on_b.until("error").await;
+    assert_eq!(error.last().unwrap()["code"], "not_found");
+}
+
+#[tokio::test]
+async fn a_killed_replica_leaves_its_reply_interrupted_for_watchers_elsewhere() {
+    let mut c = cluster(2, "redis://127.0.0.1:6379", &[]).await;
+    let token = c.replicas[0].user("finn").await;
+    let conversation = c.replicas[0].conversation(&token, "Crash").await;
+    let mut on_b = watch(&c.replicas[1], &token, &conversation).await;
+    let generation = post(&c.replicas[0], &token, &conversation, "[[words=3000]][[delay=10]]").await;
+    let mut frames = Vec::new();
+    while frames.iter().filter(|f: &&Value| f["type"] == "delta").count() < 120 {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation {
+            frames.push(frame);
+        }
+    }
+    let mut a = c.replicas.remove(0);
+    a.child.kill().unwrap(); // SIGKILL: no chance to say anything
+    a.child.wait().unwrap();
+    // The lease (15 s) runs out and B's sweeper ends the reply for every watcher.
+    frames.extend(frames_of(&mut on_b, &generation).await);
+    let done = frames.last().unwrap();
+    assert_eq!(done["status"], "interrupted", "{done}");
+    let streamed = text_of(&frames);
+    assert!(streamed.len() >= "w1 w2".len() * 50, "{streamed:.60}");
+    assert_eq!(done["message"]["content"], streamed, "the done event holds what was streamed");
+    let b = &c.replicas[0];
+    let stored = b.get(&format!("/api/v1/conversations/{conversation}/messages"), &token).await;
+    let reply = stored.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["status"], "interrupted");
+    assert_eq!(reply["content"], streamed, "nothing the watchers saw is lost");
+}
+
+/// A Redis of the test's own on a spare port, which it can stop and start again.
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package) starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self { port, child: Some(child) }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn replies_go_on_while_redis_is_away_and_watchers_catch_up_when_it_is_back() {
+    let mut redis = OwnRedis::start(free_port());
+    let c = cluster(2, &redis.url(), &[]).await;
+    let [a, b] = &c.replicas[..] else { unreachable!() };
+    let token = a.user("grace").await;
+    let conversation = a.conversation(&token, "Blip").await;
+    let mut on_b = watch(b, &token, &conversation).await;
+    let mut on_a = watch(a, &token, &conversation).await;
+    let generation = post(a, &token, &conversation, "[[words=800]][[delay=15]]").await;
+    let mut frames = Vec::new();
+    while frames.iter().filter(|f: &&Value| f["type"] == "delta").count() < 30 {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation {
+            frames.push(frame);
+        }
+    }
+    redis.kill();
+    wait_for_cluster(a, "degraded").await;
+    wait_for_cluster(b, "degraded").await;
+    // The owner's own sockets go on meanwhile.
+    let before = on_a_deltas(&mut on_a, &generation, 20).await;
+    assert!(before > 0);
+    let mut redis = OwnRedis::start(redis.port);
+    wait_for_cluster(a, "ok").await;
+    wait_for_cluster(b, "ok").await;
+    frames.extend(frames_of(&mut on_b, &generation).await);
+    assert_eq!(frames.last().unwrap()["status"], "complete");
+    let stored = b.settled_messages(&token, &conversation).await;
+    assert_eq!(text_of(&frames), stored.last().unwrap()["content"].as_str().unwrap(), "gap-free, once");
+    redis.kill();
+}
+
+/// Reads `count` more deltas of `generation` from a socket; returns the last seq.
+async fn on_a_deltas(ws: &mut Ws, generation: &str, count: usize) -> u64 {
+    let mut seen = 0;
+    let mut last = 0;
+    while seen < count {
+        let frame = ws.next().await;
+        if frame["generation_id"] == generation && frame["type"] == "delta" {
+            seen += 1;
+            last = frame["seq"].as_u64().unwrap();
+        }
+    }
+    last
+}
+
+#[tokio::test]
+async fn reply_caps_and_write_rates_hold_across_replicas() {
+    let extra = [("OPENCHAT_CHAT_MESSAGES_PER_MINUTE", "10")];
+    let c = cluster(2, "redis://127.0.0.1:6379", &extra).await;
+    let [a, b] = &c.replicas[..] else { unreachable!() };
+
+    // Ten messages a minute, counted once for the whole cluster.
+    let token = a.user("hedy").await;
+    let conversation = a.conversation(&token, "Rates").await;
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    for i in 0..10 {
+        let replica = [a, b][i % 2];
+        let (status, body) =
+            replica.post(&path, &token, json!({"content": format!("m{i}"), "generate": false})).await;
+        assert_eq!(status, 201, "message {i}: {body}");
+    }
+    let (status, body) = b.post(&path, &token, json!({"content": "one more", "generate": false})).await;
+    assert_eq!(status, 429, "{body}");
+
+    // Eight replies in progress per user, whichever replicas run them.
+    let token = a.user("ida").await;
+    for i in 0..8 {
+        let replica = [a, b][i % 2];
+        let conversation = replica.conversation(&token, &format!("Long {i}")).await;
+        post(replica, &token, &conversation, "[[words=5000]][[delay=20]]").await;
+    }
+    let conversation = b.conversation(&token, "One too many").await;
+    let path = format!("/api/v1/conversations/{conversation}/messages");
+    let (status, body) = b.post(&path, &token, json!({ "content": "[[words=3]]" })).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["detail"], "Too many replies in progress; wait for one to finish");
+}
