@@ -36,7 +36,7 @@ pub struct App {
     state: AppState,
     http: common::config::HttpConfig,
     /// Not capped per address (`auth.trusted_proxies`).
-    proxies: Vec<std::net::IpAddr>,
+    proxies: common::http::TrustedProxies,
 }
 
 /// How long start-up waits for the providers' first model lists (a provider that answers later
@@ -110,7 +110,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     let http = config.http.clone();
     let proxies = config.auth.trusted_proxies.clone();
-    Ok(App { listener, state: AppState::new(chat, db, tokens, revocations, generations), http, proxies })
+    let state = AppState::new(chat, db, tokens, revocations, generations, proxies.clone());
+    Ok(App { listener, state, http, proxies })
 }
 
 impl App {

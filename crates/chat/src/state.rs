@@ -21,6 +21,8 @@ pub struct Inner {
     pub limits: WriteLimiter,
     /// Open WebSockets per user and per address.
     pub sockets: Arc<crate::http::ws::SocketCounts>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`auth.trusted_proxies`).
+    pub proxies: common::http::TrustedProxies,
 }
 
 impl std::ops::Deref for AppState {
@@ -37,6 +39,7 @@ impl AppState {
         tokens: Arc<JwksVerifier>,
         revocations: Arc<RevocationList>,
         generations: Arc<Generations>,
+        proxies: common::http::TrustedProxies,
     ) -> Self {
         let store: Box<dyn crate::limits::LimitStore> = match generations.bus().cluster() {
             Some(cluster) => Box::new(crate::cluster::limits::ClusterLimits::new(cluster.clone())),
@@ -44,6 +47,6 @@ impl AppState {
         };
         let limits = WriteLimiter::new(&config, store);
         let sockets = Arc::default();
-        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets }))
+        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets, proxies }))
     }
 }

@@ -342,8 +342,8 @@ pub struct AuthConfig {
     pub open_registration: bool,
     /// Origins allowed by CORS (the web UI's).
     pub cors_origins: Vec<String>,
-    /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// Peers whose `X-Forwarded-For` is believed: addresses or networks (`172.28.0.0/24`).
+    pub trusted_proxies: crate::http::TrustedProxies,
     /// How many password hashes may be computed at once.
     pub hash_concurrency: usize,
     /// How many more requests may wait for a hashing slot; the others get 503 at once.
@@ -384,7 +384,7 @@ impl Default for AuthConfig {
             refresh_absolute_ttl_secs: 30 * 24 * 3600,
             open_registration: true,
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
-            trusted_proxies: Vec::new(),
+            trusted_proxies: crate::http::TrustedProxies::default(),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             hash_queue_max: 64,
             hash_queue_wait_secs: 5,
@@ -507,7 +507,7 @@ env_vars! {
     "OPENCHAT_REFRESH_ABSOLUTE_TTL_SECS" => ["auth", "refresh_absolute_ttl_secs"] Integer, "session absolute lifetime (default 30 days)";
     "OPENCHAT_OPEN_REGISTRATION" => ["auth", "open_registration"] Bool, "whether anyone may register (default true)";
     "OPENCHAT_CORS_ORIGINS" => ["auth", "cors_origins"] List, "allowed browser origins, comma-separated";
-    "OPENCHAT_TRUSTED_PROXIES" => ["auth", "trusted_proxies"] List, "proxy addresses whose X-Forwarded-For is believed";
+    "OPENCHAT_TRUSTED_PROXIES" => ["auth", "trusted_proxies"] List, "proxy addresses or networks (e.g. 172.28.0.0/24) whose X-Forwarded-For is believed";
     "OPENCHAT_HASH_CONCURRENCY" => ["auth", "hash_concurrency"] Integer, "password hashes computed at once (default: CPU count)";
     "OPENCHAT_HASH_QUEUE_MAX" => ["auth", "hash_queue_max"] Integer, "requests that may wait for a password-hashing slot before 503 (default 64)";
     "OPENCHAT_HASH_QUEUE_WAIT_SECS" => ["auth", "hash_queue_wait_secs"] Integer, "longest wait for a password-hashing slot before 503 (default 5)";

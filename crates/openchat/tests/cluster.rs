@@ -17,6 +17,7 @@ struct Cluster {
     fake: fake_llm::FakeLlm,
     _auth: Server,
     replicas: Vec<Server>,
+    setup: Setup,
 }
 
 /// `replicas` chat processes and one auth server on fresh PostgreSQL databases, sharing the
@@ -41,7 +42,7 @@ async fn cluster(replicas: usize, redis_url: &str, extra: &[(&str, &str)]) -> Cl
         wait_for_cluster(&replica, "ok").await;
         started.push(replica);
     }
-    Cluster { fake, _auth: auth, replicas: started }
+    Cluster { fake, _auth: auth, replicas: started, setup }
 }
 
 /// Waits until a replica's `/health` says `"cluster": state`.
@@ -305,4 +306,18 @@ async fn reply_caps_and_write_rates_hold_across_replicas() {
     let (status, body) = b.post(&path, &token, json!({ "content": "[[words=3]]" })).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["detail"], "Too many replies in progress; wait for one to finish");
+}
+
+#[tokio::test]
+async fn replicas_started_together_on_a_fresh_database_migrate_it_once() {
+    let c = cluster(0, "redis://127.0.0.1:6379", &[]).await;
+    let setup = &c.setup;
+    // Three replicas race to migrate the same empty database; PostgreSQL's advisory lock lets
+    // one apply each migration while the others wait and find it applied.
+    let (a, b, third) = tokio::join!(setup.start_chat(), setup.start_chat(), setup.start_chat());
+    let token = a.user("joan").await;
+    for replica in [&a, &b, &third] {
+        let conversation = replica.conversation(&token, "Migrated").await;
+        assert_eq!(conversation.len(), 12, "every replica serves the migrated database");
+    }
 }

@@ -39,7 +39,7 @@ pub struct App {
     state: Arc<WebState>,
     http: common::config::HttpConfig,
     /// Not capped per address (`auth.trusted_proxies`).
-    proxies: Vec<std::net::IpAddr>,
+    proxies: common::http::TrustedProxies,
 }
 
 /// Binds the port and picks the assets: the configured directory, else the embedded build.

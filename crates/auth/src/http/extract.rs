@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use common::http::ApiError;
+use common::http::{ApiError, TrustedProxies};
 
 use crate::principal::{Principal, authenticate};
 use crate::state::AppState;
@@ -62,26 +62,14 @@ impl FromRequestParts<AppState> for ClientIp {
     }
 }
 
-/// The client's address. Addresses are compared in canonical form: a server bound to `[::]`
-/// sees IPv4 peers as IPv4-mapped IPv6 (`::ffff:10.0.0.1`), which must still match a trusted
-/// proxy written `10.0.0.1` (and the other way round).
-fn client_ip(peer: IpAddr, parts: &Parts, trusted: &[IpAddr]) -> IpAddr {
-    let peer = peer.to_canonical();
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
-    let mut headers = parts.headers.get_all("x-forwarded-for").iter().peekable();
-    if !is_trusted(&peer) {
-        if headers.peek().is_some() {
-            warn_untrusted_forwarded_for(peer);
-        }
-        return peer;
+/// The client's address (`TrustedProxies::client_ip`); warns once when a peer that is not a
+/// trusted proxy sends `X-Forwarded-For`.
+fn client_ip(peer: IpAddr, parts: &Parts, trusted: &TrustedProxies) -> IpAddr {
+    let (ip, untrusted_forwarded) = trusted.client_ip(peer, &parts.headers);
+    if untrusted_forwarded {
+        warn_untrusted_forwarded_for(ip);
     }
-    let forwarded = headers
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical())
-        .collect::<Vec<_>>();
-    forwarded.into_iter().rev().find(|ip| !is_trusted(ip)).unwrap_or(peer)
+    ip
 }
 
 /// Warns once per process that `X-Forwarded-For` came from a peer that is not a trusted proxy:
@@ -112,9 +100,11 @@ mod tests {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let client: IpAddr = "203.0.113.9".parse().unwrap();
         let spoofed = parts("198.51.100.1, 203.0.113.9");
-        assert_eq!(client_ip(client, &spoofed, &[]), client);
-        assert_eq!(client_ip(proxy, &spoofed, &[proxy]), client);
-        assert_eq!(client_ip(proxy, &parts("garbage"), &[proxy]), proxy);
+        let none = TrustedProxies::default();
+        let proxies = TrustedProxies::from(vec![proxy]);
+        assert_eq!(client_ip(client, &spoofed, &none), client);
+        assert_eq!(client_ip(proxy, &spoofed, &proxies), client);
+        assert_eq!(client_ip(proxy, &parts("garbage"), &proxies), proxy);
     }
 
     #[test]
@@ -123,13 +113,14 @@ mod tests {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let client: IpAddr = "203.0.113.9".parse().unwrap();
         let xff = parts("203.0.113.9");
-        assert_eq!(client_ip(mapped_proxy, &xff, &[proxy]), client);
-        assert_eq!(client_ip(proxy, &xff, &[mapped_proxy]), client);
+        let proxies = TrustedProxies::from(vec![proxy]);
+        assert_eq!(client_ip(mapped_proxy, &xff, &proxies), client);
+        assert_eq!(client_ip(proxy, &xff, &TrustedProxies::from(vec![mapped_proxy])), client);
         // A mapped client address in the header counts as the IPv4 one.
-        assert_eq!(client_ip(proxy, &parts("::ffff:203.0.113.9"), &[proxy]), client);
+        assert_eq!(client_ip(proxy, &parts("::ffff:203.0.113.9"), &proxies), client);
         // An untrusted mapped peer is itself, in IPv4 form.
         assert_eq!(
-            client_ip("::ffff:198.51.100.7".parse().unwrap(), &xff, &[proxy]),
+            client_ip("::ffff:198.51.100.7".parse().unwrap(), &xff, &proxies),
             "198.51.100.7".parse::<IpAddr>().unwrap()
         );
     }

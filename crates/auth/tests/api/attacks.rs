@@ -256,7 +256,7 @@ async fn a_login_flood_is_told_to_come_back_not_queued(backend: Backend) {
 async fn a_distributed_attack_cannot_lock_the_owner_out(backend: Backend) {
     // Clients come through a proxy on loopback, which the server trusts for X-Forwarded-For.
     let app = TestApp::spawn_with(backend, |c| {
-        c.auth.trusted_proxies = vec![[127, 0, 0, 1].into()];
+        c.auth.trusted_proxies = vec![[127, 0, 0, 1].into()].into();
         c.auth.account_failures_before_delay = 3;
         c.auth.account_failures_per_hour = 20;
     })

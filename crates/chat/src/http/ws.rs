@@ -10,7 +10,7 @@ use axum::extract::ws::{
     CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code,
 };
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -66,12 +66,14 @@ async fn token_claims(state: &AppState, token: Option<&str>) -> ApiResult<Access
 fn upgrade(
     ws: WebSocketUpgrade,
     mut session: Session,
-    peer: SocketAddr,
+    (peer, headers): (SocketAddr, HeaderMap),
     connection: Option<Extension<ConnectionSlot>>,
 ) -> Response {
-    // Every socket counts against its address's cap from the handshake on, authenticated or
-    // not; one over the cap is told so in a frame and closed.
-    let address = SlotKey::Address(common::http::address_key(peer.ip()));
+    // Every socket counts against its client's address cap from the handshake on,
+    // authenticated or not (behind a trusted proxy, the address it forwards); one over the cap
+    // is told so in a frame and closed.
+    let (client, _) = session.state.proxies.client_ip(peer.ip(), &headers);
+    let address = SlotKey::Address(common::http::address_key(client));
     let cap = session.state.config.ws_max_sockets_per_ip;
     let address_slot = session.state.sockets.take(address, cap);
     // Small buffers: most sockets sit idle, and tungstenite's defaults (128 KiB each way)
@@ -101,9 +103,10 @@ async fn anonymous(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     connection: Option<Extension<ConnectionSlot>>,
 ) -> Response {
-    upgrade(ws, Session::new(state, None, None), peer, connection)
+    upgrade(ws, Session::new(state, None, None), (peer, headers), connection)
 }
 
 /// `/ws/chat/{username}?token=…`: the seed's action protocol; the token must be that user's.
@@ -111,6 +114,7 @@ async fn for_user(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     connection: Option<Extension<ConnectionSlot>>,
     Path(username): Path<String>,
     Query(query): Query<TokenQuery>,
@@ -119,7 +123,7 @@ async fn for_user(
     if !claims.preferred_username.eq_ignore_ascii_case(&username) {
         return Err(ApiError::forbidden("The token belongs to another user"));
     }
-    Ok(upgrade(ws, Session::new(state, Some(claims), None), peer, connection))
+    Ok(upgrade(ws, Session::new(state, Some(claims), None), (peer, headers), connection))
 }
 
 /// `/ws/{conversation_id}?token=…`: what the seed's web UI uses; watches that conversation.
@@ -127,13 +131,14 @@ async fn for_conversation(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     connection: Option<Extension<ConnectionSlot>>,
     Path(conversation_id): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> ApiResult<Response> {
     let claims = token_claims(&state, query.token.as_deref()).await?;
     owned(&state, &claims, &conversation_id).await?;
-    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id)), peer, connection))
+    Ok(upgrade(ws, Session::new(state, Some(claims), Some(conversation_id)), (peer, headers), connection))
 }
 
 struct Session {

@@ -28,7 +28,7 @@ async fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
 async fn connections_over_the_address_cap_are_refused(backend: Backend) {
     let app = TestChat::spawn_with(backend, |config| {
         config.http.max_connections_per_address = 3;
-        config.auth.trusted_proxies = vec![[127, 0, 0, 3].into()];
+        config.auth.trusted_proxies = vec![[127, 0, 0, 3].into()].into();
     })
     .await;
     let addr = app.base.trim_start_matches("http://").to_owned();

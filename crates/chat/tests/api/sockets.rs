@@ -15,6 +15,7 @@ use common::both_backends;
 both_backends!(
     a_socket_that_stops_reading_is_dropped_and_others_keep_working,
     sockets_are_capped_per_user_and_per_address,
+    behind_a_trusted_proxy_sockets_are_capped_per_forwarded_address,
     big_frames_and_big_first_frames_are_refused,
     open_sockets_count_against_the_connection_cap,
 );
@@ -203,6 +204,47 @@ async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
     assert_eq!(refused[0]["code"], "too_many_sockets", "{refused:?}");
     assert!(refused[0]["detail"].as_str().unwrap().contains("Too many sockets from this address"));
     assert_eq!(refused[1]["reason"], "too many sockets from this address");
+}
+
+/// A socket whose handshake carries `X-Forwarded-For: forwarded`, pinged: `Ok` when served.
+async fn try_socket_via_proxy(app: &TestChat, path: &str, forwarded: &str) -> Result<Client, Vec<Value>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.ws_url(path).into_client_request().unwrap();
+    request.headers_mut().insert("x-forwarded-for", forwarded.parse().unwrap());
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut client, _) = tokio_tungstenite::client_async(request, tcp).await.expect("handshake");
+    client.send(WsMessage::text(json!({"action": "ping"}).to_string())).await.unwrap();
+    let mut frames = Vec::new();
+    loop {
+        let frame = next_frame(&mut client).await;
+        match frame["type"].as_str() {
+            Some("pong") => return Ok(client),
+            Some("__closed" | "__ended") => {
+                frames.push(frame);
+                return Err(frames);
+            }
+            _ => frames.push(frame),
+        }
+    }
+}
+
+/// Behind a reverse proxy every socket comes from the proxy's address: the per-address cap
+/// counts the client address the proxy forwards, or one proxy would cap every user together.
+async fn behind_a_trusted_proxy_sockets_are_capped_per_forwarded_address(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.auth.trusted_proxies = "127.0.0.0/8".parse().unwrap();
+        config.chat.ws_max_sockets_per_ip = 2;
+    })
+    .await;
+    let token = app.user("alice").await;
+    let path = format!("/ws/chat/alice?token={token}");
+    let _first = try_socket_via_proxy(&app, &path, "203.0.113.1").await.expect("first socket");
+    let _second = try_socket_via_proxy(&app, &path, "203.0.113.1").await.expect("second socket");
+    let refused = try_socket_via_proxy(&app, &path, "203.0.113.1").await.expect_err("over the cap");
+    assert_eq!(refused[0]["code"], "too_many_sockets", "{refused:?}");
+    // Another client behind the same proxy has places of its own.
+    let _other = try_socket_via_proxy(&app, &path, "203.0.113.2").await.expect("another client's socket");
 }
 
 async fn big_frames_and_big_first_frames_are_refused(backend: Backend) {

@@ -4,11 +4,13 @@ pub mod docs;
 mod error;
 mod extract;
 pub mod openapi;
+mod proxies;
 mod serve;
 pub mod trace;
 
 pub use error::{ApiError, ApiResult};
 pub use extract::{Form, Json, Query};
+pub use proxies::TrustedProxies;
 pub use serve::{ConnectionSlot, address_key, serve};
 
 /// What every service's router ends with: JSON 404 and 405 answers, a body limit, the CORS

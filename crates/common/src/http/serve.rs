@@ -101,10 +101,10 @@ pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: &HttpConfig,
-    proxies: &[IpAddr],
+    proxies: &super::TrustedProxies,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let proxies: Vec<IpAddr> = proxies.iter().map(|ip| ip.to_canonical()).collect();
+    let proxies = proxies.clone();
     let per_address =
         Arc::new(PerAddress { open: Mutex::new(HashMap::new()), max: limits.max_connections_per_address });
     let header_timeout = Duration::from_secs(limits.header_timeout_secs);
@@ -142,18 +142,17 @@ pub async fn serve(
             }
             continue;
         };
-        let address_slot =
-            if limits.max_connections_per_address == 0 || proxies.contains(&peer.ip().to_canonical()) {
-                None
-            } else {
-                match per_address.take(address_key(peer.ip())) {
-                    Some(slot) => Some(slot),
-                    None => {
-                        let _ = tcp.try_write(TOO_MANY_FROM_ADDRESS);
-                        continue;
-                    }
+        let address_slot = if limits.max_connections_per_address == 0 || proxies.contains(peer.ip()) {
+            None
+        } else {
+            match per_address.take(address_key(peer.ip())) {
+                Some(slot) => Some(slot),
+                None => {
+                    let _ = tcp.try_write(TOO_MANY_FROM_ADDRESS);
+                    continue;
                 }
-            };
+            }
+        };
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::trace!(%error, "cannot set TCP_NODELAY");
         }
