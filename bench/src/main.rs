@@ -4,7 +4,8 @@
 //! throughput, and the memory of idle authenticated WebSockets. Loopback only, bounded.
 //! A second argument runs one part only: relay, ttft, rest, concurrent, idle or search (the
 //! last one runs only when asked for: it stores 100 000 messages); `abuse` and `abuse-spread`
-//! (only when asked for) measure honest users during an attack (`abuse.rs`).
+//! (only when asked for) measure honest users during an attack (`abuse.rs`); `relay-cluster`
+//! (only when asked for) the relay on a socket of another replica (PostgreSQL and Redis).
 
 mod abuse;
 mod search;
@@ -22,6 +23,9 @@ use server::Server;
 async fn main() {
     let binary = std::env::args().nth(1).expect("usage: openchat-bench PATH/TO/openchat");
     let fake = fake_llm::FakeLlm::start().await;
+    if std::env::args().nth(2).as_deref() == Some("relay-cluster") {
+        return relay_across_replicas(&binary, &fake).await;
+    }
     let server = Server::start(&binary, &fake).await;
     println!("openchat serve pid {} — idle RSS {:.1} MiB", server.pid(), server.rss_kib() as f64 / 1024.0);
 
@@ -97,6 +101,81 @@ async fn relay_latency(server: &Server, token: &str) {
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
     );
+}
+
+/// Two replicas (`openchat serve` and `openchat chat`) on one PostgreSQL database and the
+/// machine's Redis: the same relay measured on a socket of the replica producing the reply and
+/// on a socket of the other one, at once.
+async fn relay_across_replicas(binary: &str, fake: &fake_llm::FakeLlm) {
+    let admin = std::env::var("OPENCHAT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut env = vec![
+        (
+            "OPENCHAT_REDIS_URL".to_owned(),
+            std::env::var("OPENCHAT_TEST_REDIS_URL").unwrap_or("redis://127.0.0.1:6379".into()),
+        ),
+        ("OPENCHAT_REVOCATIONS_SECRET".to_owned(), format!("bench-secret-{}", std::process::id())),
+    ];
+    for service in ["auth", "chat"] {
+        let name = format!("oc_test_bench_{service}_{}", std::process::id());
+        let created = std::process::Command::new("psql")
+            .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+            .status();
+        assert!(created.is_ok_and(|s| s.success()), "psql can create a database");
+        let base = admin.rsplit_once('/').unwrap().0;
+        env.push((format!("OPENCHAT_{}_DATABASE_URL", service.to_uppercase()), format!("{base}/{name}")));
+    }
+    let a = Server::start_with(binary, fake, "serve", &env, None).await;
+    let b = Server::start_with(binary, fake, "chat", &env, Some(&a)).await;
+    let token = a.user("bench").await;
+    let id = a.conversation(&token).await;
+    let mut on_a = ws::connect(&a.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
+    let mut on_b = ws::connect(&b.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
+    ws::send(&mut on_b, "subscribe", json!({"conversation_id": id})).await;
+    let replies = 4;
+    let watcher = tokio::spawn(async move { stamped_latencies(&mut on_b, replies).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut same = Vec::new();
+    for _ in 0..replies {
+        let content = "[[words=500]][[stamp]][[delay=2]]";
+        ws::send(&mut on_a, "send_message", json!({"conversation_id": id, "content": content})).await;
+        same.extend(stamped_latencies(&mut on_a, 1).await);
+    }
+    let mut other = watcher.await.unwrap();
+    same.sort_by(f64::total_cmp);
+    other.sort_by(f64::total_cmp);
+    for (name, latencies) in [("same replica", &same), ("other replica", &other)] {
+        println!(
+            "delta relay latency, {name} ({} deltas, one every ~2 ms): p50 {:.3} ms, p99 {:.3} ms",
+            latencies.len(),
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99)
+        );
+    }
+    drop((a, b));
+    for (_, url) in env.iter().filter(|(k, _)| k.ends_with("DATABASE_URL")) {
+        let db = url.rsplit('/').next().unwrap();
+        let drop = format!("DROP DATABASE IF EXISTS {db}");
+        let _ = std::process::Command::new("psql").args([admin.as_str(), "-qc", &drop]).status();
+    }
+}
+
+/// Latencies of stamped deltas on a socket until `replies` replies have ended.
+async fn stamped_latencies(socket: &mut ws::Socket, replies: usize) -> Vec<f64> {
+    let mut latencies = Vec::new();
+    let mut ended = 0;
+    while ended < replies {
+        let frame = ws::next(socket).await;
+        match frame["type"].as_str() {
+            Some("delta") => {
+                let sent: u128 = frame["text"].as_str().unwrap().trim().parse().unwrap();
+                latencies.push((now_micros() - sent) as f64 / 1000.0);
+            }
+            Some("generation_done") => ended += 1,
+            _ => {}
+        }
+    }
+    latencies
 }
 
 /// Time to first token through the chat service minus straight from the provider.

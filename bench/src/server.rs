@@ -33,11 +33,28 @@ fn free_port() -> u16 {
 
 impl Server {
     pub async fn start(binary: &str, fake: &fake_llm::FakeLlm) -> Self {
-        let dir = std::env::temp_dir().join(format!("openchat-bench-{}", std::process::id()));
+        Self::start_with(binary, fake, "serve", &[], None).await
+    }
+
+    /// `openchat serve` (or, with `replica`, `openchat chat` sharing its auth server) with more
+    /// environment variables.
+    pub async fn start_with(
+        binary: &str,
+        fake: &fake_llm::FakeLlm,
+        command: &str,
+        env: &[(String, String)],
+        replica: Option<&Server>,
+    ) -> Self {
+        let dir = std::env::temp_dir().join(format!("openchat-bench-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (auth_port, chat_port) = (free_port(), free_port());
+        let auth_port = match replica {
+            Some(server) => server.auth.rsplit(':').next().unwrap().parse().unwrap(),
+            None => free_port(),
+        };
+        let chat_port = free_port();
         let child = Command::new(binary)
-            .arg("serve")
+            .arg(command)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("OPENCHAT_DATA_DIR", &dir)
             .env("OPENCHAT_AUTH_HOST", "127.0.0.1")
             .env("OPENCHAT_AUTH_PORT", auth_port.to_string())

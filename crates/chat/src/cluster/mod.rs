@@ -37,8 +37,9 @@ use crate::generation::{Generations, Hub, Snapshot};
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 /// How long a finished generation's log stays readable.
 const KEEP_FINISHED_LOG: Duration = Duration::from_secs(120);
-/// How long a running generation's log and index entries live without being rewritten.
-const KEEP_RUNNING_LOG: Duration = Duration::from_secs(24 * 3600);
+/// How long a running generation's log and index entries live without being rewritten (a
+/// reply streams for `chat.max_reply_secs`, 10 minutes by default, after its queue).
+const KEEP_RUNNING_LOG: Duration = Duration::from_secs(3600);
 /// Most generations of one conversation a resume looks at (newest first).
 const RESUME_GENERATIONS: isize = 16;
 /// Writes waiting for Redis before more are dropped (and the logs marked for a rewrite).
@@ -91,6 +92,8 @@ pub struct Cluster {
     last_heartbeat: Mutex<Instant>,
     subscribed: Mutex<HashSet<String>>,
     subscriptions: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// The task handing the current subscription's messages over (stopped with it).
+    receiver: Mutex<Option<tokio::task::AbortHandle>>,
     writes: mpsc::Sender<Vec<Cmd>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
@@ -114,6 +117,7 @@ impl Cluster {
             last_heartbeat: Mutex::new(Instant::now()),
             subscribed: Mutex::new(HashSet::new()),
             subscriptions: tokio::sync::Mutex::new(None),
+            receiver: Mutex::new(None),
             writes,
             tasks: Mutex::new(Vec::new()),
         });
@@ -244,6 +248,14 @@ impl Cluster {
             return;
         }
         let mut subscriptions = self.subscriptions.lock().await;
+        // Waiting for the lock may have taken a while: the link may be gone, or another socket
+        // of the user subscribed meanwhile.
+        if !self.is_healthy()
+            || self.is_lost()
+            || self.subscribed.lock().expect("cluster lock poisoned").contains(&channel)
+        {
+            return;
+        }
         let Some(connection) = subscriptions.as_mut() else { return };
         match tokio::time::timeout(Duration::from_secs(2), connection.subscribe(&channel)).await {
             Ok(Ok(())) => {
@@ -392,7 +404,11 @@ impl Cluster {
         let mut channels = vec![STOP_CHANNEL.to_owned(), format!("oc:hb:{}", self.replica)];
         channels.extend(self.hub.users().iter().map(|u| user_channel(u)));
         let receiver = tokio::spawn(receive_loop(Arc::downgrade(self), received, receiver_lost));
-        self.tasks.lock().expect("cluster lock poisoned").push(receiver.abort_handle());
+        if let Some(old) =
+            self.receiver.lock().expect("cluster lock poisoned").replace(receiver.abort_handle())
+        {
+            old.abort();
+        }
         for chunk in channels.chunks(1000) {
             subscription.subscribe(chunk).await?;
         }
@@ -414,12 +430,42 @@ impl Cluster {
     /// Forgets the subscription (Redis gone, or it dropped this subscriber).
     async fn disconnect(&self) {
         self.healthy.store(false, Ordering::Relaxed);
+        if let Some(receiver) = self.receiver.lock().expect("cluster lock poisoned").take() {
+            receiver.abort();
+        }
         *self.subscriptions.lock().await = None;
         self.subscribed.lock().expect("cluster lock poisoned").clear();
     }
 
-    /// Leaves the channels of users who have no socket here any more.
+    /// Subscribes to the channels of users who have sockets here but no subscription (a socket
+    /// that opened while the link was being made, or while its user's channel was being left),
+    /// and has those sockets catch up.
+    async fn subscribe_missing(&self) {
+        let mut subscriptions = self.subscriptions.lock().await;
+        let missing: Vec<String> = {
+            let subscribed = self.subscribed.lock().expect("cluster lock poisoned");
+            self.hub.users().into_iter().filter(|u| !subscribed.contains(&user_channel(u))).collect()
+        };
+        let Some(connection) = subscriptions.as_mut() else { return };
+        for user in missing {
+            let channel = user_channel(&user);
+            match tokio::time::timeout(Duration::from_secs(2), connection.subscribe(&channel)).await {
+                Ok(Ok(())) => {
+                    self.subscribed.lock().expect("cluster lock poisoned").insert(channel);
+                    self.hub.resync(&user);
+                }
+                _ => {
+                    self.mark_lost();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Leaves the channels of users who have no socket here any more (one who comes back
+    /// meanwhile is subscribed again by [`subscribe_missing`](Self::subscribe_missing)).
     async fn unsubscribe_idle(&self) {
+        let mut subscriptions = self.subscriptions.lock().await;
         let wanted: HashSet<String> = self.hub.users().iter().map(|u| user_channel(u)).collect();
         let idle: Vec<String> = self
             .subscribed
@@ -432,7 +478,6 @@ impl Cluster {
         if idle.is_empty() {
             return;
         }
-        let mut subscriptions = self.subscriptions.lock().await;
         let Some(connection) = subscriptions.as_mut() else { return };
         for chunk in idle.chunks(1000) {
             if connection.unsubscribe(chunk).await.is_err() {
@@ -534,6 +579,7 @@ async fn supervise(cluster: Weak<Cluster>) {
             if ticks.is_multiple_of(10) {
                 cluster.unsubscribe_idle().await;
             }
+            cluster.subscribe_missing().await;
             continue;
         }
         match tokio::time::timeout(Duration::from_secs(5), cluster.connect()).await {

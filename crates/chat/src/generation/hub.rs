@@ -123,6 +123,15 @@ impl Hub {
             .collect()
     }
 
+    /// Tells `owner`'s receivers to catch up.
+    pub fn resync(&self, owner: &str) {
+        let users = self.users.lock().expect("hub lock poisoned");
+        if let Some(channel) = users.get(owner) {
+            channel.ring.lock().expect("hub lock poisoned").epoch += 1;
+            channel.published.notify_waiters();
+        }
+    }
+
     /// Tells every receiver to catch up (events from other replicas may have been missed).
     pub fn resync_all(&self) {
         let users = self.users.lock().expect("hub lock poisoned");

@@ -149,6 +149,9 @@ struct Session {
     watching: HashSet<String>,
     /// Per generation: the last `seq` this socket has sent (`u64::MAX` once done was sent).
     sent: HashMap<String, u64>,
+    /// When each generation's `generation_done` went out: its entry in `sent` is kept while
+    /// its log can still be replayed (on any replica), so a later catch-up skips it.
+    done_at: HashMap<String, tokio::time::Instant>,
     /// Token bucket for flood control.
     allowance: f64,
     last_frame: tokio::time::Instant,
@@ -179,6 +182,7 @@ impl Session {
             default_conversation,
             watching,
             sent: HashMap::new(),
+            done_at: HashMap::new(),
             allowance: FRAMES_PER_SECOND * 2.0,
             last_frame: tokio::time::Instant::now(),
             slots: Vec::new(),
@@ -239,12 +243,16 @@ impl Session {
                     }
                 }
                 event = events.recv() => match event {
-                    Ok(event) => match self.forward(&mut socket, &event).await {
+                    Ok(event) => match self.forward(&mut socket, &event, true).await {
                         Forwarded::Done => {}
                         Forwarded::Gap(conversation_id) => {
                             // Deltas from another replica went missing (its writes or this
-                            // subscription were interrupted): read them from the log.
+                            // subscription were interrupted): read them from the log, then
+                            // the event itself unless the log brought it.
                             self.catch_up(&mut socket, &conversation_id, None, 0, false).await;
+                            if let Forwarded::SocketGone = self.forward(&mut socket, &event, false).await {
+                                break;
+                            }
                         }
                         Forwarded::SocketGone => break,
                     },
@@ -528,7 +536,12 @@ impl Session {
             )
             .await;
         }
-        let target = target.map(str::to_owned).or_else(|| newest.map(|g| g.id.clone()));
+        // Only a `subscribe` names (or defaults to) a generation to resume; a catch-up after a
+        // lag or a gap follows what the socket already follows.
+        let target = match announce {
+            true => target.map(str::to_owned).or_else(|| newest.map(|g| g.id.clone())),
+            false => None,
+        };
         for generation in generations {
             let already = self.sent.get(&generation.id).copied();
             let is_target = target.as_deref() == Some(generation.id.as_str());
@@ -546,13 +559,26 @@ impl Session {
             self.sent.insert(generation.id.clone(), last.max(from));
             if let Some(done) = done {
                 send(socket, &done).await;
-                self.sent.insert(generation.id.clone(), DONE_SENT);
+                self.mark_done(&generation.id);
             }
         }
     }
 
-    /// Forwards a hub event if this socket should see it, exactly once.
-    async fn forward(&mut self, socket: &mut Socket, event: &Event) -> Forwarded {
+    /// Notes that a generation's end went out, and forgets ended generations whose logs have
+    /// expired: the map stays as small as what is still replayable (and still being followed).
+    fn mark_done(&mut self, generation_id: &str) {
+        const REPLAYABLE: Duration = Duration::from_secs(180);
+        self.sent.insert(generation_id.to_owned(), DONE_SENT);
+        self.done_at.insert(generation_id.to_owned(), tokio::time::Instant::now());
+        self.done_at.retain(|_, at| at.elapsed() < REPLAYABLE);
+        let done_at = &self.done_at;
+        self.sent.retain(|id, sent| *sent != DONE_SENT || done_at.contains_key(id));
+    }
+
+    /// Forwards a hub event if this socket should see it, exactly once. With `gaps`, an event
+    /// that shows deltas went missing asks for a catch-up first; without, such a delta is left
+    /// out (the log does not have it yet either).
+    async fn forward(&mut self, socket: &mut Socket, event: &Event, gaps: bool) -> Forwarded {
         let relevant = match &**event {
             ServerEvent::ConversationUpdated { .. } | ServerEvent::ConversationDeleted { .. } => true,
             ServerEvent::MessageAccepted { conversation_id, .. }
@@ -564,7 +590,10 @@ impl Session {
                 self.watching.contains(conversation_id) && {
                     let last = self.sent.entry(generation_id.clone()).or_insert(0);
                     if *last != DONE_SENT && *seq > *last + 1 {
-                        return Forwarded::Gap(conversation_id.clone());
+                        if gaps {
+                            return Forwarded::Gap(conversation_id.clone());
+                        }
+                        return Forwarded::Done;
                     }
                     let fresh = *last != DONE_SENT && *seq > *last;
                     if fresh {
@@ -574,17 +603,16 @@ impl Session {
                 }
             }
             ServerEvent::GenerationDone { conversation_id, generation_id, .. } => {
-                let fresh = self.watching.contains(conversation_id)
-                    && self.sent.get(generation_id).copied() != Some(DONE_SENT);
+                let sent = self.sent.get(generation_id).copied();
+                let fresh = self.watching.contains(conversation_id) && sent != Some(DONE_SENT);
+                // Another replica's reply this socket followed part of: the deltas before the
+                // end may have been missed (an outage); the log has them.
+                let remote = self.state.generations.get(generation_id, &self.claims().sub).is_none();
+                if fresh && gaps && remote && sent.is_some() {
+                    return Forwarded::Gap(conversation_id.clone());
+                }
                 if fresh {
-                    self.sent.insert(generation_id.clone(), DONE_SENT);
-                    // Forget ended generations that have left memory: the map stays as small as
-                    // what is still replayable (and what is still being followed).
-                    let (generations, owner) = (&self.state.generations, &self.claims().sub);
-                    let owner = owner.clone();
-                    self.sent.retain(|id, sent| {
-                        id == generation_id || *sent != DONE_SENT || generations.get(id, &owner).is_some()
-                    });
+                    self.mark_done(generation_id);
                 }
                 fresh
             }

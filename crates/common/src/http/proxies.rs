@@ -31,13 +31,20 @@ impl TrustedProxies {
         if !self.contains(peer) {
             return (peer, forwarded.peek().is_some());
         }
-        let chain = forwarded
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .map(|ip| ip.to_canonical())
-            .collect::<Vec<_>>();
-        (chain.into_iter().rev().find(|ip| !self.contains(*ip)).unwrap_or(peer), false)
+        // From the nearest hop outwards: the first address that is not a proxy is the client.
+        // An entry that does not parse ends the walk at the last proxy seen: what lies left of
+        // it may be the client's own invention.
+        let entries: Vec<&str> =
+            forwarded.filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+        let mut nearest = peer;
+        for entry in entries.into_iter().rev() {
+            match entry.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+                Ok(ip) if self.contains(ip) => nearest = ip,
+                Ok(ip) => return (ip, false),
+                Err(_) => break,
+            }
+        }
+        (nearest, false)
     }
 }
 
@@ -118,5 +125,9 @@ mod tests {
         assert_eq!((ip, untrusted), ("203.0.113.9".parse().unwrap(), false));
         let (ip, untrusted) = proxies.client_ip("198.51.100.1".parse().unwrap(), &chain);
         assert_eq!((ip, untrusted), ("198.51.100.1".parse().unwrap(), true));
+        // An entry that does not parse stops the walk: what is left of it is not believed.
+        let odd = headers("203.0.113.9, unknown, 172.28.0.3");
+        let (ip, _) = proxies.client_ip("172.28.0.10".parse().unwrap(), &odd);
+        assert_eq!(ip, "172.28.0.3".parse::<IpAddr>().unwrap());
     }
 }
