@@ -70,6 +70,11 @@ impl FakeLlm {
     }
 
     pub async fn start_on(addr: SocketAddr) -> Self {
+        Self::serve(tokio::net::TcpListener::bind(addr).await.expect("the fake provider binds"))
+    }
+
+    /// Serves on a listener the caller made (a test that holds its port before the provider is up).
+    pub fn serve(listener: tokio::net::TcpListener) -> Self {
         let shared = Arc::new(Shared::default());
         let router = Router::new()
             .route("/v1/models", get(list_models))
@@ -77,7 +82,6 @@ impl FakeLlm {
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("the fake provider binds");
         let addr = listener.local_addr().expect("bound address");
         // Chunks leave at once (no Nagle delay), as a real streaming provider's do.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {

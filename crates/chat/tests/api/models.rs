@@ -42,8 +42,12 @@ fn provider<'a>(list: &'a Value, name: &str) -> &'a Value {
 }
 
 /// A port nothing listens on (yet).
-fn dead_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A port that refuses connections and stays ours (bound, not listening), so no other test's
+/// server can take it before `listen` brings the provider up on it.
+fn dead_port() -> tokio::net::TcpSocket {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    socket
 }
 
 async fn a_catalogue_of_300_offers_chat_models_and_a_sensible_default(backend: Backend) {
@@ -149,7 +153,8 @@ async fn the_default_and_the_offer_follow_the_configuration(backend: Backend) {
 }
 
 async fn a_provider_down_at_start_up_joins_when_it_comes_up(backend: Backend) {
-    let port = dead_port();
+    let socket = dead_port();
+    let port = socket.local_addr().unwrap().port();
     let late_base = format!("http://127.0.0.1:{port}/v1");
     let app = TestChat::spawn_with(backend, move |c| {
         c.chat.providers.push(openai("late", late_base));
@@ -166,7 +171,7 @@ async fn a_provider_down_at_start_up_joins_when_it_comes_up(backend: Backend) {
     assert_eq!(models["default_model"], "fake-model", "the default comes from the provider that answers");
 
     // It comes up: retried with a backoff, it joins without a restart or a refresh.
-    let late = FakeLlm::start_on(format!("127.0.0.1:{port}").parse().unwrap()).await;
+    let late = FakeLlm::serve(socket.listen(64).unwrap());
     late.set_models(vec!["late-model".into()]);
     let mut joined = Value::Null;
     for _ in 0..100 {
