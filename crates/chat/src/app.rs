@@ -141,7 +141,7 @@ impl App {
         let result = common::http::serve(self.listener, router, &self.http, &self.proxies, shutdown).await;
         sweeper.abort();
         if let Some(cluster) = self.state.generations.bus().cluster() {
-            cluster.shutdown();
+            cluster.shutdown().await;
         }
         poller.abort();
         key_refresher.abort();

@@ -10,7 +10,8 @@
 //!   while after the end), from which any replica resumes a socket by `after_seq`; its owner
 //!   numbers the deltas, so every replica agrees on them;
 //! - a stop reaches the owner of the generation on `oc:stop`;
-//! - per-user reply caps and write rates are counted in Redis, atomically ([`limits`]).
+//! - per-user reply caps and write rates are counted in Redis, atomically ([`limits`]);
+//! - the replies of a conversation take turns across replicas ([`turns`]).
 //!
 //! Redis may go away. Writes then fail and are dropped (marked: the owner rewrites its running
 //! generations' logs once Redis is back), each replica serves its own sockets, `/health` says
@@ -19,6 +20,7 @@
 //! this subscriber), the replica resubscribes and tells every socket to catch up.
 
 pub mod limits;
+mod turns;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +53,15 @@ const TICK: Duration = Duration::from_secs(1);
 const HEARTBEAT_LOST_AFTER: Duration = Duration::from_secs(4);
 /// Commands in one pipeline.
 const BATCH: usize = 512;
+/// How long a shutdown waits for queued writes to reach Redis.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
+
+/// What the writer task takes: commands to pipeline, or a request to say when everything
+/// queued before it was sent.
+pub enum Write {
+    Commands(Vec<Cmd>),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
 const STOP_CHANNEL: &str = "oc:stop";
 
 fn user_channel(owner: &str) -> String {
@@ -94,13 +105,13 @@ pub struct Cluster {
     subscriptions: tokio::sync::Mutex<Option<ConnectionManager>>,
     /// The task handing the current subscription's messages over (stopped with it).
     receiver: Mutex<Option<tokio::task::AbortHandle>>,
-    writes: mpsc::Sender<Vec<Cmd>>,
+    writes: mpsc::Sender<Write>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
 impl Cluster {
     /// A cluster link to `url`; nothing connects until [`start`](Self::start).
-    pub fn new(url: &str, hub: Arc<Hub>) -> RedisResult<(Arc<Self>, mpsc::Receiver<Vec<Cmd>>)> {
+    pub fn new(url: &str, hub: Arc<Hub>) -> RedisResult<(Arc<Self>, mpsc::Receiver<Write>)> {
         let info = redis::IntoConnectionInfo::into_connection_info(url)?;
         let settings = info.redis_settings().clone().set_protocol(redis::ProtocolVersion::RESP3);
         let client = redis::Client::open(info.set_redis_settings(settings))?;
@@ -125,7 +136,7 @@ impl Cluster {
     }
 
     /// Starts the writer and the supervisor (which connects, subscribes and heals).
-    pub fn start(self: &Arc<Self>, generations: &Arc<Generations>, queued: mpsc::Receiver<Vec<Cmd>>) {
+    pub fn start(self: &Arc<Self>, generations: &Arc<Generations>, queued: mpsc::Receiver<Write>) {
         *self.generations.lock().expect("cluster lock poisoned") = Arc::downgrade(generations);
         let writer = tokio::spawn(write_loop(Arc::downgrade(self), queued));
         let supervisor = tokio::spawn(supervise(Arc::downgrade(self)));
@@ -134,7 +145,13 @@ impl Cluster {
         tasks.push(supervisor.abort_handle());
     }
 
-    pub fn shutdown(&self) {
+    /// Sends what is queued (the last events of the replies a shutdown interrupted, so
+    /// watchers on other replicas see them end), waiting at most `SHUTDOWN_FLUSH`, then stops.
+    pub async fn shutdown(&self) {
+        let (flushed, written) = tokio::sync::oneshot::channel();
+        if self.is_healthy() && self.writes.try_send(Write::Flush(flushed)).is_ok() {
+            let _ = tokio::time::timeout(SHUTDOWN_FLUSH, written).await;
+        }
         for task in self.tasks.lock().expect("cluster lock poisoned").drain(..) {
             task.abort();
         }
@@ -153,7 +170,7 @@ impl Cluster {
     }
 
     fn enqueue(&self, commands: Vec<Cmd>) {
-        if self.writes.try_send(commands).is_err() {
+        if self.writes.try_send(Write::Commands(commands)).is_err() {
             self.dirty.store(true, Ordering::Relaxed);
         }
     }
@@ -503,20 +520,33 @@ fn encode(event: &ServerEvent) -> String {
 
 /// Sends queued writes to Redis in pipelines, in order; drops them (and marks the logs for a
 /// rewrite) while Redis cannot take them.
-async fn write_loop(cluster: Weak<Cluster>, mut queued: mpsc::Receiver<Vec<Cmd>>) {
+async fn write_loop(cluster: Weak<Cluster>, mut queued: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(BATCH);
     while queued.recv_many(&mut batch, BATCH).await > 0 {
         let Some(cluster) = cluster.upgrade() else { return };
         let mut pipe = redis::pipe();
-        for command in batch.drain(..).flatten() {
-            pipe.add_command(command).ignore();
+        let (mut flushed, mut commands) = (Vec::new(), 0);
+        for write in batch.drain(..) {
+            match write {
+                Write::Commands(list) => {
+                    commands += list.len();
+                    for command in list {
+                        pipe.add_command(command).ignore();
+                    }
+                }
+                Write::Flush(done) => flushed.push(done),
+            }
         }
         let written = match cluster.commands() {
+            _ if commands == 0 => true,
             Some(mut connection) => pipe.query_async::<()>(&mut connection).await.is_ok(),
             None => false,
         };
         if !written {
             cluster.dirty.store(true, Ordering::Relaxed);
+        }
+        for done in flushed {
+            let _ = done.send(());
         }
     }
 }
