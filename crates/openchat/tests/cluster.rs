@@ -158,6 +158,39 @@ async fn a_reply_reaches_resumes_and_stops_on_any_replica() {
 }
 
 #[tokio::test]
+async fn replies_of_one_conversation_take_turns_across_replicas() {
+    let c = cluster(2, "redis://127.0.0.1:6379", &[]).await;
+    let [a, b] = &c.replicas[..] else { unreachable!() };
+    let token = a.user("hal").await;
+    let conversation = a.conversation(&token, "Turns").await;
+    let mut on_a = watch(a, &token, &conversation).await;
+    let first = post(a, &token, &conversation, "[[words=100]][[delay=5]]").await;
+    let second = post(b, &token, &conversation, "[[words=20]]").await;
+    let mut frames = Vec::new();
+    let mut done = 0;
+    while done < 2 {
+        let frame = on_a.next().await;
+        if frame["generation_id"] == first || frame["generation_id"] == second {
+            done += usize::from(frame["type"] == "generation_done");
+            frames.push(frame);
+        }
+    }
+    let at = |generation: &str, kind: &str| {
+        frames.iter().position(|f| f["generation_id"] == generation && f["type"] == kind)
+    };
+    assert!(at(&second, "generation_queued").is_some(), "the later reply says it waits: {frames:?}");
+    let first_done = at(&first, "generation_done").unwrap();
+    assert!(
+        at(&second, "delta").unwrap() > first_done,
+        "the later reply streams after the first: {frames:?}"
+    );
+    for generation in [&first, &second] {
+        let done = &frames[at(generation, "generation_done").unwrap()];
+        assert_eq!(done["status"], "complete", "{done}");
+    }
+}
+
+#[tokio::test]
 async fn a_killed_replica_leaves_its_reply_interrupted_for_watchers_elsewhere() {
     let mut c = cluster(2, "redis://127.0.0.1:6379", &[]).await;
     let token = c.replicas[0].user("finn").await;
@@ -180,6 +213,40 @@ async fn a_killed_replica_leaves_its_reply_interrupted_for_watchers_elsewhere() 
     assert_eq!(done["status"], "interrupted", "{done}");
     let streamed = text_of(&frames);
     assert!(streamed.len() >= "w1 w2".len() * 50, "{streamed:.60}");
+    assert_eq!(done["message"]["content"], streamed, "the done event holds what was streamed");
+    let b = &c.replicas[0];
+    let stored = b.get(&format!("/api/v1/conversations/{conversation}/messages"), &token).await;
+    let reply = stored.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(reply["status"], "interrupted");
+    assert_eq!(reply["content"], streamed, "nothing the watchers saw is lost");
+}
+
+#[tokio::test]
+async fn a_replica_stopped_for_an_upgrade_ends_its_reply_for_watchers_elsewhere() {
+    let mut c = cluster(2, "redis://127.0.0.1:6379", &[]).await;
+    let token = c.replicas[0].user("gus").await;
+    let conversation = c.replicas[0].conversation(&token, "Upgrade").await;
+    let mut on_b = watch(&c.replicas[1], &token, &conversation).await;
+    let generation = post(&c.replicas[0], &token, &conversation, "[[words=3000]][[delay=10]]").await;
+    let mut frames = Vec::new();
+    while frames.iter().filter(|f: &&Value| f["type"] == "delta").count() < 60 {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation {
+            frames.push(frame);
+        }
+    }
+    // SIGTERM, as a rolling upgrade sends: the replica stores the reply as interrupted and
+    // tells the others before it exits (no lease has to run out: it is renewed every 0.5 s
+    // while text streams, and lasts 15 s).
+    let mut a = c.replicas.remove(0);
+    let pid = a.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let ended = tokio::time::timeout(Duration::from_secs(12), frames_of(&mut on_b, &generation)).await;
+    frames.extend(ended.expect("the watcher elsewhere learns that the reply ended"));
+    a.child.wait().unwrap();
+    let done = frames.last().unwrap();
+    assert_eq!(done["status"], "interrupted", "{done}");
+    let streamed = text_of(&frames);
     assert_eq!(done["message"]["content"], streamed, "the done event holds what was streamed");
     let b = &c.replicas[0];
     let stored = b.get(&format!("/api/v1/conversations/{conversation}/messages"), &token).await;

@@ -414,8 +414,11 @@ impl Generations {
         let question = question.to_owned();
         tokio::spawn(async move {
             let status = run::run(&this, &task_generation, lock, system_prompt, stopped).await;
-            if let (Some(member), Some(cluster)) = (&task_generation.member, this.bus.cluster()) {
-                cluster.release(&task_generation.owner_id, member);
+            if let Some(cluster) = this.bus.cluster() {
+                cluster.end_turn(&task_generation.conversation_id, &task_generation.id);
+                if let Some(member) = &task_generation.member {
+                    cluster.release(&task_generation.owner_id, member);
+                }
             }
             if needs_title {
                 let g = &task_generation;
@@ -533,9 +536,11 @@ impl Generations {
 
     /// Keeps a running generation counted under its owner's cluster-wide cap.
     fn renew(&self, generation: &Generation) {
-        if let (Some(member), Some(cluster)) = (&generation.member, self.bus.cluster()) {
+        let Some(cluster) = self.bus.cluster() else { return };
+        if let Some(member) = &generation.member {
             cluster.renew(&generation.owner_id, member);
         }
+        cluster.renew_turn(&generation.conversation_id, &generation.id);
     }
 
     /// Tells every watcher, on every replica, that a reply whose producer died (its lease ran

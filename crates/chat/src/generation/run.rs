@@ -17,6 +17,8 @@ use crate::store::ReplyEnd;
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 /// How often a silent reply renews its lease.
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often a reply waiting for another replica's reply in its conversation asks again.
+const TURN_POLL: Duration = Duration::from_millis(100);
 /// Most messages sent to the model as context (newest kept).
 const CONTEXT_MESSAGES: usize = 100;
 
@@ -42,18 +44,29 @@ pub(super) async fn run(
     // so the lease is renewed while the reply waits for its turn or for the first token.
     let _saver = Saver(tokio::spawn(save_periodically(generations.clone(), generation.clone())));
     let bus = generations.bus();
-    // Replies in one conversation are answered in order; say so while waiting.
+    let queued = || {
+        let event = ServerEvent::GenerationQueued {
+            generation_id: generation.id.clone(),
+            conversation_id: generation.conversation_id.clone(),
+            position: 1,
+        };
+        bus.record(&generation.meta(), event);
+    };
+    // Replies in one conversation are answered in the order they started, also across
+    // replicas: the place in the shared queue is taken before waiting for this process's lock.
+    let shared = bus.cluster();
+    let mut first = match shared {
+        Some(cluster) => {
+            cluster.turn(&generation.conversation_id, &generation.id, generation.started_ms).await
+        }
+        None => None,
+    };
+    let mut told = false;
     let _turn = match lock.clone().try_lock_owned() {
         Ok(turn) => turn,
         Err(_) => {
-            bus.record(
-                &generation.meta(),
-                ServerEvent::GenerationQueued {
-                    generation_id: generation.id.clone(),
-                    conversation_id: generation.conversation_id.clone(),
-                    position: 1,
-                },
-            );
+            queued();
+            told = true;
             tokio::select! {
                 turn = lock.lock_owned() => turn,
                 reason = stop_requested(&mut stopped) => {
@@ -62,6 +75,18 @@ pub(super) async fn run(
             }
         }
     };
+    while let (Some(false), Some(cluster)) = (first, shared) {
+        if !std::mem::replace(&mut told, true) {
+            queued();
+        }
+        tokio::select! {
+            () = tokio::time::sleep(TURN_POLL) => {}
+            reason = stop_requested(&mut stopped) => {
+                return finish(generations, generation, Outcome::Stopped(reason), None).await;
+            }
+        }
+        first = cluster.turn(&generation.conversation_id, &generation.id, generation.started_ms).await;
+    }
     let (outcome, usage) = stream_reply(generations, generation, system_prompt, &mut stopped).await;
     finish(generations, generation, outcome, usage).await
 }
