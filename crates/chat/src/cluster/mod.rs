@@ -293,6 +293,9 @@ impl Cluster {
                 .arg(RESUME_GENERATIONS - 1)
                 .query_async(&mut connection)
                 .await?;
+            if ids.is_empty() {
+                return Ok((ids, Vec::new()));
+            }
             let mut pipe = redis::pipe();
             for id in &ids {
                 pipe.cmd("HGETALL").arg(meta_key(id)).cmd("XRANGE").arg(log_key(id)).arg("-").arg("+");

@@ -1,6 +1,6 @@
 //! The three WebSocket endpoints and the session that serves the protocol of ws-protocol.md.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -146,7 +146,9 @@ struct Session {
     claims: Option<AccessClaims>,
     /// The conversation of `/ws/{conversation_id}`, for bare seed frames.
     default_conversation: Option<String>,
-    watching: HashSet<String>,
+    /// The conversations this socket watches, each with when it began to (ms): a catch-up
+    /// after a lag replays the replies that started since, finished ones included.
+    watching: HashMap<String, i64>,
     /// Per generation: the last `seq` this socket has sent (`u64::MAX` once done was sent).
     sent: HashMap<String, u64>,
     /// When each generation's `generation_done` went out: its entry in `sent` is kept while
@@ -175,7 +177,8 @@ enum Forwarded {
 
 impl Session {
     fn new(state: AppState, claims: Option<AccessClaims>, default_conversation: Option<String>) -> Self {
-        let watching = default_conversation.iter().cloned().collect();
+        let now = common::clock::now_millis();
+        let watching = default_conversation.iter().map(|id| (id.clone(), now)).collect();
         Self {
             state,
             claims,
@@ -258,7 +261,7 @@ impl Session {
                     },
                     Err(RecvError::Lagged(_)) => {
                         // Fell behind: catch up from the generations' own records.
-                        for conversation_id in self.watching.clone() {
+                        for conversation_id in self.watching.keys().cloned().collect::<Vec<_>>() {
                             self.catch_up(&mut socket, &conversation_id, None, 0, false).await;
                         }
                     }
@@ -397,7 +400,7 @@ impl Session {
                     .unwrap_or_else(|| crate::generation::DEFAULT_TITLE.into());
                 let record =
                     create_for(&state, &claims, &title, model.as_deref(), system_prompt.as_deref()).await?;
-                self.watching.insert(record.id.clone());
+                self.watch(record.id.clone());
                 let conversation = conversation_to_wire(&record);
                 let started = ServerEvent::ConversationStarted {
                     conversation_id: record.id.clone(),
@@ -412,7 +415,7 @@ impl Session {
             }
             ClientAction::SendMessage { conversation_id, content, parent_id } => {
                 let conversation = owned(&state, &claims, &conversation_id).await?;
-                self.watching.insert(conversation.id.clone());
+                self.watch(conversation.id.clone());
                 let parent = reply_parent(&state, &claims, &conversation, parent_id.as_deref()).await?;
                 post_user_message(&state, &claims, &conversation, &content, parent, true).await?;
             }
@@ -423,7 +426,7 @@ impl Session {
             }
             ClientAction::Subscribe { conversation_id, after_seq, generation_id } => {
                 owned(&state, &claims, &conversation_id).await?;
-                self.watching.insert(conversation_id.clone());
+                self.watch(conversation_id.clone());
                 let target = generation_id.as_deref();
                 self.catch_up(socket, &conversation_id, target, after_seq.unwrap_or(0), true).await;
             }
@@ -449,7 +452,7 @@ impl Session {
                     },
                 };
                 let conversation = owned(&state, &claims, &user_message.conversation_id).await?;
-                self.watching.insert(conversation.id.clone());
+                self.watch(conversation.id.clone());
                 // A new reply is a new stored message: the same rate and quota as a sent one.
                 state.limits.message(&state.db, &claims, 0, false).await?;
                 let slot = state.generations.reserve(&claims.sub).await?;
@@ -465,7 +468,7 @@ impl Session {
                     return Err(ApiError::invalid_field("message_id", "only user messages can be edited"));
                 }
                 let conversation = owned(&state, &claims, &original.conversation_id).await?;
-                self.watching.insert(conversation.id.clone());
+                self.watch(conversation.id.clone());
                 post_user_message(
                     &state,
                     &claims,
@@ -495,7 +498,7 @@ impl Session {
                         "has messages after it; only the last reply of a branch can be continued",
                     ));
                 }
-                self.watching.insert(conversation.id.clone());
+                self.watch(conversation.id.clone());
                 // Continuing grows a stored reply: it counts against the message rate too.
                 state.limits.message(&state.db, &claims, 0, false).await?;
                 let slot = state.generations.reserve(&claims.sub).await?;
@@ -527,6 +530,7 @@ impl Session {
     ) {
         let owner = self.claims().sub.clone();
         let generations = self.state.generations.snapshots_in(conversation_id, &owner).await;
+        let since = self.watching.get(conversation_id).copied().unwrap_or(i64::MAX);
         let newest = generations.last();
         if announce {
             let generation = newest.map(|g| g.state());
@@ -549,7 +553,9 @@ impl Session {
                 Some(DONE_SENT) => continue,
                 Some(sent) => sent.max(if is_target { after_seq } else { 0 }),
                 None if is_target => after_seq,
-                None if generation.is_done() => continue,
+                // A subscribe does not replay replies that ended before it; a catch-up replays
+                // those that started while the socket watched (their events were dropped).
+                None if generation.is_done() && (announce || generation.started_ms < since) => continue,
                 None => 0,
             };
             let (deltas, last, done) = generation.replay(from);
@@ -562,6 +568,10 @@ impl Session {
                 self.mark_done(&generation.id);
             }
         }
+    }
+
+    fn watch(&mut self, conversation_id: String) {
+        self.watching.entry(conversation_id).or_insert_with(common::clock::now_millis);
     }
 
     /// Notes that a generation's end went out, and forgets ended generations whose logs have
@@ -584,10 +594,10 @@ impl Session {
             ServerEvent::MessageAccepted { conversation_id, .. }
             | ServerEvent::GenerationStarted { conversation_id, .. }
             | ServerEvent::GenerationQueued { conversation_id, .. } => {
-                self.watching.contains(conversation_id)
+                self.watching.contains_key(conversation_id)
             }
             ServerEvent::Delta { conversation_id, generation_id, seq, .. } => {
-                self.watching.contains(conversation_id) && {
+                self.watching.contains_key(conversation_id) && {
                     let last = self.sent.entry(generation_id.clone()).or_insert(0);
                     if *last != DONE_SENT && *seq > *last + 1 {
                         if gaps {
@@ -604,7 +614,7 @@ impl Session {
             }
             ServerEvent::GenerationDone { conversation_id, generation_id, .. } => {
                 let sent = self.sent.get(generation_id).copied();
-                let fresh = self.watching.contains(conversation_id) && sent != Some(DONE_SENT);
+                let fresh = self.watching.contains_key(conversation_id) && sent != Some(DONE_SENT);
                 // Another replica's reply this socket followed part of: the deltas before the
                 // end may have been missed (an outage); the log has them.
                 let remote = self.state.generations.get(generation_id, &self.claims().sub).is_none();

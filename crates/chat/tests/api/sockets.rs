@@ -14,6 +14,7 @@ use common::both_backends;
 
 both_backends!(
     a_socket_that_stops_reading_is_dropped_and_others_keep_working,
+    a_socket_that_falls_behind_gets_every_reply_even_those_that_ended_meanwhile,
     sockets_are_capped_per_user_and_per_address,
     behind_a_trusted_proxy_sockets_are_capped_per_forwarded_address,
     big_frames_and_big_first_frames_are_refused,
@@ -163,6 +164,74 @@ async fn a_socket_that_stops_reading_is_dropped_and_others_keep_working(backend:
     let kept = app.chat_state.generations.bus().hub().most_kept_bytes();
     assert!(kept <= chat::generation::MAX_HUB_BYTES, "{kept} bytes kept");
     drop(stalled);
+}
+
+async fn a_socket_that_falls_behind_gets_every_reply_even_those_that_ended_meanwhile(backend: Backend) {
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.max_reply_tokens = 1_000_000;
+        config.chat.max_reply_bytes = 64 * 1024 * 1024;
+    })
+    .await;
+    let token = app.user("sam").await;
+    let mut client = raw_client(&app, &format!("/ws/chat/sam?token={token}")).await;
+    // The socket watches three conversations; then an endless reply fills its buffers and the
+    // user's event ring overflows while the client reads nothing, and three short replies
+    // start and end meanwhile (asked through REST: the blocked socket reads no frames), their
+    // events pushed out of the ring by the endless one's.
+    let mut asked = Vec::new();
+    for title in ["A", "B", "C"] {
+        let id = app.conversation(&token, title).await;
+        let subscribe = json!({"action": "subscribe", "data": {"conversation_id": id}});
+        client.send(WsMessage::text(subscribe.to_string())).await.unwrap();
+        while next_frame(&mut client).await["type"] != "subscribed" {}
+        asked.push(id);
+    }
+    let long = app.conversation(&token, "Long").await;
+    let ask = json!({"action": "send_message", "data": {"conversation_id": long, "content": "[[endless]]"}});
+    client.send(WsMessage::text(ask.to_string())).await.unwrap();
+    asked.push(long);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for id in &asked[..3] {
+        let path = format!("/api/v1/conversations/{id}/messages");
+        let (status, _) = app.post(&path, &token, json!({"content": "[[words=40]]"})).await;
+        assert_eq!(status, 201);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut replies: std::collections::HashMap<String, (u64, String)> = Default::default();
+    let mut ended = Vec::new();
+    let mut stopping = false;
+    while ended.len() < asked.len() {
+        let frame = next_frame(&mut client).await;
+        assert!(!matches!(frame["type"].as_str(), Some("__closed" | "__ended")), "{frame}");
+        let conversation = frame["conversation_id"].as_str().unwrap_or_default().to_owned();
+        match frame["type"].as_str() {
+            Some("delta") => {
+                let (seq, text) = replies.entry(conversation).or_default();
+                assert_eq!(frame["seq"].as_u64().unwrap(), *seq + 1, "gap-free, once: {frame}");
+                *seq += 1;
+                text.push_str(frame["text"].as_str().unwrap());
+                // Every short reply ended: stop the endless one.
+                if ended.len() == 3 && !stopping && frame["conversation_id"] == asked[3] {
+                    let stop = json!({"action": "stop", "data": {"generation_id": frame["generation_id"]}});
+                    client.send(WsMessage::text(stop.to_string())).await.unwrap();
+                    stopping = true;
+                }
+            }
+            Some("generation_done") => {
+                let expected = if conversation == asked[3] { "cancelled" } else { "complete" };
+                assert_eq!(frame["status"], expected, "{frame}");
+                let streamed = replies.get(&conversation).map(|r| r.1.as_str()).unwrap_or_default();
+                assert_eq!(frame["message"]["content"], streamed, "every delta before the end");
+                ended.push(conversation);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        ended[..3].iter().filter(|c| asked[..3].contains(c)).count(),
+        3,
+        "each short reply ended once"
+    );
 }
 
 async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {
