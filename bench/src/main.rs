@@ -5,17 +5,20 @@
 //! A second argument runs one part only: relay, ttft, rest, concurrent, idle or search (the
 //! last one runs only when asked for: it stores 100 000 messages); `abuse` and `abuse-spread`
 //! (only when asked for) measure honest users during an attack (`abuse.rs`); `relay-cluster`
-//! (only when asked for) the relay on a socket of another replica (PostgreSQL and Redis).
+//! (only when asked for) the relay on a socket of another replica, `concurrent-cluster`,
+//! `idle-cluster` and `failover` the same over replicas (`cluster.rs`: PostgreSQL and a Redis
+//! of their own).
 
 mod abuse;
+mod cluster;
 mod search;
 mod server;
 mod ws;
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use serde_json::{Value, json};
+use futures_util::{FutureExt, StreamExt};
+use serde_json::json;
 
 use server::Server;
 
@@ -23,14 +26,24 @@ use server::Server;
 async fn main() {
     let binary = std::env::args().nth(1).expect("usage: openchat-bench PATH/TO/openchat");
     let fake = fake_llm::FakeLlm::start().await;
-    if std::env::args().nth(2).as_deref() == Some("relay-cluster") {
-        return relay_across_replicas(&binary, &fake).await;
+    match std::env::args().nth(2).as_deref() {
+        Some("relay-cluster") => return cluster::relay(&binary, &fake).await,
+        Some("concurrent-cluster") => return cluster::concurrent(&binary, &fake).await,
+        Some("idle-cluster") => return cluster::idle(&binary, &fake).await,
+        Some("failover") => return cluster::failover(&binary, &fake).await,
+        _ => {}
     }
-    let server = Server::start(&binary, &fake).await;
+    // The abuse runs measure the default caps; the others lift the per-user and per-address
+    // socket caps (every socket comes from one address, thousands of them from one user).
+    let only = std::env::args().nth(2).unwrap_or_default();
+    let env = match only.starts_with("abuse") {
+        true => Vec::new(),
+        false => server::uncapped_sockets(),
+    };
+    let server = Server::start_with(&binary, &fake, "serve", &env, None).await;
     println!("openchat serve pid {} — idle RSS {:.1} MiB", server.pid(), server.rss_kib() as f64 / 1024.0);
 
     let token = server.user("bench").await;
-    let only = std::env::args().nth(2).unwrap_or_default();
     let run = |name: &str| only.is_empty() || only == name;
     if run("relay") {
         relay_latency(&server, &token).await;
@@ -42,10 +55,10 @@ async fn main() {
         rest_throughput(&server, &token).await;
     }
     if run("concurrent") {
-        concurrent_generations(&server).await;
+        concurrent_generations(&[&server], 50, 20, "load").await;
     }
     if run("idle") {
-        idle_sockets(&server, &token, 10_000).await;
+        idle_sockets(&server, &[server.ws_url(&format!("/ws/chat/bench?token={token}"))], 10_000).await;
     }
     if only == "search" {
         search::search_latency(&server, &token).await;
@@ -59,7 +72,7 @@ async fn main() {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
@@ -103,65 +116,8 @@ async fn relay_latency(server: &Server, token: &str) {
     );
 }
 
-/// Two replicas (`openchat serve` and `openchat chat`) on one PostgreSQL database and the
-/// machine's Redis: the same relay measured on a socket of the replica producing the reply and
-/// on a socket of the other one, at once.
-async fn relay_across_replicas(binary: &str, fake: &fake_llm::FakeLlm) {
-    let admin = std::env::var("OPENCHAT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut env = vec![
-        (
-            "OPENCHAT_REDIS_URL".to_owned(),
-            std::env::var("OPENCHAT_TEST_REDIS_URL").unwrap_or("redis://127.0.0.1:6379".into()),
-        ),
-        ("OPENCHAT_REVOCATIONS_SECRET".to_owned(), format!("bench-secret-{}", std::process::id())),
-    ];
-    for service in ["auth", "chat"] {
-        let name = format!("oc_test_bench_{service}_{}", std::process::id());
-        let created = std::process::Command::new("psql")
-            .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
-            .status();
-        assert!(created.is_ok_and(|s| s.success()), "psql can create a database");
-        let base = admin.rsplit_once('/').unwrap().0;
-        env.push((format!("OPENCHAT_{}_DATABASE_URL", service.to_uppercase()), format!("{base}/{name}")));
-    }
-    let a = Server::start_with(binary, fake, "serve", &env, None).await;
-    let b = Server::start_with(binary, fake, "chat", &env, Some(&a)).await;
-    let token = a.user("bench").await;
-    let id = a.conversation(&token).await;
-    let mut on_a = ws::connect(&a.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
-    let mut on_b = ws::connect(&b.ws_url(&format!("/ws/chat/bench?token={token}"))).await;
-    ws::send(&mut on_b, "subscribe", json!({"conversation_id": id})).await;
-    let replies = 4;
-    let watcher = tokio::spawn(async move { stamped_latencies(&mut on_b, replies).await });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut same = Vec::new();
-    for _ in 0..replies {
-        let content = "[[words=500]][[stamp]][[delay=2]]";
-        ws::send(&mut on_a, "send_message", json!({"conversation_id": id, "content": content})).await;
-        same.extend(stamped_latencies(&mut on_a, 1).await);
-    }
-    let mut other = watcher.await.unwrap();
-    same.sort_by(f64::total_cmp);
-    other.sort_by(f64::total_cmp);
-    for (name, latencies) in [("same replica", &same), ("other replica", &other)] {
-        println!(
-            "delta relay latency, {name} ({} deltas, one every ~2 ms): p50 {:.3} ms, p99 {:.3} ms",
-            latencies.len(),
-            percentile(latencies, 0.5),
-            percentile(latencies, 0.99)
-        );
-    }
-    drop((a, b));
-    for (_, url) in env.iter().filter(|(k, _)| k.ends_with("DATABASE_URL")) {
-        let db = url.rsplit('/').next().unwrap();
-        let drop = format!("DROP DATABASE IF EXISTS {db}");
-        let _ = std::process::Command::new("psql").args([admin.as_str(), "-qc", &drop]).status();
-    }
-}
-
 /// Latencies of stamped deltas on a socket until `replies` replies have ended.
-async fn stamped_latencies(socket: &mut ws::Socket, replies: usize) -> Vec<f64> {
+pub(crate) async fn stamped_latencies(socket: &mut ws::Socket, replies: usize) -> Vec<f64> {
     let mut latencies = Vec::new();
     let mut ended = 0;
     while ended < replies {
@@ -274,104 +230,165 @@ async fn rest_throughput(server: &Server, token: &str) {
     }
 }
 
-/// 125 users × 8 conversations, all replies at once; every reply must arrive complete, with
-/// gap-free `seq` and no duplicates.
-async fn concurrent_generations(server: &Server) {
+/// 125 users × 8 conversations, all replies at once, each user's on `servers[i % n]`; every
+/// reply must arrive complete, with gap-free `seq` and no duplicates, there and (with more than
+/// one server) on a socket of the next server that subscribed to the user's conversations.
+pub(crate) async fn concurrent_generations(servers: &[&Server], words: usize, delay: u64, prefix: &str) {
     const USERS: usize = 125;
     const PER_USER: usize = 8; // the most unfinished replies one user may have
-    const WORDS: usize = 50;
+    let n = servers.len();
     let mut tasks = Vec::new();
     let mut tokens = Vec::new();
     for i in 0..USERS {
-        tokens.push(server.user(&format!("load{i}")).await);
+        tokens.push(servers[0].user(&format!("{prefix}{i}")).await);
     }
-    let rss_before = server.rss_kib();
+    let rss_before: Vec<u64> = servers.iter().map(|s| s.rss_kib()).collect();
     let start = Instant::now();
     for (i, token) in tokens.into_iter().enumerate() {
-        let ws_url = server.ws_url(&format!("/ws/chat/load{i}?token={token}"));
+        let path = format!("/ws/chat/{prefix}{i}?token={token}");
+        let sender_url = servers[i % n].ws_url(&path);
+        let watcher_url = (n > 1).then(|| servers[(i + 1) % n].ws_url(&path));
         let conversations: Vec<String> =
-            futures_util::future::join_all((0..PER_USER).map(|_| server.conversation(&token))).await;
+            futures_util::future::join_all((0..PER_USER).map(|_| servers[i % n].conversation(&token))).await;
         tasks.push(tokio::spawn(async move {
-            let mut socket = ws::connect(&ws_url).await;
-            for id in &conversations {
-                ws::send(
-                    &mut socket,
-                    "send_message",
-                    json!({"conversation_id": id, "content": format!("[[words={WORDS}]][[delay=20]]")}),
-                )
-                .await;
-            }
-            let mut texts: std::collections::HashMap<String, (u64, String)> = Default::default();
-            let (mut done, mut problems) = (0, 0u64);
-            while done < PER_USER {
-                let frame: Value = ws::next(&mut socket).await;
-                match frame["type"].as_str() {
-                    Some("delta") => {
-                        let entry =
-                            texts.entry(frame["generation_id"].as_str().unwrap().to_owned()).or_default();
-                        if frame["seq"].as_u64() != Some(entry.0 + 1) {
-                            problems += 1;
-                        }
-                        entry.0 = frame["seq"].as_u64().unwrap();
-                        entry.1.push_str(frame["text"].as_str().unwrap());
-                    }
-                    Some("generation_done") => {
-                        done += 1;
-                        let text = &texts
-                            .get(frame["generation_id"].as_str().unwrap())
-                            .map(|t| t.1.clone())
-                            .unwrap_or_default();
-                        if frame["status"] != "complete"
-                            || frame["message"]["content"].as_str() != Some(text.as_str())
-                        {
-                            problems += 1;
-                        }
-                    }
-                    _ => {}
+            let mut watcher = None;
+            if let Some(url) = watcher_url {
+                let mut socket = ws::connect(&url).await;
+                for id in &conversations {
+                    ws::send(&mut socket, "subscribe", json!({"conversation_id": id})).await;
                 }
+                let mut subscribed = 0;
+                while subscribed < PER_USER {
+                    if ws::next(&mut socket).await["type"] == "subscribed" {
+                        subscribed += 1;
+                    }
+                }
+                watcher = Some(tokio::spawn(async move { check_replies(&mut socket).await }));
+            }
+            let mut socket = ws::connect(&sender_url).await;
+            for id in &conversations {
+                let content = format!("[[words={words}]][[delay={delay}]]");
+                ws::send(&mut socket, "send_message", json!({"conversation_id": id, "content": content}))
+                    .await;
+            }
+            let mut problems = check_replies(&mut socket).await;
+            if let Some(watcher) = watcher {
+                problems += watcher.await.unwrap();
             }
             problems
         }));
     }
-    let mut peak = rss_before;
+    let mut peak = rss_before.clone();
     let mut problems = 0;
     for task in tasks {
-        peak = peak.max(server.rss_kib());
+        for (peak, server) in peak.iter_mut().zip(servers) {
+            *peak = (*peak).max(server.rss_kib());
+        }
         problems += task.await.unwrap();
     }
+    let elapsed = start.elapsed().as_secs_f64();
+    let sockets = if n > 1 { 2 } else { 1 };
+    let rss: Vec<String> = rss_before
+        .iter()
+        .zip(&peak)
+        .map(|(before, peak)| format!("{:.1} → {:.1}", *before as f64 / 1024.0, *peak as f64 / 1024.0))
+        .collect();
     println!(
-        "{} concurrent generations ({USERS} users × {PER_USER}, {WORDS} deltas each at 50/s): all done in {:.2} s, \
-         {problems} lost/duplicated/out-of-order deltas or mismatched texts; RSS {:.1} → {:.1} MiB",
+        "{} concurrent generations on {n} server(s) ({USERS} users × {PER_USER}, {words} deltas each, {delay} ms \
+         apart, {sockets} socket(s) each): all done in {elapsed:.2} s, {:.0} deltas/s delivered, {problems} \
+         lost/duplicated/out-of-order deltas or mismatched texts; RSS MiB {}",
         USERS * PER_USER,
-        start.elapsed().as_secs_f64(),
-        rss_before as f64 / 1024.0,
-        peak as f64 / 1024.0
+        (USERS * PER_USER * words * sockets) as f64 / elapsed,
+        rss.join(", ")
     );
 }
 
-async fn idle_sockets(server: &Server, token: &str, count: usize) {
+/// Reads a user's socket until its `PER_USER` replies are done; counts what is wrong. A socket
+/// silent for 30 s (pings aside) while replies are unfinished counts each as lost.
+async fn check_replies(socket: &mut ws::Socket) -> u64 {
+    let mut texts: std::collections::HashMap<String, (u64, String)> = Default::default();
+    let (mut done, mut problems) = (0, 0u64);
+    while done < 8 {
+        let Some(frame) = ws::next_within(socket, Duration::from_secs(30)).await else {
+            eprintln!(
+                "silent for 30 s with {} replies unfinished; seen: {:?}",
+                8 - done,
+                texts.values().map(|t| t.0).collect::<Vec<_>>()
+            );
+            return problems + 8 - done;
+        };
+        match frame["type"].as_str() {
+            Some("delta") => {
+                let entry = texts.entry(frame["generation_id"].as_str().unwrap().to_owned()).or_default();
+                if frame["seq"].as_u64() != Some(entry.0 + 1) {
+                    problems += 1;
+                }
+                entry.0 = frame["seq"].as_u64().unwrap();
+                entry.1.push_str(frame["text"].as_str().unwrap());
+            }
+            Some("generation_done") => {
+                done += 1;
+                let text = &texts
+                    .get(frame["generation_id"].as_str().unwrap())
+                    .map(|t| t.1.clone())
+                    .unwrap_or_default();
+                if frame["status"] != "complete"
+                    || frame["message"]["content"].as_str() != Some(text.as_str())
+                {
+                    eprintln!(
+                        "{} {}: {} deltas seen",
+                        frame["generation_id"],
+                        frame["status"],
+                        texts.get(frame["generation_id"].as_str().unwrap()).map(|t| t.0).unwrap_or(0)
+                    );
+                    problems += 1;
+                }
+            }
+            Some("error") => {
+                eprintln!("{frame}");
+                problems += 1;
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+/// `count` idle sockets, taking the URLs in turn; reports the server's RSS per socket.
+pub(crate) async fn idle_sockets(server: &Server, urls: &[String], count: usize) -> Vec<ws::Socket> {
     let before = server.rss_kib();
-    let url = server.ws_url(&format!("/ws/chat/bench?token={token}"));
     let mut sockets = Vec::with_capacity(count);
-    for chunk in 0..count / 100 {
-        let batch = futures_util::future::join_all((0..100).map(|_| ws::try_connect(&url))).await;
+    'batches: for chunk in 0..count.div_ceil(100) {
+        let batch = futures_util::future::join_all(
+            (chunk * 100..((chunk + 1) * 100).min(count)).map(|i| ws::try_connect(&urls[i % urls.len()])),
+        )
+        .await;
         for socket in batch {
             match socket {
                 Some(s) => sockets.push(s),
                 None => {
                     println!("idle sockets: connection refused after {} (batch {chunk})", sockets.len());
-                    break;
+                    break 'batches;
                 }
             }
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // A socket over a cap is told so and closed right after its handshake: count only the
+    // ones still served.
+    let before_check = sockets.len();
+    sockets.retain_mut(|socket| socket.next().now_or_never().is_none());
+    if sockets.len() < before_check {
+        println!("idle sockets: {} were refused after their handshake", before_check - sockets.len());
+    }
     let after = server.rss_kib();
     println!(
-        "{} idle authenticated WebSockets: RSS {:.1} → {:.1} MiB, {:.2} KiB per socket",
+        "{} idle authenticated WebSockets ({} users): RSS {:.1} → {:.1} MiB, {:.2} KiB per socket",
         sockets.len(),
+        urls.len(),
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after - before) as f64 / sockets.len().max(1) as f64
     );
+    sockets
 }

@@ -27,15 +27,24 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-impl Server {
-    pub async fn start(binary: &str, fake: &fake_llm::FakeLlm) -> Self {
-        Self::start_with(binary, fake, "serve", &[], None).await
-    }
+/// Environment lifting the per-user and per-address WebSocket caps and the connection caps
+/// (every bench client is on one address).
+pub fn uncapped_sockets() -> Vec<(String, String)> {
+    [
+        ("OPENCHAT_WS_MAX_SOCKETS_PER_USER", "0"),
+        ("OPENCHAT_WS_MAX_SOCKETS_PER_IP", "0"),
+        ("OPENCHAT_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0"),
+        ("OPENCHAT_HTTP_MAX_CONNECTIONS", "12000"),
+    ]
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .into()
+}
 
+impl Server {
     /// `openchat serve` (or, with `replica`, `openchat chat` sharing its auth server) with more
     /// environment variables.
     pub async fn start_with(
@@ -92,6 +101,12 @@ impl Server {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         server
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn pid(&self) -> u32 {

@@ -26,3 +26,8 @@ pub async fn next(socket: &mut Socket) -> Value {
         }
     }
 }
+
+/// The next text frame, or `None` after `limit` without one.
+pub async fn next_within(socket: &mut Socket, limit: std::time::Duration) -> Option<Value> {
+    tokio::time::timeout(limit, next(socket)).await.ok()
+}
