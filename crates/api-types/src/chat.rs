@@ -323,6 +323,11 @@ pub enum ServerEvent {
         conversation_id: String,
     },
     Pong,
+    /// Events of this user may have been lost (the socket fell behind, or the link between
+    /// replicas was interrupted). Replies of watched conversations have been caught up on this
+    /// socket already; other changes (titles, deletions, messages posted elsewhere) are to be
+    /// read again by REST.
+    Resync,
     /// Bad input; the socket stays open.
     Error {
         code: String,

@@ -328,6 +328,102 @@ async fn replies_go_on_while_redis_is_away_and_watchers_catch_up_when_it_is_back
     redis.kill();
 }
 
+#[tokio::test]
+async fn a_replica_cut_off_from_redis_repairs_what_its_watchers_elsewhere_missed() {
+    let redis = OwnRedis::start(free_port());
+    let mut c = cluster(1, &redis.url(), &[]).await;
+    // Replica A reaches Redis through a link the test can cut; B directly.
+    let link = Link::open(redis.port).await;
+    c.setup.set("OPENCHAT_REDIS_URL", link.url());
+    let a = c.setup.start_chat().await;
+    wait_for_cluster(&a, "ok").await;
+    let b = &c.replicas[0];
+    let token = a.user("hedy").await;
+    let conversation = a.conversation(&token, "Partition").await;
+    let mut on_b = watch(b, &token, &conversation).await;
+    let generation = post(&a, &token, &conversation, "[[words=300]][[delay=10]]").await;
+    let mut frames = Vec::new();
+    while frames.iter().filter(|f: &&Value| f["type"] == "delta").count() < 20 {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation {
+            frames.push(frame);
+        }
+    }
+    link.cut();
+    wait_for_cluster(&a, "degraded").await;
+    assert_eq!(b.health().await["cluster"], "ok", "only A is cut off");
+    // Meanwhile A renames the conversation and its reply ends; B hears of neither. The reply
+    // stays past the time A keeps ended replies for late sockets (30 s).
+    let path = format!("/api/v1/conversations/{conversation}");
+    let (status, renamed) = a.put(&path, &token, json!({ "title": "Renamed while cut off" })).await;
+    assert_eq!(status, 200, "{renamed}");
+    let stored = a.settled_messages(&token, &conversation).await;
+    let reply = stored.last().unwrap().clone();
+    assert_eq!(reply["status"], "complete");
+    tokio::time::sleep(Duration::from_secs(33)).await;
+    link.mend();
+    wait_for_cluster(&a, "ok").await;
+    // Once A is back, B's socket gets the rest of the reply, once, and is told to read again
+    // what only REST has (the new title).
+    let healed = tokio::time::timeout(Duration::from_secs(15), on_b.until("resync")).await;
+    frames.extend(
+        healed
+            .expect("the watcher on B hears what it missed")
+            .into_iter()
+            .filter(|f| f["generation_id"] == generation),
+    );
+    let done = frames.last().unwrap();
+    assert_eq!(done["type"], "generation_done", "{done}");
+    assert_eq!(done["status"], "complete");
+    assert_eq!(text_of(&frames), reply["content"].as_str().unwrap(), "gap-free, once");
+    assert_eq!(b.get(&path, &token).await["title"], "Renamed while cut off");
+}
+
+/// A TCP link to a local port that the test can cut (its connections drop, new ones are
+/// refused) and mend: one process loses Redis while the others keep it.
+struct Link {
+    port: u16,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Link {
+    async fn open(target: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (open, is_open) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut is_open = is_open.clone();
+                if !*is_open.borrow() {
+                    continue; // dropped: refused
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = is_open.wait_for(|open| !*open) => {}
+                    }
+                });
+            }
+        });
+        Self { port, open }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    fn mend(&self) {
+        self.open.send_replace(true);
+    }
+}
+
 /// Reads `count` more deltas of `generation` from a socket; returns the last seq.
 async fn on_a_deltas(ws: &mut Ws, generation: &str, count: usize) -> u64 {
     let mut seen = 0;

@@ -212,7 +212,7 @@ status: MessageStatus, message: Message, usage: Usage | null,
 /**
  * For `failed`: a sentence saying why.
  */
-reason: string | null, } | { "type": "conversation_ended", conversation_id: string, } | { "type": "subscribed", conversation_id: string, generation: GenerationState | null, } | { "type": "conversation_updated", conversation: Conversation, } | { "type": "conversation_deleted", conversation_id: string, } | { "type": "pong" } | { "type": "error", code: string, detail: string, };
+reason: string | null, } | { "type": "conversation_ended", conversation_id: string, } | { "type": "subscribed", conversation_id: string, generation: GenerationState | null, } | { "type": "conversation_updated", conversation: Conversation, } | { "type": "conversation_deleted", conversation_id: string, } | { "type": "pong" } | { "type": "resync" } | { "type": "error", code: string, detail: string, };
 
 export type ClientAction = { "action": "authenticate", "data": { token: string, } } | { "action": "start_conversation", "data": { title?: string, model?: string, system_prompt?: string, } } | { "action": "send_message", "data": { conversation_id: string, content: string, 
 /**

@@ -25,6 +25,8 @@ use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage, Parent};
 
 /// How long a finished generation stays findable, for sockets that resubscribe late.
 const KEEP_FINISHED: Duration = Duration::from_secs(30);
+/// Ended generations kept for a rewrite of their logs (Redis was away when they ended).
+const MAX_UNSYNCED: usize = 10_000;
 /// Replies one user may have running or queued at once.
 pub const MAX_UNFINISHED_PER_USER: usize = 8;
 /// A streaming reply not saved for this long is considered dead (its process died).
@@ -287,6 +289,9 @@ pub struct Generations {
     reserved: Mutex<HashMap<String, usize>>,
     /// One lock per conversation: replies of a conversation run one after another, in order.
     conversation_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Finished generations whose logs may be missing from the cluster (Redis was away when
+    /// they ended), kept until rewritten so watchers on other replicas see them end.
+    unsynced: Mutex<HashMap<String, Arc<Generation>>>,
 }
 
 impl Generations {
@@ -299,6 +304,7 @@ impl Generations {
             running: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             conversation_locks: Mutex::new(HashMap::new()),
+            unsynced: Mutex::new(HashMap::new()),
         })
     }
 
@@ -427,9 +433,8 @@ impl Generations {
                 title::name_conversation(&this, &g.owner_id, &g.conversation_id, &g.model, &question, answer)
                     .await;
             }
-            let id = task_generation.id.clone();
             tokio::time::sleep(KEEP_FINISHED).await;
-            this.running.lock().expect("generations lock poisoned").remove(&id);
+            this.forget(&task_generation.id);
         });
         generation
     }
@@ -527,10 +532,36 @@ impl Generations {
     }
 
     /// Writes the cluster logs of this replica's generations again (writes were lost).
-    pub fn rewrite_logs(&self) {
-        let all: Vec<_> = self.running.lock().expect("generations lock poisoned").values().cloned().collect();
-        for g in all {
+    /// Drops a finished generation, unless the cluster may still lack its end.
+    fn forget(&self, id: &str) {
+        let Some(generation) = self.running.lock().expect("generations lock poisoned").remove(id) else {
+            return;
+        };
+        if self.bus.cluster().is_some_and(|c| c.needs_rewrite()) {
+            let mut unsynced = self.unsynced.lock().expect("generations lock poisoned");
+            if unsynced.len() < MAX_UNSYNCED {
+                unsynced.insert(generation.id.clone(), generation);
+            } else {
+                tracing::warn!("too many replies ended while Redis was away; watchers elsewhere reload");
+            }
+        }
+    }
+
+    /// Writes again the logs of this replica's generations, running or ended since writes
+    /// were lost; forgets the ended ones once the rewrite reached Redis.
+    pub async fn rewrite_logs(&self, cluster: &crate::cluster::Cluster) {
+        let running: Vec<_> =
+            self.running.lock().expect("generations lock poisoned").values().cloned().collect();
+        let ended: Vec<_> =
+            self.unsynced.lock().expect("generations lock poisoned").values().cloned().collect();
+        for g in running.iter().chain(&ended) {
             g.rewrite_log(&self.bus);
+        }
+        if !ended.is_empty() && cluster.flushed(Duration::from_secs(5)).await {
+            let mut unsynced = self.unsynced.lock().expect("generations lock poisoned");
+            for g in &ended {
+                unsynced.remove(&g.id);
+            }
         }
     }
 

@@ -260,10 +260,12 @@ impl Session {
                         Forwarded::SocketGone => break,
                     },
                     Err(RecvError::Lagged(_)) => {
-                        // Fell behind: catch up from the generations' own records.
+                        // Fell behind: catch up from the generations' own records, and tell the
+                        // client to read again what only REST has (titles, deletions, messages).
                         for conversation_id in self.watching.keys().cloned().collect::<Vec<_>>() {
                             self.catch_up(&mut socket, &conversation_id, None, 0, false).await;
                         }
+                        send(&mut socket, &ServerEvent::Resync).await;
                     }
                     Err(RecvError::Closed) => break,
                 },

@@ -200,6 +200,7 @@ async fn a_socket_that_falls_behind_gets_every_reply_even_those_that_ended_meanw
     let mut replies: std::collections::HashMap<String, (u64, String)> = Default::default();
     let mut ended = Vec::new();
     let mut stopping = false;
+    let mut told_to_reread = false;
     while ended.len() < asked.len() {
         let frame = next_frame(&mut client).await;
         assert!(!matches!(frame["type"].as_str(), Some("__closed" | "__ended")), "{frame}");
@@ -224,6 +225,8 @@ async fn a_socket_that_falls_behind_gets_every_reply_even_those_that_ended_meanw
                 assert_eq!(frame["message"]["content"], streamed, "every delta before the end");
                 ended.push(conversation);
             }
+            // The messages it missed (`message_accepted`) are for the client to read again.
+            Some("resync") => told_to_reread = true,
             _ => {}
         }
     }
@@ -232,6 +235,7 @@ async fn a_socket_that_falls_behind_gets_every_reply_even_those_that_ended_meanw
         3,
         "each short reply ended once"
     );
+    assert!(told_to_reread, "the socket says that events were lost");
 }
 
 async fn sockets_are_capped_per_user_and_per_address(backend: Backend) {

@@ -158,14 +158,16 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.chat))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PUT, path, token, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.chat);
+        let response = self.client.request(method, url).bearer_auth(token).json(&body).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 

@@ -5,9 +5,13 @@ import type { Conversation, ServerEvent } from '../../api/types.gen';
 import { session } from '../../lib/session';
 import { ChatSocket, type SocketStatus } from '../../lib/socket';
 import { conversationKeys } from '../conversations/api';
+import { fetchMessages } from './api';
 import { emptyStream, reduce, resumePoint, type ConversationStream, type StreamAction } from './stream';
 
 type Listener = () => void;
+
+/** The longest pause before re-reading after a `resync` frame. */
+const RESYNC_SPREAD_MS = 2000;
 
 /**
  * Every conversation's live state in this tab, fed by one socket. Components read it with
@@ -95,6 +99,9 @@ export class ChatStore {
         this.lastError = event.detail;
         this.emit();
         return;
+      case 'resync':
+        this.resync();
+        return;
       case 'message_accepted':
       case 'generation_started':
       case 'generation_queued':
@@ -109,6 +116,23 @@ export class ChatStore {
       default:
         return;
     }
+  }
+
+  /**
+   * Some events may have been lost (the socket fell behind, or the server's link to the other
+   * replicas was cut): the replies were caught up by the socket; titles, deletions and messages
+   * posted elsewhere are read again. After a random pause, so a server's sockets do not all ask
+   * at the same moment.
+   */
+  private resync(): void {
+    setTimeout(() => {
+      void this.queries.invalidateQueries({ queryKey: conversationKeys.all });
+      for (const id of this.streams.keys()) {
+        fetchMessages(id)
+          .then((messages) => this.dispatch(id, { type: 'snapshot', messages }))
+          .catch(() => undefined); // the next resync or reload reads it
+      }
+    }, Math.random() * RESYNC_SPREAD_MS);
   }
 
   private updateConversation(conversation: Conversation): void {
