@@ -66,7 +66,11 @@ async fn socket_when_free(app: &TestChat, path: &str) -> Client {
 
 /// Opens a socket and pings it: `Ok` when it serves, `Err(frames)` when it was refused.
 async fn try_socket(app: &TestChat, path: &str) -> Result<Client, Vec<Value>> {
-    let mut client = raw_client(app, path).await;
+    pinged(raw_client(app, path).await).await
+}
+
+/// Pings a new socket: the socket once it answers, or the frames it got before it closed.
+async fn pinged(mut client: Client) -> Result<Client, Vec<Value>> {
     let ping = json!({"action": "ping"}).to_string();
     if client.send(WsMessage::text(ping)).await.is_err() {
         return Err(vec![json!({"type": "__ended"})]);
@@ -286,20 +290,8 @@ async fn try_socket_via_proxy(app: &TestChat, path: &str, forwarded: &str) -> Re
     request.headers_mut().insert("x-forwarded-for", forwarded.parse().unwrap());
     let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut client, _) = tokio_tungstenite::client_async(request, tcp).await.expect("handshake");
-    client.send(WsMessage::text(json!({"action": "ping"}).to_string())).await.unwrap();
-    let mut frames = Vec::new();
-    loop {
-        let frame = next_frame(&mut client).await;
-        match frame["type"].as_str() {
-            Some("pong") => return Ok(client),
-            Some("__closed" | "__ended") => {
-                frames.push(frame);
-                return Err(frames);
-            }
-            _ => frames.push(frame),
-        }
-    }
+    let (client, _) = tokio_tungstenite::client_async(request, tcp).await.expect("handshake");
+    pinged(client).await
 }
 
 /// Behind a reverse proxy every socket comes from the proxy's address: the per-address cap
