@@ -23,6 +23,12 @@
 //! - `[[endless_body]]` with `[[status=CODE]]`: an error body that never ends (64 KiB every 5 ms)
 //! - `[[continue=text]]` what to answer when asked to continue a reply (the request ends with
 //!   the assistant's partial message); default " and the story went on."
+//! - `[[call=NAME {"json": "arguments"}]]` call tool NAME (repeat for parallel calls), when the
+//!   request offers tools; the calls stream in pieces (OpenAI `tool_calls` deltas split across
+//!   chunks, Anthropic `tool_use` blocks with `input_json_delta`s). Once the results come back
+//!   the answer is `Tool results: <each result> | …` (or `[[reply=…]]`).
+//! - `[[rounds=N]]` call the tools again each time their results come back, N rounds in all
+//!   (default 1)
 //!
 //! `GET /v1/models` lists [`MODELS`] unless told otherwise ([`FakeLlm::set_models`], or
 //! `PUT /fake/models` with a JSON array of ids; [`models::catalogue`] makes a realistic one).
@@ -140,6 +146,8 @@ struct Script {
     comments_after: Option<usize>,
     endless_line_after: Option<usize>,
     endless_body: bool,
+    /// This turn calls these tools (id, name, arguments) instead of answering.
+    calls: Vec<(String, String, String)>,
 }
 
 fn directive<'a>(text: &'a str, name: &str) -> Option<&'a str> {
@@ -153,17 +161,32 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     *prompt_tokens =
         messages.iter().map(|m| m["content"].as_str().unwrap_or("").split_whitespace().count()).sum();
-    let last = messages
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .and_then(|m| m["content"].as_str())
-        .unwrap_or("")
-        .to_owned();
+    // The user's last words (Anthropic's tool results travel in user turns too, as blocks).
+    let asked_at = messages.iter().rposition(|m| m["role"] == "user" && m["content"].is_string());
+    let last = asked_at.and_then(|i| messages[i]["content"].as_str()).unwrap_or("").to_owned();
+    let after = asked_at.map_or(&messages[..0], |i| &messages[i + 1..]);
+    let rounds_done = after.iter().filter(|m| m["role"] == "assistant").count();
+    let results = tool_results(after);
     let number = |name: &str| directive(&last, name).and_then(|v| v.parse::<u64>().ok());
     // Asked to carry on from the assistant's partial reply (a continuation).
     let continuing = messages.last().is_some_and(|m| m["role"] == "assistant");
-    let words: Vec<String> = if continuing {
+    let offered = body["tools"].as_array().is_some_and(|tools| !tools.is_empty());
+    let rounds = number("rounds").unwrap_or(1) as usize;
+    let calls: Vec<(String, String, String)> = if offered && rounds_done < rounds {
+        directives(&last, "call")
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let (name, arguments) = call.split_once(' ').unwrap_or((call, "{}"));
+                (format!("call_{rounds_done}_{i}"), name.to_owned(), arguments.trim().to_owned())
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let words: Vec<String> = if !calls.is_empty() {
+        Vec::new()
+    } else if continuing {
         split_words(directive(&last, "continue").unwrap_or(" and the story went on."))
     } else if let Some(reply) = directive(&last, "reply") {
         split_words(reply)
@@ -171,6 +194,8 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         (1..=n).map(|i| format!("w{i} ")).collect()
     } else if last.contains("[[endless]]") {
         Vec::new()
+    } else if rounds_done > 0 {
+        split_words(&format!("Tool results: {}", results.join(" | ")))
     } else {
         let cleaned: String = strip_directives(&last);
         split_words(&format!("Echo: {}", cleaned.trim()))
@@ -192,7 +217,39 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
         comments_after: number("comments_after").map(|n| n as usize),
         endless_line_after: number("endless_line_after").map(|n| n as usize),
         endless_body: last.contains("[[endless_body]]"),
+        calls,
     }
+}
+
+/// Every `[[name=…]]` in `text`, in order.
+fn directives<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(value) = directive(rest, name) {
+        found.push(value);
+        let start = rest.find(&format!("[[{name}")).expect("found above");
+        rest = &rest[start + 2..];
+    }
+    found
+}
+
+/// The tool results in the messages after the user's last words: OpenAI's `tool` messages and
+/// Anthropic's `tool_result` blocks (errors marked).
+fn tool_results(messages: &[Value]) -> Vec<String> {
+    let mut results = Vec::new();
+    for message in messages {
+        if message["role"] == "tool" {
+            results.push(message["content"].as_str().unwrap_or_default().to_owned());
+        }
+        for block in message["content"].as_array().into_iter().flatten() {
+            if block["type"] == "tool_result" {
+                let text = block["content"].as_str().unwrap_or_default();
+                let error = if block["is_error"] == true { "error: " } else { "" };
+                results.push(format!("{error}{text}"));
+            }
+        }
+    }
+    results
 }
 
 fn strip_directives(text: &str) -> String {
@@ -344,6 +401,9 @@ fn word_frame(dialect: Dialect, model: &str, word: &str) -> String {
 }
 
 fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Frames {
+    if !script.calls.is_empty() {
+        return Box::new(call_frames(script, dialect, model, prompt_tokens).into_iter());
+    }
     let finite = finite_frames(script, dialect, model, prompt_tokens);
     let delay = script.delay;
     let sent = script.words.len();
@@ -449,6 +509,59 @@ fn finite_frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: 
         Dialect::Anthropic => {
             out.push(Frame::Data(sse(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": if script.length { "max_tokens" } else { "end_turn" }}, "usage": {"output_tokens": completion}})), Duration::ZERO));
             out.push(Frame::Data(sse(Some("message_stop"), json!({"type": "message_stop"})), Duration::ZERO));
+        }
+    }
+    out
+}
+
+/// A turn that calls tools: each call's name first, then its arguments a few bytes per chunk.
+fn call_frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Vec<Frame> {
+    const PIECE: usize = 5;
+    let mut out = Vec::new();
+    let data = |event: Option<&str>, data: Value| {
+        let text = match event {
+            Some(event) => format!("event: {event}\ndata: {data}\n\n"),
+            None => format!("data: {data}\n\n"),
+        };
+        Frame::Data(text, script.delay)
+    };
+    let pieces = |arguments: &str| -> Vec<String> {
+        arguments.chars().collect::<Vec<_>>().chunks(PIECE).map(|c| c.iter().collect()).collect()
+    };
+    let chunk = |delta: Value, finish: Value| {
+        json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    match dialect {
+        Dialect::OpenAi => {
+            for (i, (id, name, arguments)) in script.calls.iter().enumerate() {
+                let start = json!({"tool_calls": [{"index": i, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]});
+                out.push(data(None, chunk(start, Value::Null)));
+                for piece in pieces(arguments) {
+                    let more = json!({"tool_calls": [{"index": i, "function": {"arguments": piece}}]});
+                    out.push(data(None, chunk(more, Value::Null)));
+                }
+            }
+            out.push(data(None, chunk(json!({}), json!("tool_calls"))));
+            let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": script.calls.len(), "total_tokens": prompt_tokens + script.calls.len()});
+            out.push(data(None, json!({"choices": [], "usage": usage})));
+            out.push(Frame::Data("data: [DONE]\n\n".into(), Duration::ZERO));
+        }
+        Dialect::Anthropic => {
+            let start = json!({"type": "message_start", "message": {"model": model, "usage": {"input_tokens": prompt_tokens, "output_tokens": 0}}});
+            out.push(data(Some("message_start"), start));
+            for (i, (id, name, arguments)) in script.calls.iter().enumerate() {
+                let block = json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}});
+                out.push(data(Some("content_block_start"), block));
+                for piece in pieces(arguments) {
+                    let delta = json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": piece}});
+                    out.push(data(Some("content_block_delta"), delta));
+                }
+                out.push(data(Some("content_block_stop"), json!({"type": "content_block_stop", "index": i})));
+            }
+            let end = json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": script.calls.len()}});
+            out.push(data(Some("message_delta"), end));
+            out.push(data(Some("message_stop"), json!({"type": "message_stop"})));
         }
     }
     out

@@ -5,6 +5,7 @@ use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 
 use crate::http::{HttpSettings, async_stream, limit_deltas, list_ids, send, sse_events};
+use crate::tools::Assembler;
 use crate::{ChatRequest, EventStream, FinishReason, LlmError, Provider, Role, StreamEvent, Usage};
 
 const API_VERSION: &str = "2023-06-01";
@@ -46,6 +47,23 @@ impl AnthropicProvider {
             let trimmed = last["content"].as_str().unwrap_or_default().trim_end().to_owned();
             last["content"] = json!(trimmed);
         }
+        // This reply's tool rounds: the model's `tool_use` blocks, then a user turn of results.
+        for round in &request.rounds {
+            let mut content = Vec::new();
+            if !round.text.is_empty() {
+                content.push(json!({"type": "text", "text": round.text}));
+            }
+            content.extend(round.calls.iter().map(
+                |c| json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments_object()}),
+            ));
+            messages.push(json!({"role": "assistant", "content": content}));
+            let results: Vec<Value> = round
+                .results
+                .iter()
+                .map(|r| json!({"type": "tool_result", "tool_use_id": r.call_id, "content": r.content, "is_error": r.is_error}))
+                .collect();
+            messages.push(json!({"role": "user", "content": results}));
+        }
         let max_tokens = request.max_tokens.or(self.settings.max_tokens).unwrap_or(DEFAULT_MAX_TOKENS);
         let mut body = json!({
             "model": request.model,
@@ -59,6 +77,14 @@ impl AnthropicProvider {
         if let Some(t) = request.temperature {
             body["temperature"] = json!(t);
         }
+        if !request.tools.is_empty() {
+            let tools: Vec<Value> = request
+                .tools
+                .iter()
+                .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
+                .collect();
+            body["tools"] = json!(tools);
+        }
         let http = self
             .client
             .post(format!("{}/v1/messages", self.base_url))
@@ -69,6 +95,7 @@ impl AnthropicProvider {
         let mut events = Box::pin(sse_events(response, &self.settings));
         let stream = async_stream(move |tx| async move {
             let mut usage = Usage::default();
+            let mut calls = Assembler::default();
             while let Some(event) = events.next().await {
                 let event = match event {
                     Ok(event) => event,
@@ -88,6 +115,21 @@ impl AnthropicProvider {
                         usage.prompt_tokens = count(&data, "/message/usage/input_tokens");
                         None
                     }
+                    "content_block_start"
+                        if data.pointer("/content_block/type") == Some(&json!("tool_use")) =>
+                    {
+                        let block = &data["content_block"];
+                        let index = data["index"].as_u64().unwrap_or(0);
+                        calls.start(index, block["id"].as_str(), block["name"].as_str()).err().map(Err)
+                    }
+                    "content_block_delta"
+                        if data.pointer("/delta/type") == Some(&json!("input_json_delta")) =>
+                    {
+                        let index = data["index"].as_u64().unwrap_or(0);
+                        let piece =
+                            data.pointer("/delta/partial_json").and_then(Value::as_str).unwrap_or_default();
+                        calls.arguments(index, piece).err().map(Err)
+                    }
                     "content_block_delta" => data
                         .pointer("/delta/text")
                         .and_then(Value::as_str)
@@ -104,6 +146,13 @@ impl AnthropicProvider {
                         }
                     }
                     "message_stop" => {
+                        if !calls.is_empty() {
+                            let whole = calls.take().map(StreamEvent::ToolCalls);
+                            let failed = whole.is_err();
+                            if tx.send(whole).await.is_err() || failed {
+                                return;
+                            }
+                        }
                         let _ = tx.send(Ok(StreamEvent::Usage(usage))).await;
                         return;
                     }
@@ -146,5 +195,9 @@ impl Provider for AnthropicProvider {
 
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
         self.start(request).boxed()
+    }
+
+    fn supports_tools(&self) -> bool {
+        true
     }
 }

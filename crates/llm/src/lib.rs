@@ -8,6 +8,7 @@ mod http;
 mod openai;
 mod registry;
 pub mod sse;
+pub mod tools;
 
 pub use anthropic::AnthropicProvider;
 pub use error::LlmError;
@@ -16,6 +17,7 @@ pub use openai::OpenAiProvider;
 pub use registry::{
     ModelFilter, ModelInfo, ProviderEntry, ProviderHealth, ProviderStatus, Registry, RegistryOptions,
 };
+pub use tools::{ToolCall, ToolResult, ToolRound, ToolSpec};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
@@ -38,12 +40,17 @@ pub struct ChatMessage {
 
 /// One completion request. When the last message is the assistant's, the model continues it
 /// (the reply to a `continue`): its deltas are appended to that text.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
     pub model: String,
     pub messages: Vec<ChatMessage>,
     pub max_tokens: Option<u32>,
     pub temperature: Option<f32>,
+    /// Tools the model may call (only for providers that [support](Provider::supports_tools)
+    /// them).
+    pub tools: Vec<ToolSpec>,
+    /// The rounds of the tool loop so far in this reply, after `messages`.
+    pub rounds: Vec<ToolRound>,
 }
 
 /// Token counts, when the provider reports them.
@@ -64,6 +71,9 @@ pub enum StreamEvent {
     Queued(u32),
     /// The model stopped before the reply's natural end; sent once, before the stream ends.
     Finish(FinishReason),
+    /// The model ends its turn by calling these tools (whole, in order); sent once, before the
+    /// stream ends. The caller runs them and asks again with their results.
+    ToolCalls(Vec<ToolCall>),
 }
 
 /// Why a model stopped early.
@@ -86,4 +96,8 @@ pub trait Provider: Send + Sync {
     /// The models this provider serves, as it lists them now.
     fn models(&self) -> BoxFuture<'_, Result<Vec<String>, LlmError>>;
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>>;
+    /// Whether requests may offer tools (function calling).
+    fn supports_tools(&self) -> bool {
+        false
+    }
 }

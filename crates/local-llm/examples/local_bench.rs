@@ -44,6 +44,7 @@ async fn turn(provider: &LocalProvider, messages: &[(Role, &str)], max_tokens: u
             .collect(),
         max_tokens: Some(max_tokens),
         temperature: Some(0.0),
+        ..ChatRequest::default()
     };
     let started = Instant::now();
     let mut stream = provider.stream(request).await.expect("the model accepts the request");
@@ -57,7 +58,7 @@ async fn turn(provider: &LocalProvider, messages: &[(Role, &str)], max_tokens: u
                 text.push_str(&delta);
             }
             StreamEvent::Usage(u) => usage = Some(u),
-            StreamEvent::Queued(_) | StreamEvent::Finish(_) => {}
+            StreamEvent::Queued(_) | StreamEvent::Finish(_) | StreamEvent::ToolCalls(_) => {}
         }
     }
     let usage = usage.expect("usage");

@@ -146,8 +146,7 @@ mod tests {
                 .iter()
                 .map(|(role, text)| ChatMessage { role: *role, content: text.to_string() })
                 .collect(),
-            max_tokens: None,
-            temperature: None,
+            ..ChatRequest::default()
         }
     }
 
@@ -159,7 +158,7 @@ mod tests {
             match event? {
                 StreamEvent::Delta(delta) => text.push_str(&delta),
                 StreamEvent::Usage(u) => usage = Some(u),
-                StreamEvent::Queued(_) | StreamEvent::Finish(_) => {}
+                StreamEvent::Queued(_) | StreamEvent::Finish(_) | StreamEvent::ToolCalls(_) => {}
             }
         }
         Ok((text, usage.expect("a finished reply reports its usage")))

@@ -37,8 +37,7 @@ fn ask(question: &str) -> ChatRequest {
     ChatRequest {
         model: DEFAULT_MODEL_ID.into(),
         messages: vec![ChatMessage { role: Role::User, content: question.into() }],
-        max_tokens: None,
-        temperature: None,
+        ..ChatRequest::default()
     }
 }
 
@@ -62,6 +61,7 @@ async fn collect(mut stream: EventStream) -> Reply {
             StreamEvent::Usage(usage) => reply.completion_tokens = usage.completion_tokens,
             StreamEvent::Queued(position) => reply.queued.push(position),
             StreamEvent::Finish(reason) => reply.cut = Some(reason),
+            StreamEvent::ToolCalls(calls) => panic!("the local model was offered no tools: {calls:?}"),
         }
     }
     reply
@@ -111,7 +111,9 @@ async fn stopping_mid_answer_frees_the_model_within_a_token() {
         match event.expect("an event").expect("no error") {
             StreamEvent::Queued(position) => assert_eq!(position, 1, "only the stopped story was ahead"),
             StreamEvent::Delta(_) => break,
-            StreamEvent::Usage(_) | StreamEvent::Finish(_) => panic!("a reply without text"),
+            StreamEvent::Usage(_) | StreamEvent::Finish(_) | StreamEvent::ToolCalls(_) => {
+                panic!("a reply without text")
+            }
         }
     }
     // Its own prompt and first token, after at most one more token of the story.

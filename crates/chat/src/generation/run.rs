@@ -126,8 +126,7 @@ async fn stream_reply(
         };
         ChatMessage { role, content: m.content }
     }));
-    let request =
-        ChatRequest { model: generation.model.clone(), messages, max_tokens: None, temperature: None };
+    let request = ChatRequest { model: generation.model.clone(), messages, ..ChatRequest::default() };
 
     let mut stream = tokio::select! {
         started = provider.stream(request) => match started {
@@ -175,6 +174,11 @@ async fn stream_reply(
                             position,
                         },
                     );
+                }
+                Some(Ok(StreamEvent::ToolCalls(_))) => {
+                    // No tools are offered yet: a model that calls one anyway cannot be answered.
+                    let reason = "the model asked to call a tool, and none is offered to it".to_owned();
+                    return (Outcome::Failed(reason), usage);
                 }
                 Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
                 None => return (Outcome::Ended(cut_short), usage),

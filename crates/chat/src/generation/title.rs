@@ -66,6 +66,7 @@ async fn ask_model(generations: &Generations, model: &str, question: &str, answe
         ],
         max_tokens: Some(24),
         temperature: Some(0.2),
+        ..ChatRequest::default()
     };
     let mut stream = provider.stream(request).await.ok()?;
     let mut text = String::new();
