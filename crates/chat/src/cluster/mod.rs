@@ -23,6 +23,8 @@ mod supervisor;
 mod turns;
 mod writer;
 
+pub(crate) use supervisor::REPAIR_FLUSH;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -100,6 +102,8 @@ pub struct Cluster {
     /// The task handing the current subscription's messages over (stopped with it).
     receiver: Mutex<Option<tokio::task::AbortHandle>>,
     writes: Writes,
+    /// A repair of lost writes is under way ([`supervisor`]).
+    repairing: AtomicBool,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
 }
 
@@ -123,6 +127,7 @@ impl Cluster {
             subscriptions: tokio::sync::Mutex::new(None),
             receiver: Mutex::new(None),
             writes,
+            repairing: AtomicBool::new(false),
             tasks: Mutex::new(Vec::new()),
         });
         Ok((cluster, Queued(queued)))
@@ -169,7 +174,13 @@ impl Cluster {
     /// Whether writes of this replica may be missing from Redis (it is away, or was, and the
     /// logs are not rewritten yet).
     pub fn needs_rewrite(&self) -> bool {
-        !self.is_healthy() || self.writes.is_dirty()
+        !self.is_healthy() || self.writes.is_dirty() || self.repairing.load(Ordering::Relaxed)
+    }
+
+    /// Notes that `owner`'s sockets elsewhere missed events (a reply this replica could not
+    /// keep for a rewrite): they are told to catch up at the next repair.
+    pub fn missed(&self, owner: &str) {
+        self.writes.lost(Catchup::User(owner.to_owned()));
     }
 
     /// Waits (at most `wait`) for the queued writes; true when they all reached Redis.
@@ -196,11 +207,7 @@ impl Cluster {
         let json = encode(event);
         let mut commands = Vec::with_capacity(2);
         self.publish_commands(owner, &json, &mut commands);
-        let user = match event {
-            ServerEvent::Resync => Catchup::Logged, // its loss is noted already
-            _ => Catchup::User(owner.to_owned()),
-        };
-        self.writes.enqueue(commands, json.len() + writer::SMALL, user);
+        self.writes.enqueue(commands, json.len() + writer::SMALL, Catchup::User(owner.to_owned()));
     }
 
     /// Appends a generation's event to its log and publishes it; `started` registers the
@@ -244,17 +251,26 @@ impl Cluster {
     }
 
     /// Writes a generation's whole log again (after writes were lost) and publishes its last
-    /// event, so watchers elsewhere notice what they missed.
+    /// event, so watchers elsewhere notice what they missed. A long log goes in several writes
+    /// (in order: the queue keeps it), each a pipeline of its own.
     pub fn rewrite(&self, meta: &GenerationMeta<'_>, events: &[ServerEvent]) {
+        const PER_WRITE: usize = 1024;
         let mut commands = vec![redis::cmd("DEL").arg(log_key(meta.id)).clone()];
         self.register_commands(meta, &mut commands);
-        let mut last = None;
         let mut bytes = writer::SMALL;
+        let mut last = None;
         for event in events {
             let json = encode(event);
-            bytes += json.len();
+            bytes += json.len() + writer::SMALL;
             commands.push(redis::cmd("XADD").arg(log_key(meta.id)).arg("*").arg("e").arg(&json).clone());
             last = Some(json);
+            if commands.len() >= PER_WRITE {
+                self.writes.enqueue(
+                    std::mem::take(&mut commands),
+                    std::mem::take(&mut bytes),
+                    Catchup::Logged,
+                );
+            }
         }
         if events.last().is_some_and(|e| matches!(e, ServerEvent::GenerationDone { .. })) {
             expire_commands(meta.id, KEEP_FINISHED_LOG, &mut commands);

@@ -20,6 +20,10 @@ use super::{Cluster, HEARTBEAT_LOST_AFTER, RESYNC_CHANNEL, STOP_CHANNEL, TICK, u
 /// subscription counts as lost.
 const RECEIVE_QUEUE: usize = 100_000;
 const RECEIVE_BYTES: usize = 64 << 20;
+/// How long a repair waits for its writes to reach Redis, and before it tries again when they
+/// did not.
+pub(crate) const REPAIR_FLUSH: Duration = Duration::from_secs(10);
+const REPAIR_RETRY: Duration = Duration::from_secs(5);
 
 impl Cluster {
     /// Makes sure this replica receives `owner`'s events (waits for Redis to confirm, so a
@@ -80,8 +84,8 @@ impl Cluster {
                 match redis::cmd("GET").arg(key).query_async::<Option<String>>(&mut connection).await {
                     Ok(Some(json)) => json,
                     _ => {
-                        // Expired or unreachable: the sockets catch up from the logs instead.
-                        self.hub.resync_all();
+                        // Expired or unreachable: the user's sockets catch up instead.
+                        self.hub.resync(owner);
                         return;
                     }
                 }
@@ -226,20 +230,34 @@ impl Cluster {
 
     /// After writes were lost: rewrites this replica's logs (running replies, and those that
     /// ended meanwhile) and tells the users who missed other events to catch up, on every
-    /// replica.
-    async fn repair(&self) {
-        let generations = self.generations.lock().expect("cluster lock poisoned").upgrade();
-        if let Some(generations) = generations {
-            generations.rewrite_logs(self).await;
+    /// replica. Runs apart from the supervisor (which goes on beating), one at a time; when
+    /// it cannot confirm that everything reached Redis it waits, then asks for another.
+    fn start_repair(self: &Arc<Self>) {
+        if self.repairing.swap(true, Ordering::Relaxed) {
+            return;
         }
-        let missed = self.writes.take_missed();
-        if missed.everyone {
-            let command = redis::cmd("PUBLISH").arg(RESYNC_CHANNEL).arg(&self.replica).clone();
-            self.writes.enqueue(vec![command], writer::SMALL, Catchup::Logged);
-        }
-        for user in missed.users {
-            self.publish(&user, &ServerEvent::Resync);
-        }
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let generations = cluster.generations.lock().expect("cluster lock poisoned").upgrade();
+            let mut repaired = match generations {
+                Some(generations) => generations.rewrite_logs(&cluster).await,
+                None => true,
+            };
+            let missed = cluster.writes.take_missed();
+            if missed.everyone {
+                let command = redis::cmd("PUBLISH").arg(RESYNC_CHANNEL).arg(&cluster.replica).clone();
+                cluster.writes.enqueue(vec![command], writer::SMALL, Catchup::Everyone);
+            }
+            for user in missed.users {
+                cluster.publish(&user, &ServerEvent::Resync);
+            }
+            repaired &= cluster.flushed(REPAIR_FLUSH).await;
+            if !repaired {
+                tokio::time::sleep(REPAIR_RETRY).await;
+                cluster.writes.mark_dirty();
+            }
+            cluster.repairing.store(false, Ordering::Relaxed);
+        });
     }
 }
 
@@ -309,8 +327,8 @@ pub(super) async fn supervise(cluster: Weak<Cluster>) {
                 let beat = redis::cmd("PUBLISH").arg(channel).arg("").clone();
                 let _ = tokio::time::timeout(TICK, beat.query_async::<()>(&mut connection)).await;
             }
-            if cluster.writes.take_dirty() {
-                cluster.repair().await;
+            if !cluster.repairing.load(Ordering::Relaxed) && cluster.writes.take_dirty() {
+                cluster.start_repair();
             }
             if ticks.is_multiple_of(10) {
                 cluster.unsubscribe_idle().await;

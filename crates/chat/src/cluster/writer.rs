@@ -19,8 +19,10 @@ const QUEUE: usize = 100_000;
 const QUEUE_BYTES: usize = 64 << 20;
 /// Users remembered as having missed events; past that, every user is told to catch up.
 const MISSED_USERS: usize = 100_000;
-/// Commands in one pipeline.
+/// Writes taken from the queue at once.
 const BATCH: usize = 512;
+/// Most commands in one pipeline (a pipeline answers within the response timeout, 2 s).
+const PIPELINE: usize = 4096;
 /// What a command without a payload of its own weighs in the queue.
 pub(super) const SMALL: usize = 128;
 
@@ -30,6 +32,8 @@ pub(super) enum Catchup {
     /// Nobody: a generation's log and its live events (its owner rewrites them).
     Logged,
     User(String),
+    /// Every user (a request that every replica's sockets catch up).
+    Everyone,
 }
 
 /// What the writer task takes: commands to pipeline, or a request to say when everything
@@ -83,20 +87,24 @@ impl Writes {
         }
     }
 
-    /// Notes a write that did not reach Redis.
-    fn lost(&self, catchup: Catchup) {
-        self.dirty.store(true, Ordering::Relaxed);
-        if let Catchup::User(user) = catchup {
+    /// Notes a write that did not reach Redis (who missed it first, then that a repair is
+    /// due: a repair that sees the mark finds the user).
+    pub fn lost(&self, catchup: Catchup) {
+        {
             let mut missed = self.missed.lock().expect("writes lock poisoned");
-            if missed.everyone {
-                return;
+            match catchup {
+                Catchup::Logged => {}
+                _ if missed.everyone => {}
+                Catchup::Everyone => *missed = Missed { users: HashSet::new(), everyone: true },
+                Catchup::User(_) if missed.users.len() >= MISSED_USERS => {
+                    *missed = Missed { users: HashSet::new(), everyone: true };
+                }
+                Catchup::User(user) => {
+                    missed.users.insert(user);
+                }
             }
-            if missed.users.len() >= MISSED_USERS {
-                *missed = Missed { users: HashSet::new(), everyone: true };
-                return;
-            }
-            missed.users.insert(user);
         }
+        self.dirty.store(true, Ordering::Relaxed);
     }
 
     /// Marks every log of this replica for a rewrite (Redis was away).
@@ -135,23 +143,51 @@ pub(super) async fn write_loop(cluster: Weak<Cluster>, mut queued: mpsc::Receive
     let mut batch = Vec::with_capacity(BATCH);
     while queued.recv_many(&mut batch, BATCH).await > 0 {
         let Some(cluster) = cluster.upgrade() else { return };
-        let mut pipe = redis::pipe();
-        let (mut flushed, mut catchups, mut commands, mut bytes) = (Vec::new(), Vec::new(), 0, 0);
+        let mut pipeline = Pipeline::default();
         for write in batch.drain(..) {
             match write {
-                Write::Commands { commands: list, bytes: size, catchup } => {
-                    commands += list.len();
-                    bytes += size;
-                    for command in list {
-                        pipe.add_command(command).ignore();
+                Write::Commands { commands, bytes, catchup } => {
+                    if pipeline.commands + commands.len() > PIPELINE {
+                        pipeline.send(&cluster).await;
                     }
-                    catchups.push(catchup);
+                    pipeline.add(commands, bytes, catchup);
                 }
-                Write::Flush(done) => flushed.push(done),
+                Write::Flush(done) => {
+                    pipeline.send(&cluster).await;
+                    let _ = done.send(());
+                }
             }
         }
+        pipeline.send(&cluster).await;
+    }
+}
+
+/// Commands gathered for one round trip, with what their loss would leave to repair.
+#[derive(Default)]
+struct Pipeline {
+    pipe: redis::Pipeline,
+    commands: usize,
+    bytes: usize,
+    catchups: Vec<Catchup>,
+}
+
+impl Pipeline {
+    fn add(&mut self, commands: Vec<Cmd>, bytes: usize, catchup: Catchup) {
+        self.commands += commands.len();
+        self.bytes += bytes;
+        for command in commands {
+            self.pipe.add_command(command).ignore();
+        }
+        self.catchups.push(catchup);
+    }
+
+    /// Sends what was gathered (if anything) and starts afresh.
+    async fn send(&mut self, cluster: &Cluster) {
+        let Self { pipe, commands, bytes, catchups } = std::mem::take(self);
+        if commands == 0 {
+            return;
+        }
         let written = match cluster.commands() {
-            _ if commands == 0 => true,
             Some(mut connection) => pipe.query_async::<()>(&mut connection).await.is_ok(),
             None => false,
         };
@@ -162,9 +198,6 @@ pub(super) async fn write_loop(cluster: Weak<Cluster>, mut queued: mpsc::Receive
             for catchup in catchups {
                 writes.lost(catchup);
             }
-        }
-        for done in flushed {
-            let _ = done.send(());
         }
     }
 }
@@ -199,5 +232,8 @@ mod tests {
         }
         let missed = writes.take_missed();
         assert!(missed.everyone && missed.users.is_empty());
+        writes.lost(Catchup::Everyone);
+        writes.lost(Catchup::User("late".into()));
+        assert_eq!(writes.take_missed(), Missed { users: HashSet::new(), everyone: true });
     }
 }

@@ -25,8 +25,9 @@ use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage, Parent};
 
 /// How long a finished generation stays findable, for sockets that resubscribe late.
 const KEEP_FINISHED: Duration = Duration::from_secs(30);
-/// Ended generations kept for a rewrite of their logs (Redis was away when they ended).
-const MAX_UNSYNCED: usize = 10_000;
+/// Bytes of text of the ended generations kept for a rewrite of their logs (Redis was away
+/// when they ended).
+const MAX_UNSYNCED_BYTES: usize = 64 << 20;
 /// Replies one user may have running or queued at once.
 pub const MAX_UNFINISHED_PER_USER: usize = 8;
 /// A streaming reply not saved for this long is considered dead (its process died).
@@ -224,6 +225,11 @@ impl Generation {
         cluster.rewrite(&self.meta(), &events);
     }
 
+    /// About what its record weighs: its text.
+    fn size(&self) -> usize {
+        self.prefix.len() + self.state.lock().expect("generation lock poisoned").text.len()
+    }
+
     /// Whether the generation has ended.
     pub fn is_done(&self) -> bool {
         self.state.lock().expect("generation lock poisoned").done.is_some()
@@ -291,7 +297,15 @@ pub struct Generations {
     conversation_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Finished generations whose logs may be missing from the cluster (Redis was away when
     /// they ended), kept until rewritten so watchers on other replicas see them end.
-    unsynced: Mutex<HashMap<String, Arc<Generation>>>,
+    unsynced: Mutex<Unsynced>,
+}
+
+#[derive(Default)]
+struct Unsynced {
+    generations: HashMap<String, Arc<Generation>>,
+    /// Their texts' bytes.
+    bytes: usize,
+    warned: bool,
 }
 
 impl Generations {
@@ -304,7 +318,7 @@ impl Generations {
             running: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             conversation_locks: Mutex::new(HashMap::new()),
-            unsynced: Mutex::new(HashMap::new()),
+            unsynced: Mutex::default(),
         })
     }
 
@@ -537,32 +551,50 @@ impl Generations {
         let Some(generation) = self.running.lock().expect("generations lock poisoned").remove(id) else {
             return;
         };
-        if self.bus.cluster().is_some_and(|c| c.needs_rewrite()) {
-            let mut unsynced = self.unsynced.lock().expect("generations lock poisoned");
-            if unsynced.len() < MAX_UNSYNCED {
-                unsynced.insert(generation.id.clone(), generation);
-            } else {
-                tracing::warn!("too many replies ended while Redis was away; watchers elsewhere reload");
+        let Some(cluster) = self.bus.cluster().filter(|c| c.needs_rewrite()) else { return };
+        let mut unsynced = self.unsynced.lock().expect("generations lock poisoned");
+        let bytes = generation.size();
+        if unsynced.bytes + bytes <= MAX_UNSYNCED_BYTES {
+            unsynced.bytes += bytes;
+            unsynced.generations.insert(generation.id.clone(), generation);
+        } else {
+            // Too much to keep: the owner's sockets elsewhere are told to read it again.
+            cluster.missed(&generation.owner_id);
+            if !unsynced.warned {
+                unsynced.warned = true;
+                tracing::warn!("too many replies ended while Redis was away to keep them all for a rewrite");
             }
         }
     }
 
     /// Writes again the logs of this replica's generations, running or ended since writes
-    /// were lost; forgets the ended ones once the rewrite reached Redis.
-    pub async fn rewrite_logs(&self, cluster: &crate::cluster::Cluster) {
+    /// were lost, a few at a time, each lot flushed before the next; forgets the ended ones
+    /// once their rewrite reached Redis. False when that could not be confirmed.
+    pub async fn rewrite_logs(&self, cluster: &crate::cluster::Cluster) -> bool {
+        const LOT: usize = 64;
         let running: Vec<_> =
             self.running.lock().expect("generations lock poisoned").values().cloned().collect();
         let ended: Vec<_> =
-            self.unsynced.lock().expect("generations lock poisoned").values().cloned().collect();
-        for g in running.iter().chain(&ended) {
-            g.rewrite_log(&self.bus);
-        }
-        if !ended.is_empty() && cluster.flushed(Duration::from_secs(5)).await {
+            self.unsynced.lock().expect("generations lock poisoned").generations.values().cloned().collect();
+        let all: Vec<_> = running.into_iter().chain(ended).collect();
+        for lot in all.chunks(LOT) {
+            for g in lot {
+                g.rewrite_log(&self.bus);
+            }
+            if !cluster.flushed(crate::cluster::REPAIR_FLUSH).await {
+                return false;
+            }
             let mut unsynced = self.unsynced.lock().expect("generations lock poisoned");
-            for g in &ended {
-                unsynced.remove(&g.id);
+            for g in lot {
+                if unsynced.generations.remove(&g.id).is_some() {
+                    unsynced.bytes -= g.size();
+                }
+            }
+            if unsynced.generations.is_empty() {
+                unsynced.warned = false;
             }
         }
+        true
     }
 
     /// Keeps a running generation counted under its owner's cluster-wide cap.

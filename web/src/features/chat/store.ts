@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 
 import { config } from '../../api/config';
+import { ApiError } from '../../api/errors';
 import type { Conversation, ServerEvent } from '../../api/types.gen';
 import { session } from '../../lib/session';
 import { ChatSocket, type SocketStatus } from '../../lib/socket';
@@ -24,6 +25,9 @@ export class ChatStore {
   private status: SocketStatus = 'closed';
   private lastError: string | null = null;
   private unsubscribeSession: (() => void) | null = null;
+  /** Conversations on screen (how many views show each). */
+  private readonly shown = new Map<string, number>();
+  private resyncTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly queries: QueryClient) {
     const url = `${config().chat_url.replace(/^http/, 'ws')}/ws/chat`;
@@ -52,6 +56,8 @@ export class ChatStore {
     this.socket.stop();
     this.unsubscribeSession?.();
     window.removeEventListener('online', this.onOnline);
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
     this.streams = new Map();
   }
 
@@ -90,10 +96,7 @@ export class ChatStore {
         this.updateConversation(event.conversation);
         return;
       case 'conversation_deleted':
-        this.streams.delete(event.conversation_id);
-        this.queries.removeQueries({ queryKey: conversationKeys.one(event.conversation_id) });
-        void this.queries.invalidateQueries({ queryKey: conversationKeys.lists() });
-        this.emit();
+        this.forget(event.conversation_id);
         return;
       case 'error':
         this.lastError = event.detail;
@@ -118,21 +121,43 @@ export class ChatStore {
     }
   }
 
+  /** Notes that a view shows this conversation; call the returned function when it stops. */
+  showing(conversationId: string): () => void {
+    this.shown.set(conversationId, (this.shown.get(conversationId) ?? 0) + 1);
+    return () => {
+      const left = (this.shown.get(conversationId) ?? 1) - 1;
+      if (left > 0) this.shown.set(conversationId, left);
+      else this.shown.delete(conversationId);
+    };
+  }
+
   /**
    * Some events may have been lost (the socket fell behind, or the server's link to the other
    * replicas was cut): the replies were caught up by the socket; titles, deletions and messages
-   * posted elsewhere are read again. After a random pause, so a server's sockets do not all ask
-   * at the same moment.
+   * posted elsewhere are read again — the lists (refetched if on screen) and the conversations
+   * on screen (others are read when next opened). Once per burst of frames, after a random
+   * pause, so a server's sockets do not all ask at the same moment.
    */
   private resync(): void {
-    setTimeout(() => {
+    if (this.resyncTimer !== undefined) return;
+    this.resyncTimer = setTimeout(() => {
+      this.resyncTimer = undefined;
       void this.queries.invalidateQueries({ queryKey: conversationKeys.all });
-      for (const id of this.streams.keys()) {
+      for (const id of this.shown.keys()) {
         fetchMessages(id)
           .then((messages) => this.dispatch(id, { type: 'snapshot', messages }))
-          .catch(() => undefined); // the next resync or reload reads it
+          .catch((err: unknown) => {
+            if (err instanceof ApiError && err.status === 404) this.forget(id); // deleted meanwhile
+          });
       }
     }, Math.random() * RESYNC_SPREAD_MS);
+  }
+
+  private forget(conversationId: string): void {
+    this.streams.delete(conversationId);
+    this.queries.removeQueries({ queryKey: conversationKeys.one(conversationId) });
+    void this.queries.invalidateQueries({ queryKey: conversationKeys.lists() });
+    this.emit();
   }
 
   private updateConversation(conversation: Conversation): void {

@@ -148,6 +148,14 @@ describe('stream reducer', () => {
     expect(shown(after)).toEqual({ text: 'Done.', status: { kind: 'complete' } });
   });
 
+  it('ends a reply whose end it missed when a snapshot says it ended', () => {
+    const s = fold([started(), delta(1, 'Hel')]);
+    expect(shown(s).status).toEqual({ kind: 'streaming' });
+    const after = reduce(s, { type: 'snapshot', messages: [message('r1', { content: 'Hello.', status: 'complete' })] });
+    expect(shown(after)).toEqual({ text: 'Hello.', status: { kind: 'complete' } });
+    expect(resumePoint(after)).toEqual({});
+  });
+
   it('keeps two replies of one conversation apart', () => {
     const s = fold([
       started('g1', 'r1'),

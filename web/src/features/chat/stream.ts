@@ -99,6 +99,22 @@ function upsert(state: ConversationStream, ...incoming: Message[]): Conversation
   return messages ? { ...state, messages } : state;
 }
 
+/**
+ * Replies the server says have ended while this tab still shows them running (their end was
+ * lost: a socket that fell behind, a server cut off from the others) end here too.
+ */
+function settle(state: ConversationStream, messages: Message[]): ConversationStream {
+  let next = state;
+  for (const message of messages) {
+    if (!TERMINAL.has(message.status)) continue;
+    const g = next.byMessage[message.id];
+    const r = g ? next.replies[g] : undefined;
+    if (!r || (r.status.kind !== 'streaming' && r.status.kind !== 'queued')) continue;
+    next = withReply(next, { ...r, text: message.content.slice(r.prefix.length), status: statusOf(message) });
+  }
+  return next;
+}
+
 function reply(state: ConversationStream, generationId: string): LiveReply {
   return (
     state.replies[generationId] ?? {
@@ -124,7 +140,7 @@ function withReply(state: ConversationStream, r: LiveReply): ConversationStream 
 export function reduce(state: ConversationStream, action: StreamAction): ConversationStream {
   switch (action.type) {
     case 'snapshot':
-      return upsert(state, ...action.messages);
+      return settle(upsert(state, ...action.messages), action.messages);
     case 'message':
       return upsert(state, action.message);
     case 'event':

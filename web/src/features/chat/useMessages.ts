@@ -62,6 +62,9 @@ export function useMessagePages(id: string, store: ChatStore, connection: Socket
     };
   }, [id, store, attempt]);
 
+  // While shown, the conversation is read again when the socket says events were lost.
+  useEffect(() => store.showing(id), [id, store]);
+
   // The socket is back: the server is, too.
   useEffect(() => {
     if (connection === 'open' && !loaded.current) setAttempt((n) => n + 1);
