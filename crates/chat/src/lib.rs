@@ -12,5 +12,6 @@ pub mod providers;
 pub mod snippet;
 pub mod state;
 pub mod store;
+pub mod tools;
 
 pub use app::{App, BuildError, build};

@@ -7,6 +7,7 @@ mod limits;
 
 mod chaos;
 mod connections;
+mod egress;
 mod generations;
 mod models;
 mod pages;
