@@ -12,6 +12,7 @@ async fn a_client_lists_and_calls_the_time_tool() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(mcp_time::serve(listener));
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = StreamableHttpClientTransportConfig::with_uri(format!("http://127.0.0.1:{port}/mcp"));
     let transport = StreamableHttpClientTransport::with_client(reqwest13::Client::new(), config);
     let client = ().serve(transport).await.expect("the MCP handshake succeeds");
