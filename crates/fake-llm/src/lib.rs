@@ -37,6 +37,7 @@
 //! can check what was asked and that a stopped reply really aborted the upstream request.
 
 pub mod models;
+mod tools;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -166,7 +167,7 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
     let last = asked_at.and_then(|i| messages[i]["content"].as_str()).unwrap_or("").to_owned();
     let after = asked_at.map_or(&messages[..0], |i| &messages[i + 1..]);
     let rounds_done = after.iter().filter(|m| m["role"] == "assistant").count();
-    let results = tool_results(after);
+    let results = tools::tool_results(after);
     let number = |name: &str| directive(&last, name).and_then(|v| v.parse::<u64>().ok());
     // Asked to carry on from the assistant's partial reply (a continuation).
     let continuing = messages.last().is_some_and(|m| m["role"] == "assistant");
@@ -231,25 +232,6 @@ fn directives<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
         rest = &rest[start + 2..];
     }
     found
-}
-
-/// The tool results in the messages after the user's last words: OpenAI's `tool` messages and
-/// Anthropic's `tool_result` blocks (errors marked).
-fn tool_results(messages: &[Value]) -> Vec<String> {
-    let mut results = Vec::new();
-    for message in messages {
-        if message["role"] == "tool" {
-            results.push(message["content"].as_str().unwrap_or_default().to_owned());
-        }
-        for block in message["content"].as_array().into_iter().flatten() {
-            if block["type"] == "tool_result" {
-                let text = block["content"].as_str().unwrap_or_default();
-                let error = if block["is_error"] == true { "error: " } else { "" };
-                results.push(format!("{error}{text}"));
-            }
-        }
-    }
-    results
 }
 
 fn strip_directives(text: &str) -> String {
@@ -402,7 +384,7 @@ fn word_frame(dialect: Dialect, model: &str, word: &str) -> String {
 
 fn frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Frames {
     if !script.calls.is_empty() {
-        return Box::new(call_frames(script, dialect, model, prompt_tokens).into_iter());
+        return Box::new(tools::call_frames(script, dialect, model, prompt_tokens).into_iter());
     }
     let finite = finite_frames(script, dialect, model, prompt_tokens);
     let delay = script.delay;
@@ -509,59 +491,6 @@ fn finite_frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: 
         Dialect::Anthropic => {
             out.push(Frame::Data(sse(Some("message_delta"), json!({"type": "message_delta", "delta": {"stop_reason": if script.length { "max_tokens" } else { "end_turn" }}, "usage": {"output_tokens": completion}})), Duration::ZERO));
             out.push(Frame::Data(sse(Some("message_stop"), json!({"type": "message_stop"})), Duration::ZERO));
-        }
-    }
-    out
-}
-
-/// A turn that calls tools: each call's name first, then its arguments a few bytes per chunk.
-fn call_frames(script: &Script, dialect: Dialect, model: &str, prompt_tokens: usize) -> Vec<Frame> {
-    const PIECE: usize = 5;
-    let mut out = Vec::new();
-    let data = |event: Option<&str>, data: Value| {
-        let text = match event {
-            Some(event) => format!("event: {event}\ndata: {data}\n\n"),
-            None => format!("data: {data}\n\n"),
-        };
-        Frame::Data(text, script.delay)
-    };
-    let pieces = |arguments: &str| -> Vec<String> {
-        arguments.chars().collect::<Vec<_>>().chunks(PIECE).map(|c| c.iter().collect()).collect()
-    };
-    let chunk = |delta: Value, finish: Value| {
-        json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
-    match dialect {
-        Dialect::OpenAi => {
-            for (i, (id, name, arguments)) in script.calls.iter().enumerate() {
-                let start = json!({"tool_calls": [{"index": i, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]});
-                out.push(data(None, chunk(start, Value::Null)));
-                for piece in pieces(arguments) {
-                    let more = json!({"tool_calls": [{"index": i, "function": {"arguments": piece}}]});
-                    out.push(data(None, chunk(more, Value::Null)));
-                }
-            }
-            out.push(data(None, chunk(json!({}), json!("tool_calls"))));
-            let usage = json!({"prompt_tokens": prompt_tokens, "completion_tokens": script.calls.len(), "total_tokens": prompt_tokens + script.calls.len()});
-            out.push(data(None, json!({"choices": [], "usage": usage})));
-            out.push(Frame::Data("data: [DONE]\n\n".into(), Duration::ZERO));
-        }
-        Dialect::Anthropic => {
-            let start = json!({"type": "message_start", "message": {"model": model, "usage": {"input_tokens": prompt_tokens, "output_tokens": 0}}});
-            out.push(data(Some("message_start"), start));
-            for (i, (id, name, arguments)) in script.calls.iter().enumerate() {
-                let block = json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}});
-                out.push(data(Some("content_block_start"), block));
-                for piece in pieces(arguments) {
-                    let delta = json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": piece}});
-                    out.push(data(Some("content_block_delta"), delta));
-                }
-                out.push(data(Some("content_block_stop"), json!({"type": "content_block_stop", "index": i})));
-            }
-            let end = json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": script.calls.len()}});
-            out.push(data(Some("message_delta"), end));
-            out.push(data(Some("message_stop"), json!({"type": "message_stop"})));
         }
     }
     out
