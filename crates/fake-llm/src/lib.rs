@@ -171,7 +171,10 @@ fn script(body: &Value, prompt_tokens: &mut usize) -> Script {
     let number = |name: &str| directive(&last, name).and_then(|v| v.parse::<u64>().ok());
     // Asked to carry on from the assistant's partial reply (a continuation).
     let continuing = messages.last().is_some_and(|m| m["role"] == "assistant");
-    let offered = body["tools"].as_array().is_some_and(|tools| !tools.is_empty());
+    // Tools offered, and calls allowed (`tool_choice` "none" forbids them: OpenAI's string,
+    // Anthropic's `{"type": "none"}`).
+    let forbidden = body["tool_choice"] == "none" || body["tool_choice"]["type"] == "none";
+    let offered = body["tools"].as_array().is_some_and(|tools| !tools.is_empty()) && !forbidden;
     let rounds = number("rounds").unwrap_or(1) as usize;
     let calls: Vec<(String, String, String)> = if offered && rounds_done < rounds {
         directives(&last, "call")

@@ -84,6 +84,9 @@ impl AnthropicProvider {
                 .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
                 .collect();
             body["tools"] = json!(tools);
+            if request.final_answer {
+                body["tool_choice"] = json!({"type": "none"});
+            }
         }
         let http = self
             .client

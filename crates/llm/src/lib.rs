@@ -51,6 +51,9 @@ pub struct ChatRequest {
     pub tools: Vec<ToolSpec>,
     /// The rounds of the tool loop so far in this reply, after `messages`.
     pub rounds: Vec<ToolRound>,
+    /// The tools stay described (the rounds refer to them) but the model may call none: it
+    /// must answer now (the last round).
+    pub final_answer: bool,
 }
 
 /// Token counts, when the provider reports them.

@@ -58,6 +58,9 @@ impl OpenAiProvider {
                 .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
                 .collect();
             body["tools"] = json!(tools);
+            if request.final_answer {
+                body["tool_choice"] = json!("none");
+            }
         }
         let max_tokens = request.max_tokens.or(self.settings.max_tokens);
         if let Some(max) = max_tokens {

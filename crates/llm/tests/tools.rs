@@ -106,3 +106,24 @@ async fn a_request_without_tools_gets_text_and_offers_none() {
         assert!(request.get("tools").is_none(), "{request}");
     }
 }
+
+#[tokio::test]
+async fn the_last_round_keeps_the_tools_described_and_forbids_calls() {
+    let fake = fake_llm::FakeLlm::start().await;
+    let prompt = r#"Time? [[call=get_current_time {"timezone": "UTC"}]] [[rounds=9]]"#;
+    for provider in providers(&fake) {
+        let (_, calls) = turn(&*provider, ask(prompt, vec![clock()], vec![])).await;
+        let results =
+            vec![ToolResult { call_id: calls[0].id.clone(), content: "noon".into(), is_error: false }];
+        let round = ToolRound { text: String::new(), calls, results };
+        let request = ChatRequest { final_answer: true, ..ask(prompt, vec![clock()], vec![round]) };
+        let (text, calls) = turn(&*provider, request).await;
+        assert!(calls.is_empty(), "{}: no call allowed", provider.name());
+        assert_eq!(text, "Tool results: noon", "{}", provider.name());
+    }
+    let requests = fake.requests();
+    assert_eq!(requests[1]["tool_choice"], "none");
+    assert_eq!(requests[1]["tools"][0]["function"]["name"], "get_current_time");
+    assert_eq!(requests[3]["tool_choice"]["type"], "none");
+    assert!(requests[0].get("tool_choice").is_none());
+}
