@@ -143,6 +143,33 @@ pub struct ChatConfig {
     /// user with several gets the most generous of each. A role's table replaces `limits` for
     /// its users; the fields it leaves out take the built-in defaults.
     pub role_limits: std::collections::BTreeMap<String, WriteLimits>,
+    /// Tools from MCP servers (`docs/security.md`, "Tools").
+    pub tools: ToolsConfig,
+    /// The key that seals secrets stored for MCP servers (at least 32 characters; prefer
+    /// `_FILE`); empty means one generated into `<data_dir>/secrets.key`. Replicas of a cluster
+    /// need the same value.
+    pub secrets_key: String,
+}
+
+/// How the model may use tools from MCP servers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolsConfig {
+    /// Whether replies may call tools at all; off, servers are kept but never reached.
+    pub enabled: bool,
+    /// Hosts (`host` or `host:port`) users' MCP servers may reach although they are internal
+    /// or plain http (e.g. a tool server next to the chat service).
+    pub allowed_hosts: Vec<String>,
+    /// Most rounds of tool calls in one reply; past it the model must answer without tools.
+    pub max_rounds: u32,
+    /// Most tool definitions put in the model's context for one reply.
+    pub max_tools: usize,
+}
+
+impl Default for ToolsConfig {
+    fn default() -> Self {
+        Self { enabled: true, allowed_hosts: Vec::new(), max_rounds: 5, max_tools: 64 }
+    }
 }
 
 /// How much one user may write to the chat service. 0 means no limit. Rates refill
@@ -246,6 +273,8 @@ impl Default for ChatConfig {
             local: LocalModelConfig::default(),
             limits: WriteLimits::default(),
             role_limits: Default::default(),
+            tools: ToolsConfig::default(),
+            secrets_key: String::new(),
         }
     }
 }
@@ -422,20 +451,41 @@ impl Config {
         if !self.auth.revocations_secret.is_empty() {
             return Ok(self.auth.revocations_secret.clone());
         }
-        // A file is only ever seen whole: it is written under another name and linked into
-        // place (which fails if another service linked its own first). One found empty or
-        // short (say, from an older version that crashed mid-write) is replaced.
-        const MIN_LEN: usize = 32;
-        let file = self.data_dir.join("revocations.secret");
+        self.secret_file("revocations.secret")
+    }
+
+    /// The key sealing secrets stored for MCP servers: the configured one, or the one in
+    /// `<data_dir>/secrets.key`, made (owner-only) on first use.
+    pub fn secrets_key(&self) -> std::io::Result<String> {
+        if !self.chat.secrets_key.is_empty() {
+            if self.chat.secrets_key.len() < SECRET_MIN_LEN {
+                return Err(std::io::Error::other(format!(
+                    "chat.secrets_key must be at least {SECRET_MIN_LEN} characters"
+                )));
+            }
+            return Ok(self.chat.secrets_key.clone());
+        }
+        self.secret_file("secrets.key")
+    }
+
+    /// A random secret kept in `<data_dir>/<name>`. A file is only ever seen whole: it is
+    /// written under another name and linked into place (which fails if another service linked
+    /// its own first). One found empty or short (say, from an older version that crashed
+    /// mid-write) is replaced.
+    fn secret_file(&self, name: &str) -> std::io::Result<String> {
+        let file = self.data_dir.join(name);
         let read = || {
-            std::fs::read_to_string(&file).ok().map(|s| s.trim().to_owned()).filter(|s| s.len() >= MIN_LEN)
+            std::fs::read_to_string(&file)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| s.len() >= SECRET_MIN_LEN)
         };
         if let Some(secret) = read() {
             return Ok(secret);
         }
         crate::db::private_dir(&self.data_dir)?;
         let secret = crate::ids::random_id(43);
-        let staged = self.data_dir.join(format!("revocations.secret.{}", crate::ids::random_id(12)));
+        let staged = self.data_dir.join(format!("{name}.{}", crate::ids::random_id(12)));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -452,13 +502,16 @@ impl Config {
         match linked {
             Ok(()) => Ok(secret),
             // Another service made it a moment ago.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read().ok_or_else(|| {
-                std::io::Error::other("the revocation feed's secret file is empty or too short")
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                read().ok_or_else(|| std::io::Error::other(format!("{name} is empty or too short")))
+            }
             Err(e) => Err(e),
         }
     }
 }
+
+/// Shortest secret kept in a file or accepted as a key.
+const SECRET_MIN_LEN: usize = 32;
 
 fn database_url_or_default(url: &str, data_dir: &Path, file: &str) -> String {
     if url.is_empty() { format!("sqlite://{}", data_dir.join(file).display()) } else { url.to_owned() }
@@ -537,6 +590,10 @@ env_vars! {
     "OPENCHAT_MAX_REPLY_SECS" => ["chat", "max_reply_secs"] Integer, "longest time a reply may stream, in seconds (default 600)";
     "OPENCHAT_MAX_PAGE_BYTES" => ["chat", "max_page_bytes"] Integer, "most bytes of message text in one page of messages (default 4194304)";
     "OPENCHAT_MAX_STREAM_LINE_BYTES" => ["chat", "max_stream_line_bytes"] Integer, "longest line or event of a provider's stream, in bytes (default 1048576)";
+    "OPENCHAT_TOOLS_ENABLED" => ["chat", "tools", "enabled"] Bool, "whether replies may call tools from MCP servers; off, servers are kept but never reached (default true)";
+    "OPENCHAT_TOOLS_ALLOWED_HOSTS" => ["chat", "tools", "allowed_hosts"] List, "hosts (host or host:port) MCP servers may be on although internal or plain http, comma-separated";
+    "OPENCHAT_MAX_TOOL_ROUNDS" => ["chat", "tools", "max_rounds"] Integer, "most rounds of tool calls in one reply (default 5)";
+    "OPENCHAT_SECRETS_KEY" => ["chat", "secrets_key"] Text, "key sealing the secrets stored for MCP servers, 32+ characters (prefer _FILE; default generated into <data dir>/secrets.key)";
     "OPENCHAT_WEB_HOST" => ["web", "host"] Text, "web UI bind address (default 0.0.0.0)";
     "OPENCHAT_WEB_PORT" => ["web", "port"] Integer, "web UI port (default 3000)";
     "OPENCHAT_WEB_DIR" => ["web", "dir"] Text, "serve the web UI from this built directory instead of the embedded one";
