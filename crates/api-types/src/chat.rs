@@ -154,6 +154,33 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub finish_reason: Option<FinishReason>,
+    /// The tools a reply called, in order (left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<ToolCall>>", optional)]
+    pub tool_calls: Vec<ToolCall>,
+}
+
+/// One tool call of a reply: what the model asked, and what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCall {
+    /// The call's id (the model's).
+    pub id: String,
+    /// The tool's name on its server.
+    pub name: String,
+    /// The MCP server's name (as registered).
+    pub server: String,
+    /// The arguments the model wrote, as JSON text.
+    pub arguments: String,
+    /// Where the call happened: bytes of the reply's text written before it.
+    pub offset: u64,
+    /// What the tool answered (cut at 32 KiB), once it has; `null` while it runs or if it
+    /// failed.
+    pub result: Option<String>,
+    /// Why the call failed (the tool said so, it timed out, its server could not be used, or the
+    /// reply was stopped); `null` while it runs or if it succeeded.
+    pub error: Option<String>,
+    /// How long the call took, in milliseconds, once it has ended.
+    pub duration_ms: Option<u64>,
 }
 
 /// `POST …/messages` body.
@@ -289,6 +316,21 @@ pub enum ServerEvent {
         seq: u64,
         text: String,
     },
+    /// The model calls a tool; numbered with the deltas (`seq`), so a resume replays it.
+    ToolCallStarted {
+        generation_id: String,
+        conversation_id: String,
+        seq: u64,
+        call: ToolCall,
+    },
+    /// A tool call ended (`call.result` or `call.error`, and `call.duration_ms`); numbered with
+    /// the deltas.
+    ToolCallDone {
+        generation_id: String,
+        conversation_id: String,
+        seq: u64,
+        call: ToolCall,
+    },
     /// Waiting for earlier replies of the same conversation to finish.
     GenerationQueued {
         generation_id: String,
@@ -333,6 +375,21 @@ pub enum ServerEvent {
         code: String,
         detail: String,
     },
+}
+
+impl ServerEvent {
+    /// For a generation's numbered events (deltas and tool calls): its conversation,
+    /// generation and `seq`.
+    pub fn numbered(&self) -> Option<(&str, &str, u64)> {
+        match self {
+            Self::Delta { conversation_id, generation_id, seq, .. }
+            | Self::ToolCallStarted { conversation_id, generation_id, seq, .. }
+            | Self::ToolCallDone { conversation_id, generation_id, seq, .. } => {
+                Some((conversation_id, generation_id, *seq))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Frames the client sends: `{"action": "...", "data": {...}}`.

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod mcp;
 pub mod rules;
 pub mod search;
 pub mod settings;

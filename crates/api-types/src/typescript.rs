@@ -5,7 +5,7 @@
 
 use ts_rs::{Config, TS};
 
-use crate::{auth, chat, error, search, settings};
+use crate::{auth, chat, error, mcp, search, settings};
 
 /// Every declaration, in a stable order, as one module.
 pub fn bindings() -> String {
@@ -31,6 +31,7 @@ pub fn bindings() -> String {
         chat::MessageStatus::decl(&cfg),
         chat::FinishReason::decl(&cfg),
         chat::Message::decl(&cfg),
+        chat::ToolCall::decl(&cfg),
         chat::PostMessage::decl(&cfg),
         chat::PostedMessage::decl(&cfg),
         chat::Model::decl(&cfg),
@@ -44,6 +45,13 @@ pub fn bindings() -> String {
         search::SearchResults::decl(&cfg),
         settings::UserSettings::decl(&cfg),
         settings::UpdateSettings::decl(&cfg),
+        mcp::McpScope::decl(&cfg),
+        mcp::McpServerConfig::decl(&cfg),
+        mcp::McpServer::decl(&cfg),
+        mcp::CreateMcpServer::decl(&cfg),
+        mcp::UpdateMcpServer::decl(&cfg),
+        mcp::McpTool::decl(&cfg),
+        mcp::McpServerTools::decl(&cfg),
         error::ErrorBody::decl(&cfg),
         error::FieldError::decl(&cfg),
     ];

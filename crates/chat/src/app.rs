@@ -22,6 +22,8 @@ pub enum BuildError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot read or make the revocation feed's secret (OPENCHAT_REVOCATIONS_SECRET): {0}")]
     Secret(std::io::Error),
+    #[error("cannot read or make the key sealing MCP servers' secrets (OPENCHAT_SECRETS_KEY): {0}")]
+    SecretsKey(std::io::Error),
     #[error("OPENCHAT_REDIS_URL: {0}")]
     Redis(#[from] redis::RedisError),
 }
@@ -94,7 +96,9 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     };
     let bus = Bus::new(hub, cluster.clone());
     let limits = crate::generation::ReplyLimits::from_config(&chat);
-    let generations = Generations::new(db.clone(), bus, registry, limits);
+    let secrets_key = config.secrets_key().map_err(BuildError::SecretsKey)?;
+    let tools = Arc::new(crate::tools::Tools::new(&chat.tools, &secrets_key));
+    let generations = Generations::new(db.clone(), bus, registry, limits, tools);
     if let (Some(cluster), Some(queued)) = (&cluster, queued) {
         cluster.start(&generations, queued);
         // Watchers on other replicas of replies this start found dead learn that they ended.

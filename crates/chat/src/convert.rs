@@ -38,5 +38,6 @@ pub fn message_to_wire(m: &MessageRecord) -> Message {
         usage,
         error: m.error.clone(),
         finish_reason: m.finish_reason,
+        tool_calls: m.tool_calls.as_deref().and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default(),
     }
 }

@@ -111,7 +111,47 @@ error?: string | null,
 /**
  * Why a reply is `incomplete`.
  */
-finish_reason?: FinishReason, };
+finish_reason?: FinishReason, 
+/**
+ * The tools a reply called, in order (left out when none).
+ */
+tool_calls?: Array<ToolCall>, };
+
+export type ToolCall = { 
+/**
+ * The call's id (the model's).
+ */
+id: string, 
+/**
+ * The tool's name on its server.
+ */
+name: string, 
+/**
+ * The MCP server's name (as registered).
+ */
+server: string, 
+/**
+ * The arguments the model wrote, as JSON text.
+ */
+arguments: string, 
+/**
+ * Where the call happened: bytes of the reply's text written before it.
+ */
+offset: number, 
+/**
+ * What the tool answered (cut at 32 KiB), once it has; `null` while it runs or if it
+ * failed.
+ */
+result: string | null, 
+/**
+ * Why the call failed (the tool said so, it timed out, its server could not be used, or the
+ * reply was stopped); `null` while it runs or if it succeeded.
+ */
+error: string | null, 
+/**
+ * How long the call took, in milliseconds, once it has ended.
+ */
+duration_ms: number | null, };
 
 export type PostMessage = { content: string, 
 /**
@@ -146,7 +186,11 @@ error?: string | null,
 /**
  * Why a reply is `incomplete`.
  */
-finish_reason?: FinishReason, };
+finish_reason?: FinishReason, 
+/**
+ * The tools a reply called, in order (left out when none).
+ */
+tool_calls?: Array<ToolCall>, };
 
 export type Model = { id: string, provider: string, };
 
@@ -203,7 +247,7 @@ position: number, model: string,
 /**
  * Text the reply already had (when continuing a reply); the deltas append to it.
  */
-prefix: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
+prefix: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "tool_call_started", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "tool_call_done", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
 /**
  * The reply's final status (`complete`, `incomplete`, `cancelled`, `failed` or
  * `interrupted`); the stored message follows.
@@ -252,6 +296,93 @@ default_model: string | null,
 default_system_prompt: string | null, };
 
 export type UpdateSettings = { default_model?: string, default_system_prompt?: string, };
+
+export type McpScope = "user" | "global" | "role";
+
+export type McpServerConfig = { 
+/**
+ * Longest wait for one tool call, in seconds (1–600; default 30).
+ */
+timeout_seconds?: number, 
+/**
+ * The request header that carries the server's secret (default `Authorization`).
+ */
+secret_header?: string, };
+
+export type McpServer = { id: string, name: string, description: string, 
+/**
+ * The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`).
+ */
+server_url: string, 
+/**
+ * Inactive servers are kept but never offered to the model.
+ */
+is_active: boolean, config: McpServerConfig, 
+/**
+ * Whether a secret is stored for the server (sent in `config.secret_header`).
+ */
+has_secret: boolean, scope: McpScope, 
+/**
+ * For `scope: "role"`: the role whose users may use it.
+ */
+role: string | null, 
+/**
+ * Whether the caller may change or delete it (their own, or any for an administrator).
+ */
+editable: boolean, created_at: string, updated_at: string, };
+
+export type CreateMcpServer = { 
+/**
+ * 1–100 characters.
+ */
+name: string, 
+/**
+ * At most 1 000 characters.
+ */
+description?: string, 
+/**
+ * `https://…` (plain `http://` only for hosts an administrator allows).
+ */
+server_url: string, 
+/**
+ * Default `true`.
+ */
+is_active?: boolean, config?: McpServerConfig, 
+/**
+ * A static secret the server expects in `config.secret_header` (as sent, e.g.
+ * `Bearer abc…`); stored encrypted, never returned. At most 4 096 characters.
+ */
+secret?: string, 
+/**
+ * Admin route only: `global` (default there) or `role`.
+ */
+scope?: McpScope, 
+/**
+ * Admin route only, with `scope: "role"`.
+ */
+role?: string, };
+
+export type UpdateMcpServer = { name?: string, description?: string, server_url?: string, is_active?: boolean, config?: McpServerConfig, secret?: string, 
+/**
+ * Admin route only.
+ */
+scope?: McpScope, 
+/**
+ * Admin route only.
+ */
+role?: string, };
+
+export type McpTool = { name: string, description: string, 
+/**
+ * Its parameters as a JSON Schema, as JSON text.
+ */
+input_schema: string, };
+
+export type McpServerTools = { 
+/**
+ * The name and version the server gave in `initialize`.
+ */
+server_name: string, server_version: string, tools: Array<McpTool>, };
 
 export type ErrorBody = { 
 /**

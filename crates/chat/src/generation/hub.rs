@@ -180,6 +180,11 @@ fn approximate_size(event: &ServerEvent) -> usize {
             }
             ServerEvent::GenerationStarted { prefix, .. } => prefix.len(),
             ServerEvent::Delta { text, .. } => text.len(),
+            ServerEvent::ToolCallStarted { call, .. } | ServerEvent::ToolCallDone { call, .. } => {
+                call.arguments.len()
+                    + call.result.as_ref().map_or(0, String::len)
+                    + call.error.as_ref().map_or(0, String::len)
+            }
             ServerEvent::ConversationStarted { conversation, .. }
             | ServerEvent::ConversationUpdated { conversation } => {
                 conversation.title.len() + conversation.system_prompt.as_ref().map_or(0, String::len)

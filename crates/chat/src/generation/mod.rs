@@ -6,6 +6,7 @@ mod hub;
 mod run;
 mod snapshot;
 mod title;
+mod tools;
 mod unsynced;
 
 pub use bus::Bus;
@@ -17,12 +18,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use api_types::chat::{GenerationState, MessageStatus, Role, ServerEvent};
+use api_types::chat::{GenerationState, MessageStatus, Role, ServerEvent, ToolCall as WireCall};
 use llm::Registry;
 use tokio::sync::watch;
 
 use crate::cluster::GenerationMeta;
 use crate::store::{ConversationRecord, Db, MessageRecord, NewMessage, Parent};
+use crate::tools::Tools;
 
 /// How long a finished generation stays findable, for sockets that resubscribe late.
 const KEEP_FINISHED: Duration = Duration::from_secs(30);
@@ -71,6 +73,8 @@ pub struct Generation {
     started_ms: i64,
     /// Its place under the owner's cluster-wide reply cap, if counted there.
     member: Option<String>,
+    /// The owner's roles when the reply was asked for (which shared tool servers it may use).
+    roles: Vec<String>,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
 }
@@ -78,9 +82,21 @@ pub struct Generation {
 #[derive(Default)]
 struct State {
     text: String,
-    /// Byte offset in `text` where each delta ends; delta `seq` is `ends[seq - 1]`.
+    /// Byte offset in `text` where each delta ends, in order.
     ends: Vec<usize>,
+    /// The other numbered events (tool calls starting and ending), by `seq`; deltas take the
+    /// numbers between them. (Kept apart so a delta costs one offset, not an event.)
+    others: Vec<(u64, ServerEvent)>,
+    /// The tools called so far, as the reply shows them (the latest state of each call).
+    calls: Vec<WireCall>,
     done: Option<ServerEvent>,
+}
+
+impl State {
+    /// How many numbered events there are: the last `seq`.
+    fn last_seq(&self) -> u64 {
+        (self.ends.len() + self.others.len()) as u64
+    }
 }
 
 impl Generation {
@@ -120,7 +136,7 @@ impl Generation {
             state.text.push_str(piece);
             let end = state.text.len();
             state.ends.push(end);
-            let seq = state.ends.len() as u64;
+            let seq = state.last_seq();
             let delta = ServerEvent::Delta {
                 generation_id: self.id.clone(),
                 conversation_id: self.conversation_id.clone(),
@@ -150,6 +166,30 @@ impl Generation {
         false
     }
 
+    /// Records a numbered event made by `make` from its `seq` (a tool call's start or end), and
+    /// the call as the reply shows it.
+    fn push_call(&self, bus: &Bus, call: WireCall, make: impl FnOnce(u64, WireCall) -> ServerEvent) {
+        let mut state = self.state.lock().expect("generation lock poisoned");
+        match state.calls.iter_mut().find(|c| c.id == call.id) {
+            Some(known) => *known = call.clone(),
+            None => state.calls.push(call.clone()),
+        }
+        let seq = state.last_seq() + 1;
+        let event = make(seq, call);
+        state.others.push((seq, event.clone()));
+        bus.record(&self.meta(), event);
+    }
+
+    /// The tools called so far.
+    fn calls(&self) -> Vec<WireCall> {
+        self.state.lock().expect("generation lock poisoned").calls.clone()
+    }
+
+    /// Bytes of text this generation has written.
+    fn text_len(&self) -> usize {
+        self.state.lock().expect("generation lock poisoned").text.len()
+    }
+
     /// The text streamed by this generation from byte `offset` on (the prefix not included),
     /// and where it ends.
     fn text_from(&self, offset: usize) -> (String, usize) {
@@ -175,39 +215,39 @@ impl Generation {
     /// The deltas after `after_seq`, the last seq, and the final event if it has ended.
     pub fn replay(&self, after_seq: u64) -> (Vec<ServerEvent>, u64, Option<ServerEvent>) {
         let state = self.state.lock().expect("generation lock poisoned");
-        let last = state.ends.len() as u64;
-        let deltas =
-            (after_seq.min(last) as usize..state.ends.len()).map(|i| self.delta_of(&state, i)).collect();
-        (deltas, last, state.done.clone())
+        let last = state.last_seq();
+        let events = (after_seq.min(last) + 1..=last).map(|seq| self.event_of(&state, seq)).collect();
+        (events, last, state.done.clone())
     }
 
-    /// Delta number `i + 1`.
-    fn delta_of(&self, state: &State, i: usize) -> ServerEvent {
-        let start = if i == 0 { 0 } else { state.ends[i - 1] };
-        ServerEvent::Delta {
-            generation_id: self.id.clone(),
-            conversation_id: self.conversation_id.clone(),
-            seq: i as u64 + 1,
-            text: state.text[start..state.ends[i]].to_owned(),
+    /// Numbered event `seq`.
+    fn event_of(&self, state: &State, seq: u64) -> ServerEvent {
+        match state.others.binary_search_by_key(&seq, |(s, _)| *s) {
+            Ok(at) => state.others[at].1.clone(),
+            Err(others_before) => {
+                let delta = seq as usize - 1 - others_before;
+                let start = if delta == 0 { 0 } else { state.ends[delta - 1] };
+                ServerEvent::Delta {
+                    generation_id: self.id.clone(),
+                    conversation_id: self.conversation_id.clone(),
+                    seq,
+                    text: state.text[start..state.ends[delta]].to_owned(),
+                }
+            }
         }
     }
 
     /// Everything this generation has sent so far, as another replica would read it.
     pub fn snapshot(&self) -> Snapshot {
         let state = self.state.lock().expect("generation lock poisoned");
-        let deltas = (0..state.ends.len())
-            .map(|i| {
-                let start = if i == 0 { 0 } else { state.ends[i - 1] };
-                state.text[start..state.ends[i]].to_owned()
-            })
-            .collect();
+        let events = (1..=state.last_seq()).map(|seq| self.event_of(&state, seq)).collect();
         Snapshot {
             id: self.id.clone(),
             conversation_id: self.conversation_id.clone(),
             message_id: self.message_id.clone(),
             prefix: self.prefix.clone(),
             started_ms: self.started_ms,
-            deltas,
+            events,
             done: state.done.clone(),
         }
     }
@@ -216,9 +256,9 @@ impl Generation {
     fn rewrite_log(&self, bus: &Bus) {
         let Some(cluster) = bus.cluster() else { return };
         let state = self.state.lock().expect("generation lock poisoned");
-        let mut events = Vec::with_capacity(state.ends.len() + 2);
+        let mut events = Vec::with_capacity(state.last_seq() as usize + 2);
         events.push(self.started_event());
-        events.extend((0..state.ends.len()).map(|i| self.delta_of(&state, i)));
+        events.extend((1..=state.last_seq()).map(|seq| self.event_of(&state, seq)));
         events.extend(state.done.clone());
         cluster.rewrite(&self.meta(), &events);
     }
@@ -238,7 +278,7 @@ impl Generation {
         GenerationState {
             generation_id: self.id.clone(),
             message_id: self.message_id.clone(),
-            seq: state.ends.len() as u64,
+            seq: state.last_seq(),
             prefix: self.prefix.clone(),
         }
     }
@@ -251,6 +291,8 @@ pub struct Reservation {
     held: bool,
     /// Its place under the cluster-wide cap, if counted there.
     member: Option<String>,
+    /// The owner's roles (which shared tool servers the reply may use).
+    roles: Vec<String>,
 }
 
 impl Reservation {
@@ -287,6 +329,7 @@ pub struct Generations {
     bus: Bus,
     registry: Registry,
     limits: ReplyLimits,
+    tools: Arc<Tools>,
     running: Mutex<HashMap<String, Arc<Generation>>>,
     /// Replies reserved but not launched yet, per owner (taken under `running`'s lock, which is
     /// always locked first).
@@ -299,12 +342,13 @@ pub struct Generations {
 }
 
 impl Generations {
-    pub fn new(db: Db, bus: Bus, registry: Registry, limits: ReplyLimits) -> Arc<Self> {
+    pub fn new(db: Db, bus: Bus, registry: Registry, limits: ReplyLimits, tools: Arc<Tools>) -> Arc<Self> {
         Arc::new(Self {
             db,
             bus,
             registry,
             limits,
+            tools,
             running: Mutex::new(HashMap::new()),
             reserved: Mutex::new(HashMap::new()),
             conversation_locks: Mutex::new(HashMap::new()),
@@ -318,6 +362,11 @@ impl Generations {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The MCP servers' tools.
+    pub fn tools(&self) -> &Tools {
+        &self.tools
     }
 
     /// The model a reply in `conversation` uses.
@@ -405,6 +454,7 @@ impl Generations {
             parent_id: reply.parent_id.clone(),
             started_ms: common::clock::now_millis(),
             member: slot.member.take(),
+            roles: std::mem::take(&mut slot.roles),
             state: Mutex::new(State::default()),
             stop,
         });
@@ -454,8 +504,13 @@ impl Generations {
     /// (or memory) without bound. Counting and reserving happen under one lock, so parallel
     /// requests cannot all pass the check; the reservation is given back when dropped unused.
     /// In a cluster the replies of every replica count (while Redis answers).
-    pub async fn reserve(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
+    pub async fn reserve(
+        self: &Arc<Self>,
+        claims: &common::token::AccessClaims,
+    ) -> Result<Reservation, common::http::ApiError> {
+        let owner_id = claims.sub.as_str();
         let mut reservation = self.reserve_here(owner_id)?;
+        reservation.roles = claims.roles.clone();
         if let Some(cluster) = self.bus.cluster() {
             let member = common::ids::random_id(16);
             match cluster.reserve(owner_id, &member, MAX_UNFINISHED_PER_USER).await {
@@ -483,7 +538,13 @@ impl Generations {
             return Err(too_many_replies());
         }
         *pending += 1;
-        Ok(Reservation { generations: self.clone(), owner_id: owner_id.to_owned(), held: true, member: None })
+        Ok(Reservation {
+            generations: self.clone(),
+            owner_id: owner_id.to_owned(),
+            held: true,
+            member: None,
+            roles: Vec::new(),
+        })
     }
 
     /// A generation of this owner running here or recently finished here.
@@ -555,7 +616,12 @@ impl Generations {
             return;
         };
         let mut record = record.clone();
-        let streamed = log.prefix.clone() + &log.deltas.concat();
+        let mut streamed = log.prefix.clone();
+        for event in &log.events {
+            if let ServerEvent::Delta { text, .. } = event {
+                streamed.push_str(text);
+            }
+        }
         if streamed.len() > record.content.len() && streamed.starts_with(&record.content) {
             match self.db.keep_interrupted_text(&record.id, &streamed).await {
                 Ok(()) => record.content = streamed,

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use api_types::chat::{FinishReason, MessageStatus, Role as WireRole, ServerEvent, Usage};
 use futures_util::StreamExt;
-use llm::{ChatMessage, ChatRequest, LlmError, Role, StreamEvent};
+use llm::{ChatMessage, ChatRequest, LlmError, Role, StreamEvent, ToolResult, ToolRound};
 use tokio::sync::watch;
 
+use super::tools::Offer;
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
 use crate::store::ReplyEnd;
@@ -126,46 +127,115 @@ async fn stream_reply(
         };
         ChatMessage { role, content: m.content }
     }));
-    let request = ChatRequest { model: generation.model.clone(), messages, ..ChatRequest::default() };
+    // Tools, for models that can call them: those of the MCP servers the owner may use.
+    let tools = generations.tools();
+    let offer = match tools.enabled() && provider.supports_tools() {
+        true => tokio::select! {
+            offer = Offer::for_owner(tools, &generations.db, &generation.owner_id, &generation.roles) => offer,
+            reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
+        },
+        false => Offer::default(),
+    };
+    let mut rounds: Vec<ToolRound> = Vec::new();
+    let mut usage = None;
+    // The reply's time runs from when the model starts on it (not while it waits in a queue).
+    let mut deadline = tokio::time::Instant::now() + generations.limits.max_duration;
+    loop {
+        let round_start = generation.text_len();
+        let request = ChatRequest {
+            model: generation.model.clone(),
+            messages: messages.clone(),
+            tools: offer.specs.clone(),
+            rounds: rounds.clone(),
+            final_answer: !offer.is_empty() && rounds.len() >= tools.max_rounds(),
+            ..ChatRequest::default()
+        };
+        let calls = match stream_round(
+            generations,
+            generation,
+            &*provider,
+            request,
+            stopped,
+            &mut deadline,
+            &mut usage,
+        )
+        .await
+        {
+            RoundEnd::Over(outcome) => return (outcome, usage),
+            RoundEnd::Calls(_) if offer.is_empty() => {
+                let reason = "the model asked to call a tool, and none is offered to it".to_owned();
+                return (Outcome::Failed(reason), usage);
+            }
+            RoundEnd::Calls(calls) => calls,
+        };
+        let (text, _) = generation.text_from(round_start);
+        if !text.is_empty() && !text.ends_with('\n') {
+            // The next round's text starts a paragraph of its own.
+            generation.push_delta(generations.bus(), "\n\n");
+        }
+        match run_calls(generations, generation, &offer, &calls, stopped).await {
+            Ok(results) => rounds.push(ToolRound { text, calls, results }),
+            Err(reason) => return (Outcome::Stopped(reason), usage),
+        }
+    }
+}
 
+/// How one request to the model ended: the reply is over, or the model calls tools.
+enum RoundEnd {
+    Over(Outcome),
+    Calls(Vec<llm::ToolCall>),
+}
+
+/// Streams one request's answer into the reply.
+async fn stream_round(
+    generations: &Generations,
+    generation: &Arc<Generation>,
+    provider: &dyn llm::Provider,
+    request: ChatRequest,
+    stopped: &mut watch::Receiver<Option<StopReason>>,
+    deadline: &mut tokio::time::Instant,
+    usage: &mut Option<llm::Usage>,
+) -> RoundEnd {
     let mut stream = tokio::select! {
         started = provider.stream(request) => match started {
             Ok(stream) => stream,
-            Err(e) => return (Outcome::Failed(e.to_string()), None),
+            Err(e) => return RoundEnd::Over(Outcome::Failed(e.to_string())),
         },
-        reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
+        reason = stop_requested(stopped) => return RoundEnd::Over(Outcome::Stopped(reason)),
     };
-    let mut usage = None;
     let mut cut_short = None;
     let bus = generations.bus();
     let limits = generations.limits;
-    // The reply's time runs from when the model starts on it (not while it waits in a queue).
-    let mut deadline = tokio::time::Instant::now() + limits.max_duration;
     loop {
         tokio::select! {
             biased;
             // Returning drops the stream, which aborts the upstream request.
-            reason = stop_requested(stopped) => return (Outcome::Stopped(reason), usage),
-            () = tokio::time::sleep_until(deadline) => {
+            reason = stop_requested(stopped) => return RoundEnd::Over(Outcome::Stopped(reason)),
+            () = tokio::time::sleep_until(*deadline) => {
                 let secs = limits.max_duration.as_secs();
                 let unit = if secs == 1 { "second" } else { "seconds" };
                 let limit = format!("the reply reached the time limit of {secs} {unit}");
-                return (Outcome::Limited(limit), usage);
+                return RoundEnd::Over(Outcome::Limited(limit));
             }
             item = stream.next() => match item {
                 Some(Ok(StreamEvent::Delta(text))) => {
                     if !generation.push_delta_within(bus, &text, limits.max_bytes) {
                         let limit = format!("the reply reached the size limit of {} bytes", limits.max_bytes);
-                        return (Outcome::Limited(limit), usage);
+                        return RoundEnd::Over(Outcome::Limited(limit));
                     }
                 }
-                Some(Ok(StreamEvent::Usage(u))) => usage = Some(u),
+                Some(Ok(StreamEvent::Usage(u))) => {
+                    // Each round is a request of its own: the reply's usage is their sum.
+                    let sum = usage.get_or_insert(llm::Usage::default());
+                    sum.prompt_tokens = sum.prompt_tokens.saturating_add(u.prompt_tokens);
+                    sum.completion_tokens = sum.completion_tokens.saturating_add(u.completion_tokens);
+                }
                 Some(Ok(StreamEvent::Finish(reason))) => cut_short = Some(match reason {
                     llm::FinishReason::Length => FinishReason::Length,
                     llm::FinishReason::ContentFilter => FinishReason::ContentFilter,
                 }),
                 Some(Ok(StreamEvent::Queued(position))) => {
-                    deadline = tokio::time::Instant::now() + limits.max_duration;
+                    *deadline = tokio::time::Instant::now() + limits.max_duration;
                     bus.record(
                         &generation.meta(),
                         ServerEvent::GenerationQueued {
@@ -175,16 +245,84 @@ async fn stream_reply(
                         },
                     );
                 }
-                Some(Ok(StreamEvent::ToolCalls(_))) => {
-                    // No tools are offered yet: a model that calls one anyway cannot be answered.
-                    let reason = "the model asked to call a tool, and none is offered to it".to_owned();
-                    return (Outcome::Failed(reason), usage);
-                }
-                Some(Err(e)) => return (Outcome::Failed(failure_reason(&e)), usage),
-                None => return (Outcome::Ended(cut_short), usage),
+                Some(Ok(StreamEvent::ToolCalls(calls))) => return RoundEnd::Calls(calls),
+                Some(Err(e)) => return RoundEnd::Over(Outcome::Failed(failure_reason(&e))),
+                None => return RoundEnd::Over(Outcome::Ended(cut_short)),
             },
         }
     }
+}
+
+/// Runs the model's calls side by side, each announced (`tool_call_started`) and ended
+/// (`tool_call_done`) in the reply's numbered events; their results for the next round. A stop
+/// cancels the calls still running (the server is told) and ends them as stopped.
+async fn run_calls(
+    generations: &Generations,
+    generation: &Arc<Generation>,
+    offer: &Offer,
+    calls: &[llm::ToolCall],
+    stopped: &mut watch::Receiver<Option<StopReason>>,
+) -> Result<Vec<ToolResult>, StopReason> {
+    let bus = generations.bus();
+    let started = |seq, call| ServerEvent::ToolCallStarted {
+        generation_id: generation.id.clone(),
+        conversation_id: generation.conversation_id.clone(),
+        seq,
+        call,
+    };
+    let done = |seq, call| ServerEvent::ToolCallDone {
+        generation_id: generation.id.clone(),
+        conversation_id: generation.conversation_id.clone(),
+        seq,
+        call,
+    };
+    let offset = generation.prefix.len() + generation.text_len();
+    let shown: Vec<_> = calls.iter().map(|call| offer.started(call, offset)).collect();
+    for call in &shown {
+        generation.push_call(bus, call.clone(), started);
+    }
+    let began = std::time::Instant::now();
+    let (db, tools, owner) = (&generations.db, generations.tools(), generation.owner_id.as_str());
+    let runs = futures_util::future::join_all(calls.iter().zip(shown).map(|(call, shown)| async move {
+        let ran = offer.run(tools, db, owner, call, shown).await;
+        audit(generation, &ran.shown, ran.result.content.len());
+        generation.push_call(bus, ran.shown, done);
+        ran.result
+    }));
+    let outcome = tokio::select! {
+        results = runs => Ok(results),
+        // Dropping the calls cancels them.
+        reason = stop_requested(stopped) => {
+            let duration_ms = Some(began.elapsed().as_millis() as u64);
+            for call in generation.calls().into_iter().filter(|c| c.duration_ms.is_none()) {
+                let error = Some("stopped before it ended".to_owned());
+                generation.push_call(bus, api_types::chat::ToolCall { error, duration_ms, ..call }, done);
+            }
+            Err(reason)
+        }
+    };
+    let stored = serde_json::to_string(&generation.calls()).expect("tool calls serialise");
+    if let Err(e) = db.save_tool_calls(&generation.message_id, &stored).await {
+        tracing::warn!(error = %e, "cannot store a reply's tool calls");
+    }
+    outcome
+}
+
+/// Every tool call goes to the audit log: who, which server and tool, how long, how it ended.
+fn audit(generation: &Generation, call: &api_types::chat::ToolCall, bytes: usize) {
+    let outcome = if call.error.is_some() { "error" } else { "ok" };
+    tracing::info!(
+        target: "openchat::audit",
+        event = "tool_call",
+        user = %generation.owner_id,
+        conversation = %generation.conversation_id,
+        server = %call.server,
+        tool = %call.name,
+        duration_ms = call.duration_ms.unwrap_or_default(),
+        outcome,
+        bytes,
+        "tool call"
+    );
 }
 
 /// Stores the text streamed so far twice a second, appending only what is new, and renews
@@ -279,8 +417,17 @@ async fn finish(
     let text = generation.text();
     let now = common::clock::now_millis();
     let stored_usage = usage.map(|u| (i64::from(u.prompt_tokens), i64::from(u.completion_tokens)));
-    let end =
-        ReplyEnd { status, content: &text, usage: stored_usage, error: reason.as_deref(), finish_reason };
+    let calls = generation.calls();
+    let stored_calls =
+        (!calls.is_empty()).then(|| serde_json::to_string(&calls).expect("tool calls serialise"));
+    let end = ReplyEnd {
+        status,
+        content: &text,
+        usage: stored_usage,
+        error: reason.as_deref(),
+        finish_reason,
+        tool_calls: stored_calls.as_deref(),
+    };
     if let Err(e) = generations.db.finish_message(&generation.message_id, &end, now).await {
         tracing::error!(error = %e, "cannot store the end of a reply");
     }
@@ -301,6 +448,7 @@ async fn finish(
             usage: wire_usage,
             error: reason.clone(),
             finish_reason,
+            tool_calls: calls,
         },
     };
     generation.finish(

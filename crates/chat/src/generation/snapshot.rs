@@ -10,8 +10,8 @@ pub struct Snapshot {
     /// The reply's text before this generation (a continuation's).
     pub prefix: String,
     pub started_ms: i64,
-    /// The text of delta `seq` at `seq - 1`.
-    pub deltas: Vec<String>,
+    /// The numbered events (deltas, tool calls): event `seq` at `seq - 1`.
+    pub events: Vec<ServerEvent>,
     pub done: Option<ServerEvent>,
 }
 
@@ -35,15 +35,18 @@ impl Snapshot {
                         message_id,
                         prefix,
                         started_ms,
-                        deltas: Vec::new(),
+                        events: Vec::new(),
                         done: None,
                     });
                 }
-                ServerEvent::Delta { seq, text, .. } => {
+                numbered @ (ServerEvent::Delta { .. }
+                | ServerEvent::ToolCallStarted { .. }
+                | ServerEvent::ToolCallDone { .. }) => {
                     let Some(s) = snapshot.as_mut() else { continue };
-                    if seq == s.deltas.len() as u64 + 1 && complete {
-                        s.deltas.push(text);
-                    } else if seq > s.deltas.len() as u64 + 1 {
+                    let seq = numbered.numbered().map_or(0, |(_, _, seq)| seq);
+                    if seq == s.events.len() as u64 + 1 && complete {
+                        s.events.push(numbered);
+                    } else if seq > s.events.len() as u64 + 1 {
                         complete = false;
                     }
                 }
@@ -58,18 +61,11 @@ impl Snapshot {
         snapshot
     }
 
-    /// The deltas after `after_seq`, the last seq, and the final event if it has ended.
+    /// The numbered events after `after_seq`, the last seq, and the final event if it has ended.
     pub fn replay(&self, after_seq: u64) -> (Vec<ServerEvent>, u64, Option<ServerEvent>) {
-        let last = self.deltas.len() as u64;
-        let deltas = (after_seq.min(last) as usize..self.deltas.len())
-            .map(|i| ServerEvent::Delta {
-                generation_id: self.id.clone(),
-                conversation_id: self.conversation_id.clone(),
-                seq: i as u64 + 1,
-                text: self.deltas[i].clone(),
-            })
-            .collect();
-        (deltas, last, self.done.clone())
+        let last = self.events.len() as u64;
+        let events = self.events[after_seq.min(last) as usize..].to_vec();
+        (events, last, self.done.clone())
     }
 
     pub fn is_done(&self) -> bool {
@@ -80,7 +76,7 @@ impl Snapshot {
         GenerationState {
             generation_id: self.id.clone(),
             message_id: self.message_id.clone(),
-            seq: self.deltas.len() as u64,
+            seq: self.events.len() as u64,
             prefix: self.prefix.clone(),
         }
     }
@@ -112,7 +108,7 @@ mod tests {
     fn a_log_with_a_gap_stops_before_it() {
         let events = vec![started(), delta(1, "a"), delta(2, "b"), delta(4, "d"), delta(3, "c")];
         let snapshot = Snapshot::from_log("g", "c", 0, events).unwrap();
-        assert_eq!(snapshot.deltas, ["a", "b"]);
+        assert_eq!(snapshot.events, [delta(1, "a"), delta(2, "b")]);
         let (deltas, last, done) = snapshot.replay(1);
         assert_eq!(deltas.len(), 1);
         assert_eq!(last, 2);

@@ -42,7 +42,7 @@ pub(crate) async fn post_user_message(
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
     let slot = match generate {
-        true => Some(state.generations.reserve(&conversation.owner_id).await?),
+        true => Some(state.generations.reserve(claims).await?),
         false => None,
     };
     state.limits.message(&state.db, claims, content.len() as u64, generate).await?;
@@ -257,10 +257,10 @@ fn sse(
         loop {
             match p.events.recv().await {
                 Ok(event) if belongs_to(&event, &p.generation.id) => {
-                    match &*event {
-                        ServerEvent::Delta { seq, .. } if *seq <= p.last_seq => continue,
-                        ServerEvent::Delta { seq, .. } => p.last_seq = *seq,
-                        ServerEvent::GenerationDone { .. } => p.done = true,
+                    match (event.numbered(), &*event) {
+                        (Some((_, _, seq)), _) if seq <= p.last_seq => continue,
+                        (Some((_, _, seq)), _) => p.last_seq = seq,
+                        (None, ServerEvent::GenerationDone { .. }) => p.done = true,
                         _ => {}
                     }
                     return Some((vec![(*event).clone()], (None, p)));
@@ -296,6 +296,8 @@ fn belongs_to(event: &ServerEvent, generation_id: &str) -> bool {
         ServerEvent::GenerationStarted { generation_id: g, .. }
         | ServerEvent::GenerationQueued { generation_id: g, .. }
         | ServerEvent::Delta { generation_id: g, .. }
+        | ServerEvent::ToolCallStarted { generation_id: g, .. }
+        | ServerEvent::ToolCallDone { generation_id: g, .. }
         | ServerEvent::GenerationDone { generation_id: g, .. } => g == generation_id,
         _ => false,
     }

@@ -1,6 +1,7 @@
 //! The chat service's HTTP surface.
 
 mod conversations;
+mod mcp;
 mod messages;
 mod misc;
 mod models;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router())
         .merge(search::router())
         .merge(settings::router())
+        .merge(mcp::router())
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());

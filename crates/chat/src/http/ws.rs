@@ -457,7 +457,7 @@ impl Session {
                 self.watch(conversation.id.clone());
                 // A new reply is a new stored message: the same rate and quota as a sent one.
                 state.limits.message(&state.db, &claims, 0, false).await?;
-                let slot = state.generations.reserve(&claims.sub).await?;
+                let slot = state.generations.reserve(&claims).await?;
                 state
                     .generations
                     .start(slot, &conversation, &user_message)
@@ -503,7 +503,7 @@ impl Session {
                 self.watch(conversation.id.clone());
                 // Continuing grows a stored reply: it counts against the message rate too.
                 state.limits.message(&state.db, &claims, 0, false).await?;
-                let slot = state.generations.reserve(&claims.sub).await?;
+                let slot = state.generations.reserve(&claims).await?;
                 let resumed = state
                     .generations
                     .resume(slot, &conversation, &reply)
@@ -598,9 +598,14 @@ impl Session {
             | ServerEvent::GenerationQueued { conversation_id, .. } => {
                 self.watching.contains_key(conversation_id)
             }
-            ServerEvent::Delta { conversation_id, generation_id, seq, .. } => {
+            ServerEvent::Delta { .. }
+            | ServerEvent::ToolCallStarted { .. }
+            | ServerEvent::ToolCallDone { .. } => {
+                let (conversation_id, generation_id, seq) = event.numbered().expect("a numbered event");
+                let (conversation_id, generation_id, seq) =
+                    (&conversation_id.to_owned(), generation_id, &seq);
                 self.watching.contains_key(conversation_id) && {
-                    let last = self.sent.entry(generation_id.clone()).or_insert(0);
+                    let last = self.sent.entry(generation_id.to_owned()).or_insert(0);
                     if *last != DONE_SENT && *seq > *last + 1 {
                         if gaps {
                             return Forwarded::Gap(conversation_id.clone());

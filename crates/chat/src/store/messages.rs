@@ -19,6 +19,8 @@ pub struct MessageRecord {
     pub error: Option<String>,
     pub finish_reason: Option<FinishReason>,
     pub created_at: i64,
+    /// The tools the reply called, as JSON (`api_types::chat::ToolCall` list).
+    pub tool_calls: Option<String>,
 }
 
 /// How a reply ended, as stored.
@@ -29,6 +31,8 @@ pub struct ReplyEnd<'a> {
     pub usage: Option<(i64, i64)>,
     pub error: Option<&'a str>,
     pub finish_reason: Option<FinishReason>,
+    /// The tools the reply called, as JSON; `None` leaves what is stored.
+    pub tool_calls: Option<&'a str>,
 }
 
 /// Where a new message hangs in the conversation's tree.
@@ -55,7 +59,7 @@ pub struct NewMessage<'a> {
 macro_rules! columns {
     () => {
         "m.id, m.conversation_id, m.parent_id, m.position, m.role, m.content, m.status, m.model, \
-         m.prompt_tokens, m.completion_tokens, m.error, m.finish_reason, m.created_at"
+         m.prompt_tokens, m.completion_tokens, m.error, m.finish_reason, m.created_at, m.tool_calls"
     };
 }
 
@@ -90,6 +94,7 @@ impl MessageRecord {
             error: row.try_get("error")?,
             finish_reason,
             created_at: row.try_get("created_at")?,
+            tool_calls: row.try_get("tool_calls")?,
         })
     }
 }
@@ -174,6 +179,7 @@ impl Db {
                 completion_tokens: None,
                 error: None,
                 finish_reason: None,
+                tool_calls: None,
                 created_at: now,
             });
         }
@@ -345,7 +351,8 @@ impl Db {
     pub async fn finish_message(&self, id: &str, end: &ReplyEnd<'_>, now: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE messages SET status = $2, content = $3, prompt_tokens = $4, completion_tokens = $5, error = $6, \
-             finish_reason = $7, updated_at = $8, lease_until = NULL WHERE id = $1",
+             finish_reason = $7, updated_at = $8, lease_until = NULL, tool_calls = COALESCE($9, tool_calls) \
+             WHERE id = $1",
         )
         .bind(id)
         .bind(end.status.as_str())
@@ -355,8 +362,20 @@ impl Db {
         .bind(end.error)
         .bind(end.finish_reason.map(FinishReason::as_str))
         .bind(now)
+        .bind(end.tool_calls)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Stores the tools a streaming reply has called so far (after each call ends, so a reply
+    /// whose process dies keeps them).
+    pub async fn save_tool_calls(&self, id: &str, tool_calls: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET tool_calls = $2 WHERE id = $1 AND status = 'streaming'")
+            .bind(id)
+            .bind(tool_calls)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

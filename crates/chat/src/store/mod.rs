@@ -2,11 +2,13 @@
 //! portable set of queries (see `common::db`).
 
 mod conversations;
+mod mcp;
 mod messages;
 mod search;
 mod settings;
 
 pub use conversations::{ConversationPatch, ConversationRecord, Usage};
+pub use mcp::{MAX_SERVERS_PER_USER as MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
 pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
 pub use search::{SearchMatch, SearchQuery};
 pub use settings::{SettingsPatch, SettingsRecord};

@@ -1,3 +1,83 @@
-//! Tools for the model: MCP servers reached over HTTP, under an egress policy.
+//! Tools for the model: MCP servers reached over HTTP, under an egress policy, their secrets
+//! sealed at rest.
 
 pub mod egress;
+pub mod mcp;
+pub mod secrets;
+
+use std::time::Duration;
+
+use api_types::mcp::McpServerConfig;
+use common::config::ToolsConfig;
+
+use crate::store::McpServerRecord;
+use mcp::{Mcp, McpError, Target};
+use secrets::Sealer;
+
+/// Default and longest wait for one tool call.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const MAX_CALL_TIMEOUT_SECS: u64 = 600;
+
+/// Everything the chat service needs to offer tools: the MCP sessions, the secrets' seal, and
+/// the administrator's settings.
+pub struct Tools {
+    pub mcp: Mcp,
+    sealer: Sealer,
+    config: ToolsConfig,
+}
+
+impl Tools {
+    pub fn new(config: &ToolsConfig, secrets_key: &str) -> Self {
+        let egress = egress::Egress::new(config.allowed_hosts.iter().cloned());
+        Self { mcp: Mcp::new(egress), sealer: Sealer::new(secrets_key), config: config.clone() }
+    }
+
+    /// Whether tools may be used at all (`chat.tools.enabled`).
+    pub fn enabled(&self) -> bool {
+        self.config.enabled
+    }
+
+    pub fn max_rounds(&self) -> usize {
+        self.config.max_rounds as usize
+    }
+
+    pub fn max_tools(&self) -> usize {
+        self.config.max_tools
+    }
+
+    pub fn seal(&self, server_id: &str, secret: &str) -> String {
+        self.sealer.seal(server_id, secret)
+    }
+
+    /// How to reach a stored server (its secret opened).
+    pub fn target(&self, server: &McpServerRecord) -> Result<Target, McpError> {
+        let config = config_of(server);
+        let header = match &server.secret {
+            Some(sealed) => {
+                let secret =
+                    self.sealer.open(&server.id, sealed).map_err(|e| McpError::Connect(e.to_string()))?;
+                let name = config.secret_header.unwrap_or_else(|| "Authorization".to_owned());
+                Some((name, secret))
+            }
+            None => None,
+        };
+        Ok(Target {
+            server_id: server.id.clone(),
+            url: server.server_url.clone(),
+            header,
+            version: server.updated_at,
+        })
+    }
+
+    /// The longest wait for one of the server's calls.
+    pub fn timeout(&self, server: &McpServerRecord) -> Duration {
+        config_of(server)
+            .timeout_seconds
+            .map_or(DEFAULT_CALL_TIMEOUT, |s| Duration::from_secs(s.clamp(1, MAX_CALL_TIMEOUT_SECS)))
+    }
+}
+
+/// A stored server's settings (defaults if they do not parse).
+pub fn config_of(server: &McpServerRecord) -> McpServerConfig {
+    serde_json::from_str(&server.config).unwrap_or_default()
+}

@@ -4,6 +4,7 @@
 
 mod helpers;
 mod limits;
+mod mcp_server;
 
 mod chaos;
 mod connections;
@@ -16,5 +17,6 @@ mod rest;
 mod search;
 mod settings;
 mod sockets;
+mod tools;
 mod upstream;
 mod ws;

@@ -1,0 +1,143 @@
+//! Model Context Protocol servers whose tools the model may call (`/api/v1/mcp-servers/`, and
+//! `/api/v1/admin/mcp-servers/` for the servers an administrator offers). Field names follow the
+//! original project's later releases, so its clients keep working.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
+
+/// Who may use a server: its owner, everyone, or the users holding a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum McpScope {
+    /// A user's own server (`/api/v1/mcp-servers/`).
+    User,
+    /// An administrator's server, for every user.
+    Global,
+    /// An administrator's server, for the users holding `role`.
+    Role,
+}
+
+impl McpScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Global => "global",
+            Self::Role => "role",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "global" => Some(Self::Global),
+            "role" => Some(Self::Role),
+            _ => None,
+        }
+    }
+}
+
+/// How the chat service talks to a server. Keys it does not know are accepted and ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
+pub struct McpServerConfig {
+    /// Longest wait for one tool call, in seconds (1–600; default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+    /// The request header that carries the server's secret (default `Authorization`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_header: Option<String>,
+}
+
+/// An MCP server, as its owner (or an administrator) sees it. Its secret is never returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct McpServer {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`).
+    pub server_url: String,
+    /// Inactive servers are kept but never offered to the model.
+    pub is_active: bool,
+    pub config: McpServerConfig,
+    /// Whether a secret is stored for the server (sent in `config.secret_header`).
+    pub has_secret: bool,
+    pub scope: McpScope,
+    /// For `scope: "role"`: the role whose users may use it.
+    pub role: Option<String>,
+    /// Whether the caller may change or delete it (their own, or any for an administrator).
+    pub editable: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/mcp-servers/` (and the admin route) body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
+pub struct CreateMcpServer {
+    /// 1–100 characters.
+    pub name: String,
+    /// At most 1 000 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `https://…` (plain `http://` only for hosts an administrator allows).
+    pub server_url: String,
+    /// Default `true`.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    #[serde(default)]
+    pub config: Option<McpServerConfig>,
+    /// A static secret the server expects in `config.secret_header` (as sent, e.g.
+    /// `Bearer abc…`); stored encrypted, never returned. At most 4 096 characters.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Admin route only: `global` (default there) or `role`.
+    #[serde(default)]
+    pub scope: Option<McpScope>,
+    /// Admin route only, with `scope: "role"`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// `PUT /api/v1/mcp-servers/{id}` body: fields left out stay as they are; `secret: ""` removes
+/// the secret.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+#[ts(optional_fields)]
+pub struct UpdateMcpServer {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub server_url: Option<String>,
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    #[serde(default)]
+    pub config: Option<McpServerConfig>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Admin route only.
+    #[serde(default)]
+    pub scope: Option<McpScope>,
+    /// Admin route only.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// One tool a server offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct McpTool {
+    pub name: String,
+    pub description: String,
+    /// Its parameters as a JSON Schema, as JSON text.
+    pub input_schema: String,
+}
+
+/// What a server answered to "test connection" (`POST …/{id}/test`): its tools.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct McpServerTools {
+    /// The name and version the server gave in `initialize`.
+    pub server_name: String,
+    pub server_version: String,
+    pub tools: Vec<McpTool>,
+}

@@ -1,0 +1,478 @@
+//! MCP servers: a user's own (`/api/v1/mcp-servers/`), those an administrator offers to
+//! everyone or to a role (`/api/v1/admin/mcp-servers/`), and "test connection" (the tools a
+//! server lists).
+
+use api_types::error::ErrorBody;
+use api_types::mcp::{
+    CreateMcpServer, McpScope, McpServer, McpServerConfig, McpServerTools, McpTool, UpdateMcpServer,
+};
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use common::http::{ApiError, ApiResult, Json};
+use common::token::AccessClaims;
+
+use super::messages::store_error;
+use super::validate::MAX_ID_CHARS;
+use crate::auth::AuthUser;
+use crate::state::AppState;
+use crate::store::{MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
+use crate::tools::mcp::McpError;
+use crate::tools::{MAX_CALL_TIMEOUT_SECS, config_of};
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 1000;
+const MAX_URL_CHARS: usize = 2000;
+const MAX_SECRET_CHARS: usize = 4096;
+const MAX_ROLE_CHARS: usize = 64;
+/// Headers a secret may not be sent in: they belong to HTTP or to the MCP transport.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "accept",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/mcp-servers/", get(list).post(create))
+        .route("/api/v1/mcp-servers/{id}", get(read).put(update).delete(remove))
+        .route("/api/v1/mcp-servers/{id}/test", post(test))
+        .route("/api/v1/admin/mcp-servers/", get(admin_list).post(admin_create))
+        .route("/api/v1/admin/mcp-servers/{id}", get(admin_read).put(admin_update).delete(admin_remove))
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found("MCP server not found")
+}
+
+fn admin_only(claims: &AccessClaims) -> ApiResult<()> {
+    if claims.has_role("admin") {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("Only an administrator can manage the MCP servers offered to everyone"))
+    }
+}
+
+fn to_wire(server: &McpServerRecord, claims: &AccessClaims) -> McpServer {
+    let editable = match server.scope {
+        McpScope::User => server.owner_id.as_deref() == Some(claims.sub.as_str()),
+        McpScope::Global | McpScope::Role => claims.has_role("admin"),
+    };
+    McpServer {
+        id: server.id.clone(),
+        name: server.name.clone(),
+        description: server.description.clone(),
+        server_url: server.server_url.clone(),
+        is_active: server.is_active,
+        config: config_of(server),
+        has_secret: server.secret.is_some(),
+        scope: server.scope,
+        role: server.role.clone(),
+        editable,
+        created_at: common::clock::rfc3339_millis(server.created_at),
+        updated_at: common::clock::rfc3339_millis(server.updated_at),
+    }
+}
+
+/// The server `id` if the caller may see it: their own or a shared one for them (any shared one
+/// for an administrator).
+async fn visible(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<McpServerRecord> {
+    if id.len() > MAX_ID_CHARS {
+        return Err(not_found());
+    }
+    let server = state.db.mcp_server(id).await.map_err(store_error)?.ok_or_else(not_found)?;
+    let admin_sees = server.scope != McpScope::User && claims.has_role("admin");
+    if admin_sees || server.usable_by(&claims.sub, &claims.roles) { Ok(server) } else { Err(not_found()) }
+}
+
+/// The caller's own server `id` (a shared one is 403: only administrators change those).
+async fn own(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<McpServerRecord> {
+    let server = visible(state, claims, id).await?;
+    if server.scope != McpScope::User {
+        return Err(ApiError::forbidden(
+            "This MCP server is offered by an administrator: only an administrator can change it",
+        ));
+    }
+    Ok(server)
+}
+
+async fn shared(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<McpServerRecord> {
+    admin_only(claims)?;
+    let server = visible(state, claims, id).await?;
+    if server.scope == McpScope::User {
+        return Err(not_found());
+    }
+    Ok(server)
+}
+
+fn text(field: &str, raw: &str, max: usize, required: bool) -> ApiResult<String> {
+    let value = raw.trim();
+    if value.chars().count() > max {
+        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::invalid_field(field, "must not contain control characters"));
+    }
+    if required && value.is_empty() {
+        return Err(ApiError::invalid_field(field, "must not be empty"));
+    }
+    Ok(value.to_owned())
+}
+
+fn server_url(state: &AppState, raw: &str) -> ApiResult<String> {
+    if raw.chars().count() > MAX_URL_CHARS {
+        return Err(ApiError::invalid_field(
+            "server_url",
+            format!("must be at most {MAX_URL_CHARS} characters"),
+        ));
+    }
+    let url = state.generations.tools().mcp.egress().check(raw).map_err(|e| {
+        let message = e.to_string();
+        ApiError::invalid_field("server_url", message)
+    })?;
+    Ok(url.to_string())
+}
+
+fn config(raw: McpServerConfig) -> ApiResult<String> {
+    if let Some(secs) = raw.timeout_seconds
+        && !(1..=MAX_CALL_TIMEOUT_SECS).contains(&secs)
+    {
+        return Err(ApiError::invalid_field(
+            "config.timeout_seconds",
+            format!("must be from 1 to {MAX_CALL_TIMEOUT_SECS} seconds"),
+        ));
+    }
+    if let Some(header) = &raw.secret_header {
+        let valid = !header.is_empty()
+            && header.len() <= 64
+            && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str());
+        if !valid {
+            return Err(ApiError::invalid_field(
+                "config.secret_header",
+                "must be a header name of letters, digits and dashes, and not one HTTP or MCP uses itself",
+            ));
+        }
+    }
+    Ok(serde_json::to_string(&raw).expect("a config serialises"))
+}
+
+/// A secret as sent (`""` removes it); it must fit in a header.
+fn secret(raw: &str) -> ApiResult<Option<String>> {
+    if raw.chars().count() > MAX_SECRET_CHARS {
+        return Err(ApiError::invalid_field(
+            "secret",
+            format!("must be at most {MAX_SECRET_CHARS} characters"),
+        ));
+    }
+    if !raw.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
+        return Err(ApiError::invalid_field("secret", "must be printable ASCII (it is sent in a header)"));
+    }
+    Ok(Some(raw.trim().to_owned()).filter(|s| !s.is_empty()))
+}
+
+/// The scope and role of an administrator's server.
+fn shared_scope(scope: Option<McpScope>, role: Option<&str>) -> ApiResult<(McpScope, Option<String>)> {
+    match scope.unwrap_or(McpScope::Global) {
+        McpScope::User => Err(ApiError::invalid_field(
+            "scope",
+            "must be \"global\" or \"role\" (users add their own servers)",
+        )),
+        McpScope::Global => Ok((McpScope::Global, None)),
+        McpScope::Role => {
+            let role = text("role", role.unwrap_or_default(), MAX_ROLE_CHARS, true)?;
+            Ok((McpScope::Role, Some(role)))
+        }
+    }
+}
+
+async fn insert(
+    state: &AppState,
+    claims: &AccessClaims,
+    body: CreateMcpServer,
+    owner: Option<String>,
+    scope: McpScope,
+    role: Option<String>,
+) -> ApiResult<(StatusCode, Json<McpServer>)> {
+    let id = common::ids::random_id(12);
+    let now = common::clock::now_millis();
+    let sealed = body
+        .secret
+        .as_deref()
+        .map(secret)
+        .transpose()?
+        .flatten()
+        .map(|value| state.generations.tools().seal(&id, &value));
+    let record = McpServerRecord {
+        id,
+        owner_id: owner,
+        scope,
+        role,
+        name: text("name", &body.name, MAX_NAME_CHARS, true)?,
+        description: text(
+            "description",
+            body.description.as_deref().unwrap_or_default(),
+            MAX_DESCRIPTION_CHARS,
+            false,
+        )?,
+        server_url: server_url(state, &body.server_url)?,
+        is_active: body.is_active.unwrap_or(true),
+        config: config(body.config.unwrap_or_default())?,
+        secret: sealed,
+        created_at: now,
+        updated_at: now,
+    };
+    state.db.insert_mcp_server(&record).await.map_err(store_error)?;
+    Ok((StatusCode::CREATED, Json(to_wire(&record, claims))))
+}
+
+async fn change(
+    state: &AppState,
+    claims: &AccessClaims,
+    server: &McpServerRecord,
+    body: UpdateMcpServer,
+    scope: Option<(McpScope, Option<String>)>,
+) -> ApiResult<Json<McpServer>> {
+    let patch = McpServerPatch {
+        name: body.name.as_deref().map(|n| text("name", n, MAX_NAME_CHARS, true)).transpose()?,
+        description: body
+            .description
+            .as_deref()
+            .map(|d| text("description", d, MAX_DESCRIPTION_CHARS, false))
+            .transpose()?,
+        server_url: body.server_url.as_deref().map(|u| server_url(state, u)).transpose()?,
+        is_active: body.is_active,
+        config: body.config.map(config).transpose()?,
+        secret: match body.secret.as_deref() {
+            Some(raw) => Some(secret(raw)?.map(|value| state.generations.tools().seal(&server.id, &value))),
+            None => None,
+        },
+        scope: scope.as_ref().map(|(scope, _)| *scope),
+        role: scope.map(|(_, role)| role),
+    };
+    let updated = state
+        .db
+        .update_mcp_server(&server.id, patch, common::clock::now_millis())
+        .await
+        .map_err(store_error)?
+        .ok_or_else(not_found)?;
+    state.generations.tools().mcp.forget_server(&server.id);
+    Ok(Json(to_wire(&updated, claims)))
+}
+
+async fn delete_server(state: &AppState, server: &McpServerRecord) -> ApiResult<StatusCode> {
+    if !state.db.delete_mcp_server(&server.id).await.map_err(store_error)? {
+        return Err(not_found());
+    }
+    state.generations.tools().mcp.forget_server(&server.id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The MCP servers the caller may use: their own, then those an administrator offers them.
+#[utoipa::path(get, operation_id = "list_mcp_servers", path = "/api/v1/mcp-servers/", tag = "tools", security(("bearer" = [])),
+    responses((status = 200, body = Vec<McpServer>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> ApiResult<Json<Vec<McpServer>>> {
+    let servers = state.db.mcp_servers_for(&claims.sub).await.map_err(store_error)?;
+    Ok(Json(
+        servers
+            .iter()
+            .filter(|s| s.usable_by(&claims.sub, &claims.roles))
+            .map(|s| to_wire(s, &claims))
+            .collect(),
+    ))
+}
+
+/// Registers an MCP server for the caller (at most 50). Its URL must be `https://` and public
+/// (`docs/security.md`, "Tools"); nothing connects to it until it is tested or used.
+#[utoipa::path(post, operation_id = "create_mcp_server", path = "/api/v1/mcp-servers/", tag = "tools", request_body = CreateMcpServer,
+    security(("bearer" = [])),
+    responses((status = 201, body = McpServer), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Json(body): Json<CreateMcpServer>,
+) -> ApiResult<(StatusCode, Json<McpServer>)> {
+    if body.scope.is_some_and(|s| s != McpScope::User) || body.role.is_some() {
+        return Err(ApiError::invalid_field(
+            "scope",
+            "only administrators offer servers to others (/api/v1/admin/mcp-servers/)",
+        ));
+    }
+    let count = state.db.count_mcp_servers(&claims.sub).await.map_err(store_error)?;
+    if count >= MAX_MCP_SERVERS_PER_USER {
+        return Err(ApiError::conflict(format!(
+            "You have {MAX_MCP_SERVERS_PER_USER} MCP servers, the most one user may register: delete one first"
+        )));
+    }
+    let owner = Some(claims.sub.clone());
+    insert(&state, &claims, body, owner, McpScope::User, None).await
+}
+
+/// One MCP server the caller may use.
+#[utoipa::path(get, operation_id = "read_mcp_server", path = "/api/v1/mcp-servers/{id}", tag = "tools", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn read(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<McpServer>> {
+    let server = visible(&state, &claims, &id).await?;
+    Ok(Json(to_wire(&server, &claims)))
+}
+
+/// Changes the caller's own MCP server; fields left out stay as they are, `secret: ""` removes
+/// the secret.
+#[utoipa::path(put, operation_id = "update_mcp_server", path = "/api/v1/mcp-servers/{id}", tag = "tools", request_body = UpdateMcpServer,
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateMcpServer>,
+) -> ApiResult<Json<McpServer>> {
+    let server = own(&state, &claims, &id).await?;
+    if body.scope.is_some_and(|s| s != McpScope::User) || body.role.is_some() {
+        return Err(ApiError::invalid_field("scope", "only administrators offer servers to others"));
+    }
+    change(&state, &claims, &server, body, None).await
+}
+
+/// Deletes the caller's own MCP server; replies already running lose its tools at their next
+/// call.
+#[utoipa::path(delete, operation_id = "delete_mcp_server", path = "/api/v1/mcp-servers/{id}", tag = "tools", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let server = own(&state, &claims, &id).await?;
+    delete_server(&state, &server).await
+}
+
+/// "Test connection": connects to the server (MCP `initialize`) and lists its tools afresh. A
+/// server that cannot be reached or used answers 502 (504 when it is too slow), saying why; 409
+/// when the administrator switched tools off.
+#[utoipa::path(post, operation_id = "test_mcp_server", path = "/api/v1/mcp-servers/{id}/test", tag = "tools", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = McpServerTools), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
+pub async fn test(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<McpServerTools>> {
+    let server = visible(&state, &claims, &id).await?;
+    let tools = state.generations.tools();
+    if !tools.enabled() {
+        return Err(ApiError::conflict("Tools are switched off on this server (chat.tools.enabled)"));
+    }
+    let unusable = |e: McpError| {
+        let status = match e {
+            McpError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        ApiError::new(status, format!("The MCP server {:?} cannot be used: {e}", server.name))
+    };
+    let target = tools.target(&server).map_err(unusable)?;
+    let listing = tools.mcp.list(&target, &claims.sub, true).await.map_err(unusable)?;
+    Ok(Json(McpServerTools {
+        server_name: listing.server_name,
+        server_version: listing.server_version,
+        tools: listing
+            .tools
+            .iter()
+            .map(|t| McpTool {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                input_schema: t.input_schema.to_string(),
+            })
+            .collect(),
+    }))
+}
+
+/// The MCP servers administrators offer (to everyone or to a role).
+#[utoipa::path(get, operation_id = "admin_list_mcp_servers", path = "/api/v1/admin/mcp-servers/", tag = "tools", security(("bearer" = [])),
+    responses((status = 200, body = Vec<McpServer>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn admin_list(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+) -> ApiResult<Json<Vec<McpServer>>> {
+    admin_only(&claims)?;
+    let servers = state.db.shared_mcp_servers().await.map_err(store_error)?;
+    Ok(Json(servers.iter().map(|s| to_wire(s, &claims)).collect()))
+}
+
+/// Offers an MCP server to every user (`scope: "global"`, the default) or to the users with a
+/// role (`scope: "role"`, `role`).
+#[utoipa::path(post, operation_id = "admin_create_mcp_server", path = "/api/v1/admin/mcp-servers/", tag = "tools",
+    request_body = CreateMcpServer, security(("bearer" = [])),
+    responses((status = 201, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn admin_create(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Json(body): Json<CreateMcpServer>,
+) -> ApiResult<(StatusCode, Json<McpServer>)> {
+    admin_only(&claims)?;
+    let (scope, role) = shared_scope(body.scope, body.role.as_deref())?;
+    insert(&state, &claims, body, None, scope, role).await
+}
+
+#[utoipa::path(get, operation_id = "admin_read_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn admin_read(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<McpServer>> {
+    let server = shared(&state, &claims, &id).await?;
+    Ok(Json(to_wire(&server, &claims)))
+}
+
+#[utoipa::path(put, operation_id = "admin_update_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
+    request_body = UpdateMcpServer, security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn admin_update(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateMcpServer>,
+) -> ApiResult<Json<McpServer>> {
+    let server = shared(&state, &claims, &id).await?;
+    let scope = match (body.scope, body.role.as_deref()) {
+        (None, None) => None,
+        (scope, role) => Some(shared_scope(scope.or(Some(server.scope)), role.or(server.role.as_deref()))?),
+    };
+    change(&state, &claims, &server, body, scope).await
+}
+
+#[utoipa::path(delete, operation_id = "admin_delete_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
+    security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn admin_remove(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let server = shared(&state, &claims, &id).await?;
+    delete_server(&state, &server).await
+}

@@ -1,0 +1,184 @@
+//! MCP servers: a user's own, and those an administrator offers to everyone or to a role.
+
+use api_types::mcp::McpScope;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreResult, flag};
+
+/// One stored server; `secret` is sealed (see `tools::secrets`), `config` JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpServerRecord {
+    pub id: String,
+    pub owner_id: Option<String>,
+    pub scope: McpScope,
+    pub role: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub server_url: String,
+    pub is_active: bool,
+    pub config: String,
+    pub secret: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A change: `None` leaves a field as it is; for `secret` and `role`, `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct McpServerPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub server_url: Option<String>,
+    pub is_active: Option<bool>,
+    pub config: Option<String>,
+    pub secret: Option<Option<String>>,
+    pub scope: Option<McpScope>,
+    pub role: Option<Option<String>>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, owner_id, scope, role, name, description, server_url, is_active, config, secret, created_at, updated_at"
+    };
+}
+
+/// Most servers one user may register.
+pub const MAX_SERVERS_PER_USER: i64 = 50;
+
+impl McpServerRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        let scope: String = row.try_get("scope")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            owner_id: row.try_get("owner_id")?,
+            scope: McpScope::parse(&scope).unwrap_or(McpScope::User),
+            role: row.try_get("role")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            server_url: row.try_get("server_url")?,
+            is_active: row.try_get::<i64, _>("is_active")? != 0,
+            config: row.try_get("config")?,
+            secret: row.try_get("secret")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    /// Whether a user with these roles may use the server (whoever owns it).
+    pub fn usable_by(&self, user_id: &str, roles: &[String]) -> bool {
+        match self.scope {
+            McpScope::User => self.owner_id.as_deref() == Some(user_id),
+            McpScope::Global => true,
+            McpScope::Role => self.role.as_ref().is_some_and(|r| roles.contains(r)),
+        }
+    }
+}
+
+impl Db {
+    pub async fn insert_mcp_server(&self, server: &McpServerRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO mcp_servers (id, owner_id, scope, role, name, description, server_url, is_active, \
+             config, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&server.id)
+        .bind(&server.owner_id)
+        .bind(server.scope.as_str())
+        .bind(&server.role)
+        .bind(&server.name)
+        .bind(&server.description)
+        .bind(&server.server_url)
+        .bind(flag(server.is_active))
+        .bind(&server.config)
+        .bind(&server.secret)
+        .bind(server.created_at)
+        .bind(server.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many servers a user has registered.
+    pub async fn count_mcp_servers(&self, owner_id: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM mcp_servers WHERE owner_id = $1")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn mcp_server(&self, id: &str) -> StoreResult<Option<McpServerRecord>> {
+        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM mcp_servers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(McpServerRecord::from_row).transpose()
+    }
+
+    /// The servers a user may see: their own and the administrators' (filtered by role by the
+    /// caller), oldest first.
+    pub async fn mcp_servers_for(&self, owner_id: &str) -> StoreResult<Vec<McpServerRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM mcp_servers WHERE owner_id = $1 OR scope <> 'user' ORDER BY created_at, id"
+        ))
+        .bind(owner_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(McpServerRecord::from_row).collect()
+    }
+
+    /// The administrators' servers (for everyone or a role), oldest first.
+    pub async fn shared_mcp_servers(&self) -> StoreResult<Vec<McpServerRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM mcp_servers WHERE scope <> 'user' ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(McpServerRecord::from_row).collect()
+    }
+
+    /// Applies `patch`; the changed server, or `None` if it is gone.
+    pub async fn update_mcp_server(
+        &self,
+        id: &str,
+        patch: McpServerPatch,
+        now: i64,
+    ) -> StoreResult<Option<McpServerRecord>> {
+        let row = sqlx::query(concat!(
+            "UPDATE mcp_servers SET \
+               name = COALESCE($2, name), description = COALESCE($3, description), \
+               server_url = COALESCE($4, server_url), is_active = COALESCE($5, is_active), \
+               config = COALESCE($6, config), \
+               secret = CASE WHEN $7 = 1 THEN $8 ELSE secret END, \
+               scope = COALESCE($9, scope), \
+               role = CASE WHEN $10 = 1 THEN $11 ELSE role END, \
+               updated_at = $12 \
+             WHERE id = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(id)
+        .bind(patch.name)
+        .bind(patch.description)
+        .bind(patch.server_url)
+        .bind(patch.is_active.map(flag))
+        .bind(patch.config)
+        .bind(flag(patch.secret.is_some()))
+        .bind(patch.secret.flatten())
+        .bind(patch.scope.map(McpScope::as_str))
+        .bind(flag(patch.role.is_some()))
+        .bind(patch.role.flatten())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(McpServerRecord::from_row).transpose()
+    }
+
+    /// Deletes a server; whether it existed.
+    pub async fn delete_mcp_server(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM mcp_servers WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

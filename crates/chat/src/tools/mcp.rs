@@ -1,0 +1,387 @@
+//! The MCP client: one session per server and user over Streamable HTTP (rmcp), made through
+//! the egress policy; the server's tools cached until it says they changed
+//! (`notifications/tools/list_changed`) or five minutes pass; calls bounded in time and size,
+//! cancelled (`notifications/cancelled`) when the caller gives up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, ContentBlock, Implementation};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+
+use super::egress::Egress;
+
+/// Longest wait to connect and finish the MCP handshake.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a tool list.
+const LIST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a tool list is trusted without a change notification.
+const TOOLS_TTL: Duration = Duration::from_secs(300);
+/// Largest answer read from a server (one JSON body or one event of a stream).
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Most of a tool's result given to the model (and stored); the rest is cut with a note.
+pub const MAX_RESULT_BYTES: usize = 32 * 1024;
+/// Most tools taken from one server.
+const MAX_TOOLS: usize = 64;
+/// Sessions kept open (least recently used closed first) and how long an idle one lives.
+const MAX_SESSIONS: usize = 256;
+const SESSION_IDLE: Duration = Duration::from_secs(600);
+
+/// Where and how to reach one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub server_id: String,
+    pub url: String,
+    /// A header and value to send with every request (the server's secret).
+    pub header: Option<(String, String)>,
+    /// Changes when the server's settings change, so an edited server gets a new session.
+    pub version: i64,
+}
+
+/// A tool as a server describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: serde_json::Value,
+}
+
+/// What a server told about itself, and its tools.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub server_name: String,
+    pub server_version: String,
+    pub tools: Arc<Vec<Tool>>,
+}
+
+/// A call's outcome as the model reads it: the text of the result (cut at
+/// [`MAX_RESULT_BYTES`]), and whether the tool reported an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallResult {
+    pub content: String,
+    pub is_error: bool,
+    /// The result's size before any cut.
+    pub bytes: usize,
+}
+
+/// Why a server could not be used; the message is safe to show to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum McpError {
+    #[error("{0}")]
+    Egress(String),
+    #[error("could not connect to the MCP server: {0}")]
+    Connect(String),
+    #[error("the MCP server did not answer within {0} seconds")]
+    Timeout(u64),
+    #[error("the MCP server failed: {0}")]
+    Failed(String),
+}
+
+/// The MCP sessions of this process.
+pub struct Mcp {
+    egress: Egress,
+    http: http_client::Client,
+    sessions: Mutex<HashMap<(String, String), Arc<Session>>>,
+}
+
+struct Session {
+    target: Target,
+    service: RunningService<RoleClient, Handler>,
+    /// Set by `notifications/tools/list_changed`.
+    stale: Arc<AtomicBool>,
+    tools: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Tool>>)>>,
+    used: Mutex<Instant>,
+}
+
+#[derive(Clone)]
+struct Handler {
+    stale: Arc<AtomicBool>,
+}
+
+impl ClientHandler for Handler {
+    async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
+        self.stale.store(true, Ordering::Release);
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("openchat", env!("CARGO_PKG_VERSION")),
+        )
+    }
+}
+
+impl Mcp {
+    pub fn new(egress: Egress) -> Self {
+        // No overall timeout: a tool call's own bounds the wait (an answer may stream for minutes).
+        let http = egress.client(CONNECT_TIMEOUT);
+        Self { egress, http, sessions: Mutex::default() }
+    }
+
+    pub fn egress(&self) -> &Egress {
+        &self.egress
+    }
+
+    /// The server's tools for `user`: cached, unless `refresh` or the server said they changed.
+    pub async fn list(&self, target: &Target, user: &str, refresh: bool) -> Result<Listing, McpError> {
+        let session = self.session(target, user).await?;
+        let mut cached = session.tools.lock().await;
+        let stale = session.stale.swap(false, Ordering::AcqRel);
+        let fresh = cached.as_ref().filter(|(at, _)| !refresh && !stale && at.elapsed() < TOOLS_TTL);
+        let tools = match fresh {
+            Some((_, tools)) => tools.clone(),
+            None => {
+                let listed = tokio::time::timeout(LIST_TIMEOUT, session.service.list_all_tools()).await;
+                let listed = match listed {
+                    Ok(Ok(tools)) => tools,
+                    Ok(Err(e)) => {
+                        self.forget(target, user);
+                        return Err(McpError::Failed(service_error(&e)));
+                    }
+                    Err(_) => return Err(McpError::Timeout(LIST_TIMEOUT.as_secs())),
+                };
+                let tools: Arc<Vec<Tool>> = Arc::new(
+                    listed
+                        .into_iter()
+                        .take(MAX_TOOLS)
+                        .map(|t| Tool {
+                            name: t.name.to_string(),
+                            description: t.description.as_deref().unwrap_or_default().to_owned(),
+                            input_schema: serde_json::Value::Object((*t.input_schema).clone()),
+                        })
+                        .collect(),
+                );
+                *cached = Some((Instant::now(), tools.clone()));
+                tools
+            }
+        };
+        let info = session.service.peer_info();
+        let implementation = info.as_ref().and_then(|i| i.server_info.as_ref());
+        Ok(Listing {
+            server_name: implementation.map(|i| i.name.clone()).unwrap_or_default(),
+            server_version: implementation.map(|i| i.version.clone()).unwrap_or_default(),
+            tools,
+        })
+    }
+
+    /// Calls a tool; gives up (and tells the server) after `timeout`, or when the returned
+    /// future is dropped.
+    pub async fn call(
+        &self,
+        target: &Target,
+        user: &str,
+        tool: &str,
+        arguments: serde_json::Map<String, serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<CallResult, McpError> {
+        let session = self.session(target, user).await?;
+        let mut params = CallToolRequestParams::new(tool.to_owned());
+        params.arguments = Some(arguments);
+        let called = tokio::time::timeout(timeout, session.service.call_tool(params)).await;
+        let result = match called {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => {
+                if matches!(e, rmcp::ServiceError::TransportClosed | rmcp::ServiceError::TransportSend(_)) {
+                    self.forget(target, user);
+                }
+                return Err(McpError::Failed(service_error(&e)));
+            }
+            Err(_) => return Err(McpError::Timeout(timeout.as_secs())),
+        };
+        let mut text = String::new();
+        for block in &result.content {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            match block {
+                ContentBlock::Text(t) => text.push_str(&t.text),
+                ContentBlock::Image(_) => text.push_str("[an image]"),
+                ContentBlock::Audio(_) => text.push_str("[a sound]"),
+                ContentBlock::Resource(_) | ContentBlock::ResourceLink(_) => text.push_str("[a resource]"),
+                _ => text.push_str("[content of another kind]"),
+            }
+        }
+        if result.content.is_empty()
+            && let Some(structured) = &result.structured_content
+        {
+            text = structured.to_string();
+        }
+        let bytes = text.len();
+        Ok(CallResult { content: truncate(text), is_error: result.is_error.unwrap_or(false), bytes })
+    }
+
+    /// This user's session with the server, opened if needed.
+    async fn session(&self, target: &Target, user: &str) -> Result<Arc<Session>, McpError> {
+        let key = (target.server_id.clone(), user.to_owned());
+        {
+            let mut sessions = self.sessions.lock().expect("sessions lock poisoned");
+            sessions.retain(|_, s| s.used.lock().expect("lock poisoned").elapsed() < SESSION_IDLE);
+            if let Some(session) = sessions.get(&key).filter(|s| s.target == *target) {
+                *session.used.lock().expect("lock poisoned") = Instant::now();
+                return Ok(session.clone());
+            }
+        }
+        let session = Arc::new(self.connect(target).await?);
+        let mut sessions = self.sessions.lock().expect("sessions lock poisoned");
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, s)| *s.used.lock().expect("lock poisoned"))
+                .map(|(k, _)| k.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(key, session.clone());
+        Ok(session)
+    }
+
+    async fn connect(&self, target: &Target) -> Result<Session, McpError> {
+        let url = self.egress.check(&target.url).map_err(|e| McpError::Egress(e.to_string()))?;
+        let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
+            .max_json_response_size(MAX_RESPONSE_BYTES)
+            .max_sse_event_size(MAX_RESPONSE_BYTES);
+        if let Some((name, value)) = &target.header {
+            // Sent as given (rmcp's own `auth_header` would put "Bearer " in front).
+            let name = http_client::header::HeaderName::try_from(name.as_str())
+                .map_err(|_| McpError::Connect("the secret's header name is not valid".into()))?;
+            let mut value = http_client::header::HeaderValue::try_from(value.as_str())
+                .map_err(|_| McpError::Connect("the secret is not a valid header value".into()))?;
+            value.set_sensitive(true);
+            config = config.custom_headers(HashMap::from([(name, value)]));
+        }
+        let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
+        let stale = Arc::new(AtomicBool::new(false));
+        let handler = Handler { stale: stale.clone() };
+        let service = match tokio::time::timeout(CONNECT_TIMEOUT, handler.serve(transport)).await {
+            Ok(Ok(service)) => service,
+            Ok(Err(e)) => return Err(McpError::Connect(connect_error(&e))),
+            Err(_) => return Err(McpError::Timeout(CONNECT_TIMEOUT.as_secs())),
+        };
+        Ok(Session {
+            target: target.clone(),
+            service,
+            stale,
+            tools: tokio::sync::Mutex::new(None),
+            used: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Closes a user's session with a server (it failed, or the server was removed).
+    pub fn forget(&self, target: &Target, user: &str) {
+        let key = (target.server_id.clone(), user.to_owned());
+        self.sessions.lock().expect("sessions lock poisoned").remove(&key);
+    }
+
+    /// Closes every session with a server (it was changed or removed).
+    pub fn forget_server(&self, server_id: &str) {
+        self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
+    }
+}
+
+/// Why the handshake failed, in words for the user (rmcp's own messages name internal types).
+fn connect_error(error: &rmcp::service::ClientInitializeError) -> String {
+    use rmcp::service::ClientInitializeError as Init;
+    match error {
+        Init::TransportError { error, .. } => transport_error(error),
+        Init::ConnectionClosed(_) => "the server closed the connection during the handshake".into(),
+        Init::JsonRpcError(e) => format!("the server refused the handshake: {}", e.message),
+        Init::NoCompatibleProtocolVersion { .. } => {
+            "the server speaks no MCP version this client knows".into()
+        }
+        _ => "the server's handshake answer is not valid MCP".into(),
+    }
+}
+
+/// Why a request to a server failed, in words for the user.
+fn service_error(error: &rmcp::ServiceError) -> String {
+    match error {
+        rmcp::ServiceError::McpError(e) => format!("the server answered with an error: {}", e.message),
+        rmcp::ServiceError::TransportSend(e) => transport_error(e),
+        rmcp::ServiceError::TransportClosed => "the connection to the server closed".into(),
+        rmcp::ServiceError::UnexpectedResponse => "the server's answer is not a tool result".into(),
+        _ => "the request to the server failed".into(),
+    }
+}
+
+fn transport_error(error: &rmcp::transport::DynamicTransportError) -> String {
+    use rmcp::transport::streamable_http_client::StreamableHttpError as Http;
+    match error.error.downcast_ref::<Http<http_client::Error>>() {
+        Some(Http::Client(e)) => http_error(e),
+        Some(Http::HttpStatus(status)) => format!("the server answered HTTP {}", status.status),
+        Some(Http::ResponseBodyTooLarge { max_size }) => {
+            format!("the server's answer is larger than {} KiB", max_size / 1024)
+        }
+        Some(Http::Sse(_)) => format!(
+            "the server's event stream broke off or sent an event larger than {} KiB",
+            MAX_RESPONSE_BYTES / 1024
+        ),
+        Some(Http::AuthRequired(_) | Http::InsufficientScope(_)) => {
+            "the server requires authorization (a secret or a sign-in)".into()
+        }
+        Some(Http::SessionExpired) => "the server ended the session".into(),
+        Some(
+            Http::Deserialize(_)
+            | Http::UnexpectedServerResponse(_)
+            | Http::UnexpectedContentType(_)
+            | Http::UnexpectedEndOfStream,
+        ) => "the server's answer is not valid MCP (JSON-RPC)".into(),
+        _ => "the connection to the server failed".into(),
+    }
+}
+
+fn http_error(error: &http_client::Error) -> String {
+    // The egress policy's refusal (from the resolver or a redirect) says it best.
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<super::egress::EgressError>() {
+            return refused.to_string();
+        }
+        source = cause.source();
+    }
+    if let Some(status) = error.status() {
+        format!("the server answered HTTP {}", status.as_u16())
+    } else if error.is_timeout() {
+        "the server did not answer in time".into()
+    } else if error.is_redirect() {
+        "the server redirected too often".into()
+    } else if error.is_connect() {
+        "nothing answers at that address".into()
+    } else {
+        "the request to the server failed".into()
+    }
+}
+
+/// `text`, cut at [`MAX_RESULT_BYTES`] (on a character boundary) with a note saying so.
+fn truncate(mut text: String) -> String {
+    if text.len() <= MAX_RESULT_BYTES {
+        return text;
+    }
+    let total = text.len();
+    let mut cut = MAX_RESULT_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("\n[the result was cut here: {total} bytes in all]"));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_result_is_cut_on_a_character_boundary_with_a_note() {
+        assert_eq!(truncate("short".into()), "short");
+        let long = "é".repeat(MAX_RESULT_BYTES);
+        let cut = truncate(long.clone());
+        assert!(cut.len() < MAX_RESULT_BYTES + 64);
+        assert!(cut.ends_with(&format!("[the result was cut here: {} bytes in all]", long.len())));
+        assert!(cut.starts_with("éé"));
+    }
+}

@@ -1,0 +1,518 @@
+//! Tools: MCP servers registered over the API (the original's routes and fields), "test
+//! connection", and the tool loop inside a reply — against the example time server (`mcp-time`)
+//! and a misbehaving one (`mcp_server`), both real MCP servers on loopback ports. Every
+//! connection a test makes is to 127.0.0.1; addresses elsewhere are only ever refused before
+//! anything connects.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestChat};
+use crate::mcp_server::{self, Seen};
+use common::both_backends;
+
+both_backends!(
+    servers_are_kept_per_user_with_their_secret_sealed,
+    administrators_offer_servers_to_everyone_or_to_a_role,
+    test_connection_lists_the_tools_or_says_why_not,
+    a_reply_calls_a_tool_and_answers_with_its_result,
+    parallel_calls_and_rounds_up_to_the_cap,
+    a_failing_tool_ends_its_call_not_the_reply,
+    stop_during_a_call_cancels_it,
+    a_removed_or_switched_off_server_is_no_longer_offered,
+    tools_switched_off_by_the_administrator_are_never_reached,
+);
+
+struct Tools {
+    app: TestChat,
+    time_url: String,
+    odd_url: String,
+    odd: Arc<Seen>,
+}
+
+/// The chat service with the time server and the misbehaving one on loopback ports, both
+/// allowed by the administrator (they are internal addresses).
+async fn start(backend: Backend, adjust: impl FnOnce(&mut common::config::Config)) -> Tools {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let time_port = listener.local_addr().unwrap().port();
+    tokio::spawn(mcp_time::serve(listener));
+    let (odd_url, odd) = mcp_server::start().await;
+    let odd_host = odd_url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.tools.allowed_hosts = vec![format!("127.0.0.1:{time_port}"), odd_host];
+        adjust(config);
+    })
+    .await;
+    Tools { app, time_url: format!("http://127.0.0.1:{time_port}/mcp"), odd_url, odd }
+}
+
+async fn register(app: &TestChat, token: &str, body: Value) -> String {
+    let (status, server) = app.post("/api/v1/mcp-servers/", token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{server}");
+    server["id"].as_str().unwrap().to_owned()
+}
+
+/// Sends `content` in a new conversation and returns every frame up to `generation_done`.
+async fn reply(app: &TestChat, token: &str, user: &str, content: &str) -> Vec<Value> {
+    let id = app.conversation(token, "Tools").await;
+    let mut ws = app.ws(&format!("/ws/chat/{user}?token={token}")).await;
+    ws.send("send_message", json!({"conversation_id": id, "content": content})).await;
+    ws.until("generation_done").await
+}
+
+/// The generation's numbered frames (deltas and tool calls), checked to count 1, 2, 3, …
+fn numbered(frames: &[Value]) -> Vec<&Value> {
+    let kinds = ["delta", "tool_call_started", "tool_call_done"];
+    let numbered: Vec<&Value> =
+        frames.iter().filter(|f| kinds.contains(&f["type"].as_str().unwrap())).collect();
+    for (i, frame) in numbered.iter().enumerate() {
+        assert_eq!(frame["seq"].as_u64(), Some(i as u64 + 1), "gap or repeat in {frames:?}");
+    }
+    numbered
+}
+
+/// What went to the model for replies (not the requests that name conversations).
+fn reply_requests(app: &TestChat) -> Vec<Value> {
+    app.fake.requests().into_iter().filter(|r| r["messages"][0]["role"] != "system").collect()
+}
+
+fn of_type<'a>(frames: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    frames.iter().filter(|f| f["type"] == kind).collect()
+}
+
+fn text(frames: &[Value]) -> String {
+    of_type(frames, "delta").iter().map(|f| f["text"].as_str().unwrap()).collect()
+}
+
+async fn servers_are_kept_per_user_with_their_secret_sealed(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let body = json!({"name": "Clock", "description": "Tells the time", "server_url": t.time_url,
+        "config": {"timeout_seconds": 5}, "secret": "Bearer s3cret"});
+    let (status, server) = app.post("/api/v1/mcp-servers/", &alice, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{server}");
+    let id = server["id"].as_str().unwrap();
+    assert_eq!(server["name"], "Clock");
+    assert_eq!(server["description"], "Tells the time");
+    assert_eq!(server["server_url"], t.time_url);
+    assert_eq!(server["is_active"], true);
+    assert_eq!(server["config"], json!({"timeout_seconds": 5}));
+    assert_eq!(server["has_secret"], true);
+    assert_eq!(server["scope"], "user");
+    assert_eq!(server["editable"], true);
+    assert!(!server.to_string().contains("s3cret"), "the secret is never returned: {server}");
+    // At rest it is sealed, bound to the server.
+    let stored = app.chat_state.db.mcp_server(id).await.unwrap().unwrap();
+    let sealed = stored.secret.unwrap();
+    assert!(sealed.starts_with("v1.") && !sealed.contains("s3cret"), "{sealed}");
+
+    let (_, listed) = app.get("/api/v1/mcp-servers/", &alice).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (_, theirs) = app.get("/api/v1/mcp-servers/", &bob).await;
+    assert_eq!(theirs, json!([]), "another user's servers are not listed");
+    assert_eq!(app.get(&format!("/api/v1/mcp-servers/{id}"), &bob).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.put(&format!("/api/v1/mcp-servers/{id}"), &bob, json!({"name": "x"})).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.delete(&format!("/api/v1/mcp-servers/{id}"), &bob).await, StatusCode::NOT_FOUND);
+
+    let (status, changed) = app
+        .put(&format!("/api/v1/mcp-servers/{id}"), &alice, json!({"is_active": false, "secret": ""}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["is_active"], false);
+    assert_eq!(changed["has_secret"], false);
+    assert_eq!(changed["name"], "Clock", "fields left out stay");
+
+    // Bad input: a clear 422 on the field, nothing stored.
+    let bad = [
+        (json!({"name": " ", "server_url": "https://tools.example.com/mcp"}), "name", "must not be empty"),
+        (json!({"name": "x", "server_url": "http://tools.example.com/mcp"}), "server_url", "https://"),
+        (json!({"name": "x", "server_url": "https://127.0.0.1/mcp"}), "server_url", "internal address"),
+        (json!({"name": "x", "server_url": "https://10.1.2.3/mcp"}), "server_url", "internal address"),
+        (
+            json!({"name": "x", "server_url": "https://169.254.169.254/latest"}),
+            "server_url",
+            "internal address",
+        ),
+        (
+            json!({"name": "x", "server_url": "https://[::ffff:127.0.0.1]/mcp"}),
+            "server_url",
+            "internal address",
+        ),
+        (json!({"name": "x", "server_url": "https://2130706433/mcp"}), "server_url", "internal address"),
+        (json!({"name": "x", "server_url": "not a url"}), "server_url", "not a valid"),
+        (
+            json!({"name": "x", "server_url": "https://a.example/", "config": {"timeout_seconds": 0}}),
+            "config.timeout_seconds",
+            "from 1 to 600",
+        ),
+        (
+            json!({"name": "x", "server_url": "https://a.example/", "config": {"secret_header": "Host"}}),
+            "config.secret_header",
+            "header name",
+        ),
+        (
+            json!({"name": "x", "server_url": "https://a.example/", "secret": "line\nbreak"}),
+            "secret",
+            "printable",
+        ),
+        (
+            json!({"name": "x", "server_url": "https://a.example/", "scope": "global"}),
+            "scope",
+            "administrators",
+        ),
+    ];
+    for (body, field, message) in bad {
+        let (status, error) = app.post("/api/v1/mcp-servers/", &alice, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {error}");
+        let text = error.to_string();
+        assert!(text.contains(field) && text.contains(message), "{body} → {error}");
+    }
+    let (_, listed) = app.get("/api/v1/mcp-servers/", &alice).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "nothing stored by a refused request");
+
+    assert_eq!(app.delete(&format!("/api/v1/mcp-servers/{id}"), &alice).await, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&format!("/api/v1/mcp-servers/{id}"), &alice).await.0, StatusCode::NOT_FOUND);
+
+    // At most 50 per user.
+    for i in 0..50 {
+        register(app, &bob, json!({"name": format!("s{i}"), "server_url": "https://tools.example.com/mcp"}))
+            .await;
+    }
+    let (status, error) = app
+        .post("/api/v1/mcp-servers/", &bob, json!({"name": "one more", "server_url": "https://a.example/"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("50"), "{error}");
+}
+
+async fn administrators_offer_servers_to_everyone_or_to_a_role(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let root = app.admin().await;
+    let url = "https://tools.example.com/mcp";
+    let (status, error) =
+        app.post("/api/v1/admin/mcp-servers/", &alice, json!({"name": "x", "server_url": url})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(app.get("/api/v1/admin/mcp-servers/", &alice).await.0, StatusCode::FORBIDDEN);
+
+    let (status, global) =
+        app.post("/api/v1/admin/mcp-servers/", &root, json!({"name": "Everyone's", "server_url": url})).await;
+    assert_eq!(status, StatusCode::CREATED, "{global}");
+    assert_eq!(global["scope"], "global");
+    let body = json!({"name": "Testers'", "server_url": url, "scope": "role", "role": "testers"});
+    let (status, testers) = app.post("/api/v1/admin/mcp-servers/", &root, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{testers}");
+    assert_eq!(testers["role"], "testers");
+    let (status, error) = app
+        .post("/api/v1/admin/mcp-servers/", &root, json!({"name": "x", "server_url": url, "scope": "role"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a role server names its role: {error}");
+
+    // Alice (no role) sees the one for everyone, and may not change it.
+    let (_, listed) = app.get("/api/v1/mcp-servers/", &alice).await;
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Everyone's"]);
+    assert_eq!(listed[0]["editable"], false);
+    let id = global["id"].as_str().unwrap();
+    let (status, error) =
+        app.put(&format!("/api/v1/mcp-servers/{id}"), &alice, json!({"is_active": false})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(app.delete(&format!("/api/v1/mcp-servers/{id}"), &alice).await, StatusCode::FORBIDDEN);
+    let testers_id = testers["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/mcp-servers/{testers_id}"), &alice).await.0, StatusCode::NOT_FOUND);
+
+    // The administrator lists, changes and removes them.
+    let (_, shared) = app.get("/api/v1/admin/mcp-servers/", &root).await;
+    assert_eq!(shared.as_array().unwrap().len(), 2);
+    let (status, changed) =
+        app.put(&format!("/api/v1/admin/mcp-servers/{testers_id}"), &root, json!({"scope": "global"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, listed) = app.get("/api/v1/mcp-servers/", &alice).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "now offered to everyone");
+    assert_eq!(
+        app.delete(&format!("/api/v1/admin/mcp-servers/{testers_id}"), &root).await,
+        StatusCode::NO_CONTENT
+    );
+    // A user's own server is not the admin routes' business.
+    let own = register(app, &alice, json!({"name": "Mine", "server_url": url})).await;
+    assert_eq!(app.get(&format!("/api/v1/admin/mcp-servers/{own}"), &root).await.0, StatusCode::NOT_FOUND);
+}
+
+async fn test_connection_lists_the_tools_or_says_why_not(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let clock = register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let (status, tools) = app.post(&format!("/api/v1/mcp-servers/{clock}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{tools}");
+    assert_eq!(tools["server_name"], "mcp-time");
+    assert_eq!(tools["tools"][0]["name"], "get_current_time");
+    let schema: Value = serde_json::from_str(tools["tools"][0]["input_schema"].as_str().unwrap()).unwrap();
+    assert_eq!(schema["required"], json!(["timezone"]));
+
+    // The secret goes in the header it names (Authorization by default).
+    let body = json!({"name": "Odd", "server_url": t.odd_url, "secret": "Bearer s3cret"});
+    let odd = register(app, &alice, body).await;
+    let (status, tools) = app.post(&format!("/api/v1/mcp-servers/{odd}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{tools}");
+    assert_eq!(tools["server_name"], "misbehaving");
+    assert_eq!(tools["tools"].as_array().unwrap().len(), 4);
+    assert_eq!(t.odd.authorization.lock().unwrap().as_deref(), Some("Bearer s3cret"));
+
+    // A name that resolves to loopback (not allowed) is refused before anything connects.
+    let port = t.time_url.trim_start_matches("http://127.0.0.1:").split('/').next().unwrap();
+    let local = register(
+        app,
+        &alice,
+        json!({"name": "Sneaky", "server_url": format!("https://localhost:{port}/mcp")}),
+    )
+    .await;
+    let (status, error) = app.post(&format!("/api/v1/mcp-servers/{local}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{error}");
+    let detail = error["detail"].as_str().unwrap();
+    assert!(detail.contains("\"Sneaky\" cannot be used") && detail.contains("internal address"), "{detail}");
+
+    // An allowed server that redirects to loopback elsewhere: the redirect is refused.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hop = listener.local_addr().unwrap().port();
+    let to = format!("http://127.0.0.1:{port}/mcp");
+    let redirecting = axum::Router::new()
+        .route("/mcp", axum::routing::post(move || async move { axum::response::Redirect::temporary(&to) }));
+    tokio::spawn(async move { axum::serve(listener, redirecting).await });
+    let t2 =
+        start(backend, |config| config.chat.tools.allowed_hosts = vec![format!("127.0.0.1:{hop}")]).await;
+    let carol = t2.app.user("carol").await;
+    let body = json!({"name": "Hop", "server_url": format!("http://127.0.0.1:{hop}/mcp")});
+    let hopper = register(&t2.app, &carol, body).await;
+    let (status, error) = t2.app.post(&format!("/api/v1/mcp-servers/{hopper}/test"), &carol, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("cannot be used"), "{error}");
+}
+
+async fn a_reply_calls_a_tool_and_answers_with_its_result(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let ask = r#"What time is it in Tokyo? [[call=get_current_time {"timezone": "Asia/Tokyo"}]]"#;
+    let frames = reply(app, &alice, "alice", ask).await;
+    let events = numbered(&frames);
+    assert_eq!(events[0]["type"], "tool_call_started", "{frames:?}");
+    let call = &events[0]["call"];
+    assert_eq!(call["name"], "get_current_time");
+    assert_eq!(call["server"], "Clock");
+    assert_eq!(
+        serde_json::from_str::<Value>(call["arguments"].as_str().unwrap()).unwrap()["timezone"],
+        "Asia/Tokyo"
+    );
+    assert_eq!(call["result"], Value::Null);
+    let done = &events[1];
+    assert_eq!(done["type"], "tool_call_done");
+    let result = done["call"]["result"].as_str().unwrap();
+    assert!(result.contains("+09:00[Asia/Tokyo]"), "{result}");
+    assert!(done["call"]["duration_ms"].as_u64().is_some());
+    assert_eq!(done["call"]["error"], Value::Null);
+    // The model read the result and answered with it.
+    assert_eq!(text(&frames), format!("Tool results: {result}"));
+    let end = frames.last().unwrap();
+    assert_eq!(end["status"], "complete");
+    assert_eq!(end["message"]["tool_calls"][0]["result"], result);
+
+    // What went to the model: the tool, then its call and result.
+    let requests = reply_requests(app);
+    let first = &requests[requests.len() - 2];
+    assert_eq!(first["tools"][0]["function"]["name"], "get_current_time");
+    let second = &requests[requests.len() - 1];
+    let tool_message = second["messages"].as_array().unwrap().iter().find(|m| m["role"] == "tool").unwrap();
+    assert_eq!(tool_message["content"], result);
+
+    // Stored with the reply: a reload shows the call.
+    let conversation = end["conversation_id"].as_str().unwrap();
+    let messages = app.settled_messages(&alice, conversation).await;
+    let stored = messages.iter().find(|m| m["role"] == "assistant").unwrap();
+    assert_eq!(stored["tool_calls"][0]["result"], result);
+    assert_eq!(stored["tool_calls"][0]["offset"], 0);
+    let question = messages.iter().find(|m| m["role"] == "user").unwrap();
+    assert!(question.get("tool_calls").is_none(), "left out when none: {question}");
+
+    // A socket that resumes from the start replays the calls in order with the deltas.
+    let generation = end["generation_id"].as_str().unwrap();
+    let mut ws = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    ws.send(
+        "subscribe",
+        json!({"conversation_id": conversation, "generation_id": generation, "after_seq": 0}),
+    )
+    .await;
+    let replayed = ws.until("generation_done").await;
+    let again = numbered(&replayed);
+    assert_eq!(again.len(), events.len());
+    assert_eq!(again[1]["call"]["result"], result);
+    // And from the middle (another socket: one gets each event once): only what follows.
+    let mut ws = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    ws.send(
+        "subscribe",
+        json!({"conversation_id": conversation, "generation_id": generation, "after_seq": 1}),
+    )
+    .await;
+    let rest = ws.until("generation_done").await;
+    let first_again = rest.iter().find(|f| f["seq"].is_u64()).unwrap();
+    assert_eq!(first_again["seq"], 2);
+    assert_eq!(first_again["type"], "tool_call_done");
+}
+
+async fn parallel_calls_and_rounds_up_to_the_cap(backend: Backend) {
+    let t = start(backend, |config| config.chat.tools.max_rounds = 2).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let ask = r#"Tokyo and Paris? [[call=get_current_time {"timezone": "Asia/Tokyo"}]] [[call=get_current_time {"timezone": "Europe/Paris"}]] [[rounds=9]]"#;
+    let frames = reply(app, &alice, "alice", ask).await;
+    numbered(&frames);
+    let started = of_type(&frames, "tool_call_started");
+    let done = of_type(&frames, "tool_call_done");
+    assert_eq!((started.len(), done.len()), (4, 4), "two rounds of two parallel calls: {frames:?}");
+    // In each round both calls start before either ends.
+    assert!(frames.iter().position(|f| f == started[1]) < frames.iter().position(|f| f == done[0]));
+    let results: Vec<&str> = done.iter().map(|f| f["call"]["result"].as_str().unwrap()).collect();
+    assert!(results.iter().filter(|r| r.contains("Asia/Tokyo")).count() == 2, "{results:?}");
+    assert!(results.iter().filter(|r| r.contains("Europe/Paris")).count() == 2, "{results:?}");
+    let end = frames.last().unwrap();
+    assert_eq!(end["status"], "complete");
+    assert!(
+        text(&frames).starts_with("Tool results: "),
+        "the model answers after the cap: {}",
+        text(&frames)
+    );
+    // Three requests: two rounds of calls, then the last with calls forbidden.
+    let requests = reply_requests(app);
+    let last = requests.last().unwrap();
+    assert_eq!(last["tool_choice"], "none");
+    assert!(requests[requests.len() - 2].get("tool_choice").is_none());
+    assert_eq!(end["message"]["tool_calls"].as_array().unwrap().len(), 4);
+}
+
+async fn a_failing_tool_ends_its_call_not_the_reply(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let body = json!({"name": "Odd", "server_url": t.odd_url, "config": {"timeout_seconds": 1}});
+    register(app, &alice, body).await;
+    let cases = [
+        (r#"[[call=get_current_time {"timezone": "Atlantis/Capital"}]]"#, "unknown timezone"),
+        ("[[call=slow]]", "did not answer within 1 seconds"),
+        ("[[call=huge]]", "the server's answer is larger than 1024 KiB"),
+        ("[[call=garbage]]", "the server's answer is not valid MCP (JSON-RPC)"),
+        (r#"[[call=get_current_time "not an object"]]"#, "not a JSON object"),
+        ("[[call=no_such_tool]]", "there is no tool named"),
+    ];
+    for (ask, expected) in cases {
+        let frames = reply(app, &alice, "alice", ask).await;
+        numbered(&frames);
+        let done = of_type(&frames, "tool_call_done");
+        assert_eq!(done.len(), 1, "{ask}: {frames:?}");
+        let error = done[0]["call"]["error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{ask}: {error}");
+        assert_eq!(done[0]["call"]["result"], Value::Null);
+        let end = frames.last().unwrap();
+        assert_eq!(end["status"], "complete", "{ask}: the model is told and answers: {end}");
+        assert!(text(&frames).contains(expected), "{ask}: the model read the error: {}", text(&frames));
+    }
+    // A long result is cut for the model, with a note.
+    let frames = reply(app, &alice, "alice", "[[call=big]]").await;
+    let result = of_type(&frames, "tool_call_done")[0]["call"]["result"].as_str().unwrap().to_owned();
+    assert!(result.len() < 33 * 1024 && result.ends_with("[the result was cut here: 102400 bytes in all]"));
+}
+
+async fn stop_during_a_call_cancels_it(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    register(app, &alice, json!({"name": "Odd", "server_url": t.odd_url})).await;
+    let id = app.conversation(&alice, "Stop").await;
+    let mut ws = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    ws.send("send_message", json!({"conversation_id": id, "content": "[[call=slow]]"})).await;
+    let started = ws.until("tool_call_started").await;
+    let generation = started.last().unwrap()["generation_id"].as_str().unwrap().to_owned();
+    // The call reached the server before the stop.
+    for _ in 0..100 {
+        if t.odd.calls.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A reload mid-call: another socket resumes from the start and sees the call running.
+    let mut reloaded = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    let resume = json!({"conversation_id": id, "generation_id": generation, "after_seq": 0});
+    reloaded.send("subscribe", resume).await;
+    let seen = reloaded.until("tool_call_started").await;
+    assert_eq!(seen.last().unwrap()["seq"], 1);
+    assert_eq!(seen.last().unwrap()["call"]["name"], "slow");
+    ws.send("stop", json!({"generation_id": generation})).await;
+    let frames = ws.until("generation_done").await;
+    // The resumed socket sees the same end.
+    let resumed = reloaded.until("generation_done").await;
+    assert_eq!(of_type(&resumed, "tool_call_done")[0]["seq"], 2);
+    assert_eq!(resumed.last().unwrap()["status"], "cancelled");
+    let done = of_type(&frames, "tool_call_done");
+    assert_eq!(done[0]["call"]["error"], "stopped before it ended");
+    let end = frames.last().unwrap();
+    assert_eq!(end["status"], "cancelled");
+    assert_eq!(end["message"]["tool_calls"][0]["error"], "stopped before it ended");
+    // The server was told to stop working on it.
+    for _ in 0..100 {
+        if t.odd.cancelled.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(t.odd.cancelled.load(Ordering::SeqCst), 1, "notifications/cancelled sent");
+}
+
+async fn a_removed_or_switched_off_server_is_no_longer_offered(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let clock = register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let ask = r#"Time? [[call=get_current_time {"timezone": "UTC"}]]"#;
+    let frames = reply(app, &alice, "alice", ask).await;
+    assert_eq!(of_type(&frames, "tool_call_done").len(), 1);
+
+    let (status, _) =
+        app.put(&format!("/api/v1/mcp-servers/{clock}"), &alice, json!({"is_active": false})).await;
+    assert_eq!(status, StatusCode::OK);
+    let frames = reply(app, &alice, "alice", ask).await;
+    assert!(of_type(&frames, "tool_call_started").is_empty(), "{frames:?}");
+    assert!(reply_requests(app).last().unwrap().get("tools").is_none(), "no tools offered");
+    assert_eq!(frames.last().unwrap()["status"], "complete");
+
+    assert_eq!(app.delete(&format!("/api/v1/mcp-servers/{clock}"), &alice).await, StatusCode::NO_CONTENT);
+    let frames = reply(app, &alice, "alice", ask).await;
+    assert!(of_type(&frames, "tool_call_started").is_empty());
+    assert_eq!(frames.last().unwrap()["status"], "complete");
+}
+
+async fn tools_switched_off_by_the_administrator_are_never_reached(backend: Backend) {
+    let t = start(backend, |config| config.chat.tools.enabled = false).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let odd = register(app, &alice, json!({"name": "Odd", "server_url": t.odd_url})).await;
+    let (status, error) = app.post(&format!("/api/v1/mcp-servers/{odd}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("switched off"), "{error}");
+    let frames = reply(app, &alice, "alice", "[[call=big]]").await;
+    assert!(of_type(&frames, "tool_call_started").is_empty(), "{frames:?}");
+    assert_eq!(frames.last().unwrap()["status"], "complete");
+    assert!(reply_requests(app).iter().all(|r| r.get("tools").is_none()), "no tools offered");
+    assert_eq!(t.odd.requests.load(Ordering::SeqCst), 0, "never reached");
+}
