@@ -25,5 +25,6 @@ export default async function globalSetup() {
   process.env.OPENCHAT_AUTH_URL = platform.auth;
   process.env.OPENCHAT_CHAT_URL = platform.chat;
   process.env.OPENCHAT_FAKE_URL = platform.fake;
+  process.env.OPENCHAT_MCP_TIME_URL = platform.mcpTime;
   return () => platform.close();
 }

@@ -40,6 +40,7 @@ function binaries() {
   return {
     openchat: process.env.OPENCHAT_BIN ?? join(target, 'debug/openchat'),
     fakeLlm: process.env.FAKE_LLM_BIN ?? join(target, 'debug/fake-llm'),
+    mcpTime: process.env.MCP_TIME_BIN ?? join(target, 'debug/mcp-time'),
   };
 }
 
@@ -55,6 +56,8 @@ export interface Platform {
   auth: string;
   chat: string;
   fake: string;
+  /** The example MCP server (`mcp-time`), whose host the administrator allows. */
+  mcpTime: string;
   /** Stops `openchat serve` (SIGTERM) and waits for it to exit; the data stays. */
   stopServer(): Promise<void>;
   /** Starts `openchat serve` again on the same ports and data. */
@@ -65,15 +68,19 @@ export interface Platform {
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const bin = binaries();
-  const [web, auth, chat, fake] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [web, auth, chat, fake, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const data = mkdtempSync(join(tmpdir(), 'openchat-e2e-'));
   const origin = `http://127.0.0.1:${web}`;
   const fakeLlm = spawn(bin.fakeLlm, [`127.0.0.1:${fake}`], {
     stdio: 'inherit',
     env: { ...process.env, ...options.fakeEnv },
   });
+  const mcpTime = spawn(bin.mcpTime, ['--listen', `127.0.0.1:${mcp}`], { stdio: 'ignore' });
   const env = {
     ...process.env,
+    // The example MCP server is on loopback: an internal address users may reach only when the
+    // administrator allows it.
+    OPENCHAT_TOOLS_ALLOWED_HOSTS: `127.0.0.1:${mcp}`,
     RUST_LOG: 'warn',
     OPENCHAT_DATA_DIR: data,
     OPENCHAT_AUTH_HOST: '127.0.0.1',
@@ -119,6 +126,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   async function close() {
     await stopServer();
     fakeLlm.kill('SIGTERM');
+    mcpTime.kill('SIGTERM');
     rmSync(data, { recursive: true, force: true });
   }
 
@@ -134,6 +142,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     auth: `http://127.0.0.1:${auth}`,
     chat: `http://127.0.0.1:${chat}`,
     fake: `http://127.0.0.1:${fake}`,
+    mcpTime: `http://127.0.0.1:${mcp}/mcp`,
     stopServer,
     startServer,
     close,

@@ -8,22 +8,40 @@ import { lastReply, replyById, send, signInByApi, url } from './fixtures';
  * after a reload. What the page shows, what the server stored and what a reload shows agree.
  */
 
-// The socket's frames (deltas left out), attached to a failed test's report.
+// The socket's frames (a run of deltas as one line: generation, first and last seq, words), printed
+// and attached when a test fails: a timing bug seen once in CI must leave its evidence.
 const frames: string[] = [];
 test.beforeEach(({ page }) => {
   frames.length = 0;
+  let run: { generation: string; first: number; last: number; words: number } | null = null;
+  const flush = () => {
+    if (run) frames.push(`< deltas ${run.generation} seq ${run.first}..${run.last} (${run.words} words)`);
+    run = null;
+  };
   page.on('websocket', (ws) => {
-    ws.on('framesent', (f) => frames.push(`> ${String(f.payload).slice(0, 200)}`));
+    ws.on('framesent', (f) => {
+      flush();
+      frames.push(`> ${String(f.payload).slice(0, 300)}`);
+    });
     ws.on('framereceived', (f) => {
       const text = String(f.payload);
-      if (!text.includes('"type":"delta"')) frames.push(`< ${text.slice(0, 200)}`);
+      if (text.includes('"type":"delta"')) {
+        const delta = JSON.parse(text) as { generation_id: string; seq: number; text: string };
+        if (run?.generation !== delta.generation_id) flush();
+        run ??= { generation: delta.generation_id, first: delta.seq, last: delta.seq, words: 0 };
+        run.last = delta.seq;
+        run.words += delta.text.split(/\s+/).filter(Boolean).length;
+        return;
+      }
+      flush();
+      frames.push(`< ${text.slice(0, 300)}`);
     });
   });
 });
 test.afterEach(async ({ page: _ }, info) => {
   if (info.status !== info.expectedStatus) {
     await info.attach('websocket frames', { body: frames.join('\n') });
-    if (process.env.E2E_DEBUG) console.log(frames.join('\n'));
+    console.log(`websocket frames of "${info.title}":\n${frames.join('\n')}`);
   }
 });
 
@@ -75,7 +93,10 @@ test('stopping at any point keeps exactly the streamed text', async ({ page }) =
     await expect(replyById(page, id)).toContainText(`w${n}`);
     await stopBy(page, i % 2 === 0 ? 'button' : 'esc');
     const kept = await expectKept(page, token, id);
-    expect(kept.trim().split(/\s+/).length).toBeGreaterThanOrEqual(n);
+    expect(
+      kept.trim().split(/\s+/).length,
+      `reply ${id} (stop at w${n}) kept "${kept.slice(0, 80)}…"`,
+    ).toBeGreaterThanOrEqual(n);
   }
   // A reload shows the same stopped replies (those in view: the list is virtualised).
   const kept = new Map((await stored(token, conversationOf(page))).map((m) => [m.id, m]));

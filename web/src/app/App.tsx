@@ -13,6 +13,7 @@ import { session } from '../lib/session';
 import { AppShell } from './AppShell';
 
 const AdminPage = lazy(() => import('../features/admin/AdminPage').then((m) => ({ default: m.AdminPage })));
+const ToolsPage = lazy(() => import('../features/tools/ToolsPage').then((m) => ({ default: m.ToolsPage })));
 const SettingsPage = lazy(() => import('../features/settings/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 function makeClient() {
@@ -69,6 +70,12 @@ export function App() {
                   <Suspense fallback={<main className="page">Loading…</main>}>
                     <PageTitle title="Settings" />
                     <SettingsPage />
+                  </Suspense>
+                </Route>
+                <Route path="/tools">
+                  <Suspense fallback={<main className="page">Loading…</main>}>
+                    <PageTitle title="Tools" />
+                    <ToolsPage />
                   </Suspense>
                 </Route>
                 <Route path="/admin">

@@ -251,6 +251,7 @@ function Conversation({ id }: { id: string }) {
               entry={entry}
               text={shown.text}
               status={shown.status}
+              calls={shown.calls}
               onRegenerate={regenerate}
               onEdit={edit}
               onSibling={showSibling}

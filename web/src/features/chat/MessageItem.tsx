@@ -1,10 +1,12 @@
 import { lazy, memo, Suspense, useState, type KeyboardEvent } from 'react';
 
-import type { Message } from '../../api/types.gen';
+import type { Message, ToolCall } from '../../api/types.gen';
 import { Icon } from '../../components/Icon';
 import type { PathEntry } from './branches';
 import { MessageMeta } from './MessageMeta';
 import type { ReplyStatus } from './stream';
+import { ToolCallView } from './ToolCalls';
+import { segments } from './toolSegments';
 
 const Markdown = lazy(() => import('./Markdown'));
 
@@ -12,6 +14,8 @@ interface Props {
   entry: PathEntry;
   text: string;
   status: ReplyStatus;
+  /** The tools the reply called, shown where they happened in its text. */
+  calls: ToolCall[];
   onRegenerate: (m: Message) => void;
   onEdit: (m: Message, content: string) => void;
   onSibling: (id: string) => void;
@@ -53,6 +57,7 @@ function sameProps(a: Props, b: Props): boolean {
     a.entry.siblings.every((id, i) => id === b.entry.siblings[i]) &&
     a.text === b.text &&
     a.status === b.status &&
+    a.calls === b.calls &&
     a.onRegenerate === b.onRegenerate &&
     a.onEdit === b.onEdit &&
     a.onSibling === b.onSibling &&
@@ -67,6 +72,7 @@ export const MessageItem = memo(function MessageItem({
   entry,
   text,
   status,
+  calls,
   onRegenerate,
   onEdit,
   onSibling,
@@ -148,6 +154,21 @@ export const MessageItem = memo(function MessageItem({
         <div className="bubble">
           {isUser ? (
             <p className="plain">{text}</p>
+          ) : calls.length > 0 ? (
+            segments(text, calls).map((part, i) => (
+              <div key={i} className="reply-part">
+                {part.text.trim() && (
+                  <Suspense fallback={<p className="plain">{part.text}</p>}>
+                    <div className="markdown">
+                      <Markdown text={part.text} highlight={!streaming} />
+                    </div>
+                  </Suspense>
+                )}
+                {part.calls.map((call) => (
+                  <ToolCallView key={call.id} call={call} running={streaming} />
+                ))}
+              </div>
+            ))
           ) : text ? (
             <Suspense fallback={<p className="plain">{text}</p>}>
               <div className="markdown">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Message, ServerEvent } from '../../api/types.gen';
+import type { Message, ServerEvent, ToolCall } from '../../api/types.gen';
 import { activePath } from './branches';
 import {
   displayOf,
@@ -70,8 +70,34 @@ function fold(events: ServerEvent[], state: ConversationStream = emptyStream): C
 function shown(state: ConversationStream, id = 'r1') {
   const m = state.messages[id];
   if (!m) throw new Error(`no message ${id}`);
-  return displayOf(state, m);
+  const { text, status } = displayOf(state, m);
+  return { text, status };
 }
+
+function callsShown(state: ConversationStream, id = 'r1'): ToolCall[] {
+  const m = state.messages[id];
+  if (!m) throw new Error(`no message ${id}`);
+  return displayOf(state, m).calls;
+}
+
+const call = (patch: Partial<ToolCall> = {}): ToolCall => ({
+  id: 'call_1',
+  name: 'get_current_time',
+  server: 'clock',
+  arguments: '{"timezone":"Asia/Tokyo"}',
+  offset: 0,
+  result: null,
+  error: null,
+  duration_ms: null,
+  ...patch,
+});
+const toolEvent = (type: 'tool_call_started' | 'tool_call_done', seq: number, c: ToolCall, g = 'g1'): ServerEvent => ({
+  type,
+  generation_id: g,
+  conversation_id: C,
+  seq,
+  call: c,
+});
 
 describe('stream reducer', () => {
   it('builds a reply from ordered deltas and ends complete', () => {
@@ -215,6 +241,40 @@ function permutations<T>(items: T[]): T[][] {
     permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
   );
 }
+
+describe('tool calls in a reply', () => {
+  it('shows a call as it starts and ends, numbered with the deltas', () => {
+    const running = call();
+    const ended = call({ result: '10:00 JST', duration_ms: 120 });
+    const s = fold([started(), delta(1, 'Let me look. '), toolEvent('tool_call_started', 2, running)]);
+    expect(callsShown(s)).toEqual([running]);
+    const after = fold([toolEvent('tool_call_done', 3, ended), delta(4, 'It is 10:00.')], s);
+    expect(callsShown(after)).toEqual([ended]);
+    expect(shown(after).text).toBe('Let me look. It is 10:00.');
+    expect(after.replies.g1?.seq).toBe(4);
+    // The stored reply carries its calls once it has ended.
+    const end = fold([done('Let me look. It is 10:00.', 'complete', null, 'g1', { tool_calls: [ended] })], after);
+    expect(callsShown(end)).toEqual([ended]);
+  });
+
+  it('never applies a call after a gap, and skips one it already has', () => {
+    const s = fold([started(), delta(1, 'a'), toolEvent('tool_call_started', 3, call())]);
+    expect(callsShown(s)).toEqual([]);
+    expect(s.resync).toEqual({ generationId: 'g1', afterSeq: 1 });
+    const healed = fold(
+      [delta(2, 'b'), toolEvent('tool_call_started', 3, call()), toolEvent('tool_call_started', 3, call())],
+      s,
+    );
+    expect(callsShown(healed)).toHaveLength(1);
+    expect(healed.resync).toBeNull();
+  });
+
+  it('after a reload, shows the stored calls until the first event', () => {
+    const stored = message('r1', { content: 'Let me look.', tool_calls: [call()] });
+    const s = fold([started()], reduce(emptyStream, { type: 'snapshot', messages: [stored] }));
+    expect(callsShown(s)).toEqual([call()]);
+  });
+});
 
 describe('message order', () => {
   // A user message and its reply, stored in one transaction: the same millisecond.

@@ -1,4 +1,4 @@
-import type { Message, ServerEvent } from '../../api/types.gen';
+import type { Message, ServerEvent, ToolCall } from '../../api/types.gen';
 
 /** Why a reply ended before its natural end. */
 export type IncompleteReason = 'cancelled' | 'failed' | 'interrupted' | 'length' | 'content_filter';
@@ -20,6 +20,8 @@ export interface LiveReply {
   seq: number;
   prefix: string;
   text: string;
+  /** The tools it called so far (their latest state), in the order they were called. */
+  calls: ToolCall[];
   status: ReplyStatus;
 }
 
@@ -58,6 +60,7 @@ const INTERRUPTED: ReplyStatus = { kind: 'incomplete', reason: 'interrupted' };
 const LENGTH: ReplyStatus = { kind: 'incomplete', reason: 'length' };
 const FILTERED: ReplyStatus = { kind: 'incomplete', reason: 'content_filter' };
 const failedStatus = new Map<string, ReplyStatus>();
+const NO_CALLS: ToolCall[] = [];
 
 function statusOf(message: Message): ReplyStatus {
   switch (message.status) {
@@ -123,6 +126,7 @@ function reply(state: ConversationStream, generationId: string): LiveReply {
       seq: 0,
       prefix: '',
       text: '',
+      calls: NO_CALLS,
       status: STREAMING,
     }
   );
@@ -180,17 +184,11 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
       const r = reply(state, g.generation_id);
       return withReply(state, { ...r, messageId: g.message_id, prefix: g.prefix });
     }
-    case 'delta': {
-      const r = reply(state, event.generation_id);
-      if (r.status.kind === 'complete' || r.status.kind === 'incomplete') return state;
-      if (event.seq <= r.seq) return state; // already applied (a resend after reconnect)
-      if (event.seq !== r.seq + 1) {
-        // A gap: keep what is consistent and ask for the rest.
-        return { ...state, resync: { generationId: r.generationId, afterSeq: r.seq } };
-      }
-      const next = withReply(state, { ...r, seq: event.seq, text: r.text + event.text, status: STREAMING });
-      return next.resync?.generationId === r.generationId ? { ...next, resync: null } : next;
-    }
+    case 'delta':
+      return numbered(state, event.generation_id, event.seq, (r) => ({ ...r, text: r.text + event.text }));
+    case 'tool_call_started':
+    case 'tool_call_done':
+      return numbered(state, event.generation_id, event.seq, (r) => ({ ...r, calls: withCall(r.calls, event.call) }));
     case 'generation_done': {
       const r = reply(state, event.generation_id);
       const status: ReplyStatus =
@@ -209,15 +207,45 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
   }
 }
 
+/**
+ * A generation's numbered event (a delta or a tool call's start or end), applied by `apply` when
+ * it is the next one; one already applied is skipped (a resend after a reconnect), and a gap asks
+ * for the rest (`resync`) while keeping what is consistent.
+ */
+function numbered(
+  state: ConversationStream,
+  generationId: string,
+  seq: number,
+  apply: (r: LiveReply) => LiveReply,
+): ConversationStream {
+  const r = reply(state, generationId);
+  if (r.status.kind === 'complete' || r.status.kind === 'incomplete') return state;
+  if (seq <= r.seq) return state;
+  if (seq !== r.seq + 1) return { ...state, resync: { generationId: r.generationId, afterSeq: r.seq } };
+  const next = withReply(state, { ...apply(r), seq, status: STREAMING });
+  return next.resync?.generationId === r.generationId ? { ...next, resync: null } : next;
+}
+
+/** The calls with `call` added, or replacing the one with its id. */
+function withCall(calls: ToolCall[], call: ToolCall): ToolCall[] {
+  const at = calls.findIndex((c) => c.id === call.id);
+  if (at < 0) return [...calls, call];
+  return calls.map((c, i) => (i === at ? call : c));
+}
+
 /** What to show for a message: the live text while it streams, else the stored content. */
-export function displayOf(state: ConversationStream, message: Message): { text: string; status: ReplyStatus } {
+export function displayOf(
+  state: ConversationStream,
+  message: Message,
+): { text: string; status: ReplyStatus; calls: ToolCall[] } {
   const g = state.byMessage[message.id];
   const r = g ? state.replies[g] : undefined;
   if (r && (r.status.kind === 'streaming' || r.status.kind === 'queued')) {
-    // Before the first delta (e.g. after a reload) the stored partial text is the best we have.
-    return { text: r.seq > 0 ? r.prefix + r.text : message.content, status: r.status };
+    // Before the first event (e.g. after a reload) the stored partial reply is the best we have.
+    if (r.seq > 0) return { text: r.prefix + r.text, status: r.status, calls: r.calls };
+    return { text: message.content, status: r.status, calls: message.tool_calls ?? NO_CALLS };
   }
-  return { text: message.content, status: statusOf(message) };
+  return { text: message.content, status: statusOf(message), calls: message.tool_calls ?? NO_CALLS };
 }
 
 /** The reply of this conversation still running, if any (the newest one). */

@@ -68,6 +68,9 @@ export function Sidebar({ onNavigate }: { onNavigate: () => void }) {
           </span>
           <span className="user-name">{me.data?.full_name || me.data?.username}</span>
         </NavLink>
+        <NavLink to="/tools" className="icon-button" aria-label="Tools" title="Tools" onClick={onNavigate}>
+          <Icon name="tool" />
+        </NavLink>
         <NavLink to="/settings" className="icon-button" aria-label="Settings" title="Settings" onClick={onNavigate}>
           <Icon name="settings" />
         </NavLink>

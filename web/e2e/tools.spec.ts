@@ -1,0 +1,53 @@
+import { expect, test } from '@playwright/test';
+
+import { replyById, screenshot, send, signInByApi, url } from './fixtures';
+
+/**
+ * Tools: a user registers the example MCP server (`mcp-time`, on a loopback port the
+ * administrator allows), tests the connection, and asks for the time in Tokyo; the fake model
+ * calls the tool, the call and its result show in the reply as they happen, and a reload keeps
+ * them.
+ */
+test('a registered MCP server’s tool is called in a reply, shown, and kept on reload', async ({ page }) => {
+  const server = process.env.OPENCHAT_MCP_TIME_URL;
+  test.skip(!server, 'needs the example MCP server of the local platform');
+  await signInByApi(page, 'tools');
+  await page.goto(url('/tools'));
+  await expect(page.getByRole('heading', { name: 'Tools', level: 1 })).toBeVisible();
+  await page.getByLabel('Name', { exact: true }).fill('Clock');
+  await page.getByLabel('Server URL').fill(server!);
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await expect(page.getByText('“Clock” added.')).toBeVisible();
+  const row = page.locator('li.server', { hasText: 'Clock' });
+  await row.getByRole('button', { name: 'Test connection' }).click();
+  await expect(row.getByRole('status')).toContainText('Connected to mcp-time');
+  await expect(row.getByRole('status')).toContainText('1 tool');
+  await expect(row).toContainText('get_current_time');
+  await screenshot(page, 'tools');
+
+  // A URL on an internal address is refused, with the reason under the field.
+  await page.getByLabel('Name', { exact: true }).fill('Sneaky');
+  await page.getByLabel('Server URL').fill('https://169.254.169.254/latest');
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await expect(page.locator('#field-server_url-error')).toContainText('internal address');
+
+  await page.goto(url('/'));
+  const id = await send(page, 'What time is it in Tokyo? [[call=get_current_time {"timezone": "Asia/Tokyo"}]]');
+  const check = async () => {
+    const reply = replyById(page, id);
+    const call = reply.locator('details.tool-call');
+    await expect(call).toHaveAttribute('data-state', 'done');
+    await expect(call.locator('summary')).toContainText('get_current_time');
+    await expect(call.locator('summary')).toContainText('Clock');
+    await call.locator('summary').click();
+    await expect(call).toContainText('"timezone": "Asia/Tokyo"');
+    await expect(call).toContainText('+09:00[Asia/Tokyo]');
+    // The model answered with the tool's result.
+    await expect(reply.locator('.markdown')).toContainText('Tool results:');
+    await expect(reply).toHaveAttribute('data-status', 'complete');
+  };
+  await check();
+  await screenshot(page, 'tool-call');
+  await page.reload();
+  await check();
+});

@@ -1,0 +1,48 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+
+import { request } from '../../api/http';
+import type { CreateMcpServer, McpServer, McpServerTools, UpdateMcpServer } from '../../api/types.gen';
+
+const PATH = '/api/v1/mcp-servers/';
+export const serversKey = ['mcp-servers'] as const;
+
+/** The MCP servers the user may use: their own, then those an administrator offers them. */
+export function useMcpServers() {
+  return useQuery({
+    queryKey: serversKey,
+    queryFn: ({ signal }) => request<McpServer[]>('chat', PATH, { signal }),
+  });
+}
+
+export function useAddMcpServer() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (server: CreateMcpServer) => request<McpServer>('chat', PATH, { method: 'POST', json: server }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
+  });
+}
+
+export function useUpdateMcpServer() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: UpdateMcpServer }) =>
+      request<McpServer>('chat', `${PATH}${encodeURIComponent(id)}`, { method: 'PUT', json: patch }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
+  });
+}
+
+export function useDeleteMcpServer() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => request<void>('chat', `${PATH}${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
+  });
+}
+
+/** "Test connection": the server's tools, listed afresh. */
+export function useTestMcpServer() {
+  return useMutation({
+    mutationFn: (id: string) =>
+      request<McpServerTools>('chat', `${PATH}${encodeURIComponent(id)}/test`, { method: 'POST' }),
+  });
+}
