@@ -50,4 +50,18 @@ test('a registered MCP server’s tool is called in a reply, shown, and kept on 
   await screenshot(page, 'tool-call');
   await page.reload();
   await check();
+
+  // This conversation switches its tools off: the next reply is not offered any.
+  await page.getByRole('button', { name: 'Tools: all' }).click();
+  const panel = page.getByRole('form', { name: 'Tools' });
+  await panel.getByLabel('Every active MCP server').uncheck();
+  await panel.getByLabel('Clock').uncheck();
+  await panel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('button', { name: 'Tools: off' })).toBeVisible();
+  const next = await send(page, 'And now? [[call=get_current_time {"timezone": "Asia/Tokyo"}]]');
+  await expect(replyById(page, next)).toHaveAttribute('data-status', 'complete');
+  await expect(replyById(page, next)).toContainText('Echo: And now?');
+  await expect(replyById(page, next).locator('details.tool-call')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByRole('button', { name: 'Tools: off' })).toBeVisible();
 });

@@ -23,6 +23,27 @@ pub struct Conversation {
     pub last_message_at: Option<String>,
     pub pinned: bool,
     pub archived: bool,
+    /// Which MCP servers its replies may use (left out: every active one).
+    #[serde(default, skip_serializing_if = "McpChoice::is_all")]
+    #[ts(as = "Option<McpChoice>", optional)]
+    pub mcp_servers: McpChoice,
+}
+
+/// Which MCP servers a conversation's replies may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum McpChoice {
+    /// Every active server its owner may use (the default).
+    #[default]
+    All,
+    /// Only these (by id; none when empty).
+    Only { servers: Vec<String> },
+}
+
+impl McpChoice {
+    pub fn is_all(&self) -> bool {
+        *self == Self::All
+    }
 }
 
 /// `POST /api/v1/conversations/` body.
@@ -59,6 +80,9 @@ pub struct UpdateConversation {
     pub pinned: Option<bool>,
     #[serde(default)]
     pub archived: Option<bool>,
+    /// `{"mode": "all"}` or `{"mode": "only", "servers": [ids]}` (at most 50 of the caller's).
+    #[serde(default)]
+    pub mcp_servers: Option<McpChoice>,
 }
 
 /// Token counts reported by the provider.

@@ -24,6 +24,7 @@ pub fn bindings() -> String {
         auth::AuditEvent::decl(&cfg),
         auth::AuditList::decl(&cfg),
         chat::Conversation::decl(&cfg),
+        chat::McpChoice::decl(&cfg),
         chat::CreateConversation::decl(&cfg),
         chat::UpdateConversation::decl(&cfg),
         chat::Usage::decl(&cfg),

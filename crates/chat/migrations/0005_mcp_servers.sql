@@ -19,5 +19,9 @@ CREATE INDEX mcp_servers_owner ON mcp_servers (owner_id, created_at);
 CREATE INDEX mcp_servers_scope ON mcp_servers (scope, created_at);
 
 
+-- Which MCP servers a conversation's replies may use: NULL, every active one its owner may
+-- use; else a JSON array of server ids (empty: none).
+ALTER TABLE conversations ADD COLUMN mcp_servers TEXT;
+
 -- The tools a reply called (JSON: api_types::chat::ToolCall list), stored with it.
 ALTER TABLE messages ADD COLUMN tool_calls TEXT;

@@ -17,6 +17,10 @@ pub fn conversation_to_wire(c: &ConversationRecord) -> Conversation {
         last_message_at: c.last_message_at.map(common::clock::rfc3339_millis),
         pinned: c.pinned,
         archived: c.archived,
+        mcp_servers: match c.mcp_servers.as_deref().map(serde_json::from_str::<Vec<String>>) {
+            Some(Ok(servers)) => api_types::chat::McpChoice::Only { servers },
+            _ => api_types::chat::McpChoice::All,
+        },
     }
 }
 

@@ -75,7 +75,13 @@ id: string, title: string,
 /**
  * The owner's username.
  */
-user_id: string, model: string | null, system_prompt: string | null, created_at: string, updated_at: string, message_count: number, last_message_at: string | null, pinned: boolean, archived: boolean, };
+user_id: string, model: string | null, system_prompt: string | null, created_at: string, updated_at: string, message_count: number, last_message_at: string | null, pinned: boolean, archived: boolean, 
+/**
+ * Which MCP servers its replies may use (left out: every active one).
+ */
+mcp_servers?: McpChoice, };
+
+export type McpChoice = { "mode": "all" } | { "mode": "only", servers: Array<string>, };
 
 export type CreateConversation = { title: string, 
 /**
@@ -83,7 +89,11 @@ export type CreateConversation = { title: string,
  */
 user_id?: string, model?: string, system_prompt?: string, };
 
-export type UpdateConversation = { title?: string, model?: string, system_prompt?: string, pinned?: boolean, archived?: boolean, };
+export type UpdateConversation = { title?: string, model?: string, system_prompt?: string, pinned?: boolean, archived?: boolean, 
+/**
+ * `{"mode": "all"}` or `{"mode": "only", "servers": [ids]}` (at most 50 of the caller's).
+ */
+mcp_servers?: McpChoice, };
 
 export type Usage = { prompt_tokens: number, completion_tokens: number, };
 

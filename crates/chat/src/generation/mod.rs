@@ -75,6 +75,8 @@ pub struct Generation {
     member: Option<String>,
     /// The owner's roles when the reply was asked for (which shared tool servers it may use).
     roles: Vec<String>,
+    /// The MCP servers its conversation chose (`None`: every active one).
+    mcp_servers: Option<Vec<String>>,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
 }
@@ -455,6 +457,7 @@ impl Generations {
             started_ms: common::clock::now_millis(),
             member: slot.member.take(),
             roles: std::mem::take(&mut slot.roles),
+            mcp_servers: conversation.mcp_servers.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             state: Mutex::new(State::default()),
             stop,
         });

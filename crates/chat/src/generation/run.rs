@@ -131,7 +131,13 @@ async fn stream_reply(
     let tools = generations.tools();
     let offer = match tools.enabled() && provider.supports_tools() {
         true => tokio::select! {
-            offer = Offer::for_owner(tools, &generations.db, &generation.owner_id, &generation.roles) => offer,
+            offer = Offer::for_owner(
+                tools,
+                &generations.db,
+                &generation.owner_id,
+                &generation.roles,
+                generation.mcp_servers.as_deref(),
+            ) => offer,
             reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
         },
         false => Offer::default(),

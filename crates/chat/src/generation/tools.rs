@@ -28,9 +28,19 @@ struct Server {
 }
 
 impl Offer {
-    /// The tools of the active servers `owner` may use (their lists cached per server), at most
-    /// `tools.max_tools()` of them. A server that cannot be reached is left out (said in the log).
-    pub async fn for_owner(tools: &Tools, db: &Db, owner: &str, roles: &[String]) -> Self {
+    /// The tools of the active servers `owner` may use (their lists cached per server), of those
+    /// `chosen` when the conversation chose, at most `tools.max_tools()` of them. A server that
+    /// cannot be reached is left out (said in the log).
+    pub async fn for_owner(
+        tools: &Tools,
+        db: &Db,
+        owner: &str,
+        roles: &[String],
+        chosen: Option<&[String]>,
+    ) -> Self {
+        if chosen.is_some_and(<[String]>::is_empty) {
+            return Self::default();
+        }
         let servers = match db.mcp_servers_for(owner).await {
             Ok(servers) => servers,
             Err(e) => {
@@ -38,8 +48,11 @@ impl Offer {
                 return Self::default();
             }
         };
-        let usable: Vec<McpServerRecord> =
-            servers.into_iter().filter(|s| s.is_active && s.usable_by(owner, roles)).collect();
+        let usable: Vec<McpServerRecord> = servers
+            .into_iter()
+            .filter(|s| s.is_active && s.usable_by(owner, roles))
+            .filter(|s| chosen.is_none_or(|ids| ids.contains(&s.id)))
+            .collect();
         let listings = futures_util::future::join_all(usable.iter().map(|record| async move {
             let target = tools.target(record).map_err(|e| e.to_string())?;
             let listing = tools.mcp.list(&target, owner, false).await.map_err(|e| e.to_string())?;

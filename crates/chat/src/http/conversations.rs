@@ -52,6 +52,7 @@ pub(crate) async fn create_for(
         created_at: now,
         updated_at: now,
         last_message_at: None,
+        mcp_servers: None,
     };
     state.db.create_conversation(&record).await.map_err(store_error)?;
     Ok(record)
@@ -176,6 +177,10 @@ pub async fn update(
         system_prompt: body.system_prompt.as_deref().map(validate::system_prompt).transpose()?,
         pinned: body.pinned,
         archived: body.archived,
+        mcp_servers: match body.mcp_servers {
+            Some(choice) => Some(super::mcp::choice_to_store(&state, &claims, choice).await?),
+            None => None,
+        },
     };
     let record = state
         .db

@@ -48,6 +48,39 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/admin/mcp-servers/{id}", get(admin_read).put(admin_update).delete(admin_remove))
 }
 
+/// Most servers a conversation may name.
+const MAX_CHOSEN: usize = 50;
+
+/// A conversation's choice as stored (`None`: every active server), each named server one the
+/// caller may use.
+pub(crate) async fn choice_to_store(
+    state: &AppState,
+    claims: &AccessClaims,
+    choice: api_types::chat::McpChoice,
+) -> ApiResult<Option<String>> {
+    let servers = match choice {
+        api_types::chat::McpChoice::All => return Ok(None),
+        api_types::chat::McpChoice::Only { servers } => servers,
+    };
+    if servers.len() > MAX_CHOSEN {
+        return Err(ApiError::invalid_field("mcp_servers", format!("may name at most {MAX_CHOSEN} servers")));
+    }
+    let usable = state.db.mcp_servers_for(&claims.sub).await.map_err(store_error)?;
+    let mut chosen: Vec<String> = Vec::with_capacity(servers.len());
+    for id in servers {
+        if !usable.iter().any(|s| s.id == id && s.usable_by(&claims.sub, &claims.roles)) {
+            return Err(ApiError::invalid_field(
+                "mcp_servers",
+                "names a server you may not use (or none at all)",
+            ));
+        }
+        if !chosen.contains(&id) {
+            chosen.push(id);
+        }
+    }
+    Ok(Some(serde_json::to_string(&chosen).expect("ids serialise")))
+}
+
 fn not_found() -> ApiError {
     ApiError::not_found("MCP server not found")
 }

@@ -17,6 +17,8 @@ pub struct ConversationRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub last_message_at: Option<i64>,
+    /// Which MCP servers its replies may use: `None` every active one, else these ids (JSON).
+    pub mcp_servers: Option<String>,
 }
 
 /// A partial update; `None` leaves a field unchanged, `Some(None)` clears a nullable one.
@@ -27,12 +29,13 @@ pub struct ConversationPatch {
     pub system_prompt: Option<Option<String>>,
     pub pinned: Option<bool>,
     pub archived: Option<bool>,
+    pub mcp_servers: Option<Option<String>>,
 }
 
 macro_rules! columns {
     () => {
         "id, owner_id, user_id, title, model, system_prompt, pinned, archived, message_count, \
-         created_at, updated_at, last_message_at"
+         created_at, updated_at, last_message_at, mcp_servers"
     };
 }
 
@@ -51,6 +54,7 @@ impl ConversationRecord {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             last_message_at: row.try_get("last_message_at")?,
+            mcp_servers: row.try_get("mcp_servers")?,
         })
     }
 }
@@ -130,6 +134,7 @@ impl Db {
                system_prompt = CASE WHEN $6 = 1 THEN $7 ELSE system_prompt END, \
                pinned = COALESCE($8, pinned), \
                archived = COALESCE($9, archived), \
+               mcp_servers = CASE WHEN $11 = 1 THEN $12 ELSE mcp_servers END, \
                updated_at = $10 \
              WHERE id = $1 AND owner_id = $2 RETURNING ",
             columns!()
@@ -144,6 +149,8 @@ impl Db {
         .bind(patch.pinned.map(flag))
         .bind(patch.archived.map(flag))
         .bind(now)
+        .bind(flag(patch.mcp_servers.is_some()))
+        .bind(patch.mcp_servers.flatten())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(ConversationRecord::from_row).transpose()

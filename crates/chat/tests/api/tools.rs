@@ -25,6 +25,7 @@ both_backends!(
     stop_during_a_call_cancels_it,
     a_removed_or_switched_off_server_is_no_longer_offered,
     tools_switched_off_by_the_administrator_are_never_reached,
+    a_conversation_chooses_which_servers_its_replies_use,
 );
 
 struct Tools {
@@ -515,4 +516,56 @@ async fn tools_switched_off_by_the_administrator_are_never_reached(backend: Back
     assert_eq!(frames.last().unwrap()["status"], "complete");
     assert!(reply_requests(app).iter().all(|r| r.get("tools").is_none()), "no tools offered");
     assert_eq!(t.odd.requests.load(Ordering::SeqCst), 0, "never reached");
+}
+
+async fn a_conversation_chooses_which_servers_its_replies_use(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let odd = register(app, &alice, json!({"name": "Odd", "server_url": t.odd_url})).await;
+    let bobs = register(app, &bob, json!({"name": "Bob's", "server_url": t.time_url})).await;
+    let id = app.conversation(&alice, "Choice").await;
+    let (_, conversation) = app.get(&format!("/api/v1/conversations/{id}"), &alice).await;
+    assert!(conversation.get("mcp_servers").is_none(), "every server by default: {conversation}");
+    let offered = |request: &Value| -> Vec<String> {
+        request["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut ws = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    let ask = |content: &str| json!({"conversation_id": id, "content": content});
+    // Only the misbehaving server: the clock's tool is not offered.
+    let only = json!({"mcp_servers": {"mode": "only", "servers": [odd]}});
+    let (status, changed) = app.put(&format!("/api/v1/conversations/{id}"), &alice, only).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["mcp_servers"], json!({"mode": "only", "servers": [odd]}));
+    ws.send("send_message", ask("Hello")).await;
+    ws.until("generation_done").await;
+    let names = offered(reply_requests(app).last().unwrap());
+    assert_eq!(names, ["slow", "huge", "big", "garbage"]);
+    // None at all.
+    let none = json!({"mcp_servers": {"mode": "only", "servers": []}});
+    assert_eq!(app.put(&format!("/api/v1/conversations/{id}"), &alice, none).await.0, StatusCode::OK);
+    ws.send("send_message", ask("Again")).await;
+    ws.until("generation_done").await;
+    assert!(reply_requests(app).last().unwrap().get("tools").is_none());
+    // Back to all.
+    let all = json!({"mcp_servers": {"mode": "all"}});
+    let (_, changed) = app.put(&format!("/api/v1/conversations/{id}"), &alice, all).await;
+    assert!(changed.get("mcp_servers").is_none(), "{changed}");
+    ws.send("send_message", ask("Once more")).await;
+    ws.until("generation_done").await;
+    assert_eq!(offered(reply_requests(app).last().unwrap()).len(), 5);
+    // Someone else's server (or none at all) cannot be chosen.
+    for servers in [json!([bobs]), json!(["nope"])] {
+        let body = json!({"mcp_servers": {"mode": "only", "servers": servers}});
+        let (status, error) = app.put(&format!("/api/v1/conversations/{id}"), &alice, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+        assert!(error.to_string().contains("mcp_servers"), "{error}");
+    }
 }

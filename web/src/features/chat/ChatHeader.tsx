@@ -1,8 +1,9 @@
 import { useState, type FormEvent, type KeyboardEvent } from 'react';
 
-import type { ModelList } from '../../api/types.gen';
+import type { McpChoice, ModelList } from '../../api/types.gen';
 import { ModelPicker } from './ModelPicker';
 import { silentProviders } from './models';
+import { ToolChoiceButton, ToolChoicePanel } from './ToolChoice';
 
 interface Props {
   title: string;
@@ -14,6 +15,8 @@ interface Props {
   systemPrompt: string;
   onSystemPrompt: (prompt: string) => Promise<void>;
   connection: string;
+  /** A stored conversation's choice of MCP servers (a new chat uses them all). */
+  tools?: { choice: McpChoice; onChange: (choice: McpChoice) => Promise<void> };
 }
 
 /** Title, model picker and the per-conversation system prompt. */
@@ -26,8 +29,10 @@ export function ChatHeader({
   systemPrompt,
   onSystemPrompt,
   connection,
+  tools,
 }: Props) {
-  const [editing, setEditing] = useState(false);
+  const [panel, setPanel] = useState<'prompt' | 'tools' | null>(null);
+  const editing = panel === 'prompt';
   const [saving, setSaving] = useState(false);
 
   async function save(e: FormEvent<HTMLFormElement>) {
@@ -35,7 +40,7 @@ export function ChatHeader({
     setSaving(true);
     try {
       await onSystemPrompt(String(new FormData(e.currentTarget).get('system_prompt')).trim());
-      setEditing(false);
+      setPanel(null);
     } finally {
       setSaving(false);
     }
@@ -45,7 +50,7 @@ export function ChatHeader({
     if (e.key === 'Escape') {
       // Esc closes the panel (and does not also stop a running reply).
       e.preventDefault();
-      setEditing(false);
+      setPanel(null);
     }
   }
 
@@ -64,9 +69,21 @@ export function ChatHeader({
           </span>
         )}
         <ModelPicker models={models} value={model} onChange={onModel} onRefresh={onRefreshModels} />
-        <button type="button" className="button small" aria-expanded={editing} onClick={() => setEditing((v) => !v)}>
+        <button
+          type="button"
+          className="button small"
+          aria-expanded={editing}
+          onClick={() => setPanel((p) => (p === 'prompt' ? null : 'prompt'))}
+        >
           System prompt{systemPrompt ? ' •' : ''}
         </button>
+        {tools && (
+          <ToolChoiceButton
+            choice={tools.choice}
+            open={panel === 'tools'}
+            onToggle={() => setPanel((p) => (p === 'tools' ? null : 'tools'))}
+          />
+        )}
       </div>
       {editing && (
         <form className="system-prompt" onSubmit={save} onKeyDown={onPanelKey}>
@@ -80,7 +97,7 @@ export function ChatHeader({
             autoFocus
           />
           <div className="edit-actions">
-            <button type="button" className="button" onClick={() => setEditing(false)}>
+            <button type="button" className="button" onClick={() => setPanel(null)}>
               Cancel
             </button>
             <button type="submit" className="button primary" disabled={saving}>
@@ -88,6 +105,9 @@ export function ChatHeader({
             </button>
           </div>
         </form>
+      )}
+      {tools && panel === 'tools' && (
+        <ToolChoicePanel choice={tools.choice} onChange={tools.onChange} onClose={() => setPanel(null)} />
       )}
       {unavailable && (
         <p className="model-gone" role="status">

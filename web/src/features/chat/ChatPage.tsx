@@ -236,6 +236,14 @@ function Conversation({ id }: { id: string }) {
         systemPrompt={c?.system_prompt ?? ''}
         onSystemPrompt={async (p) => void (await update.mutateAsync({ id, patch: { system_prompt: p } }))}
         connection={connection}
+        tools={
+          c
+            ? {
+                choice: c.mcp_servers ?? { mode: 'all' },
+                onChange: async (choice) => void (await update.mutateAsync({ id, patch: { mcp_servers: choice } })),
+              }
+            : undefined
+        }
       />
       <MessageList
         count={path.length}
