@@ -8,6 +8,10 @@ documents call valid is valid (and `positive_data_acceptance` can insist on it).
 - A message body's `conversation_id` (which the seed's clients send) must name the
   conversation of the path, and its `parent_id` a message of it: in data meant to be valid,
   the first does and the second is left out.
+- An MCP server's URL must be https on the public internet and its name not blank; a
+  conversation may only choose servers its owner may use: in data meant to be valid, the URL is
+  a public one (tools are off in the run: nothing connects to it), a blank name gets a letter,
+  and a conversation's choice names no server.
 
 And one that keeps the run testing: the administrator whose token the run uses is not changed,
 disabled, demoted or deleted through the routes that name a user (they would end its token and
@@ -65,3 +69,10 @@ def before_call(context, case, kwargs):
             if isinstance(value, str) and value.strip():
                 models = offered_models()
                 body[field] = models[len(value) % len(models)]
+        if "server_url" in body:
+            body["server_url"] = "https://mcp.example.com/mcp"
+        if isinstance(body.get("name"), str) and "server_url" in body and not body["name"].strip():
+            body["name"] = "x" + body["name"]
+        choice = body.get("mcp_servers")
+        if isinstance(choice, dict) and choice.get("mode") == "only":
+            choice["servers"] = []

@@ -59,7 +59,7 @@ impl Db {
         };
         let sql = format!(
             "SELECT c.id, c.owner_id, c.user_id, c.title, c.model, c.system_prompt, c.pinned, c.archived, \
-               c.message_count, c.created_at, c.updated_at, c.last_message_at, h.position AS hit_position \
+               c.message_count, c.created_at, c.updated_at, c.last_message_at, c.mcp_servers, h.position AS hit_position \
              FROM conversations c LEFT JOIN ( \
                SELECT m.conversation_id, MAX(m.position) AS position FROM messages m \
                JOIN conversations mc ON mc.id = m.conversation_id \
