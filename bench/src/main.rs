@@ -7,12 +7,14 @@
 //! (only when asked for) measure honest users during an attack (`abuse.rs`); `relay-cluster`
 //! (only when asked for) the relay on a socket of another replica, `concurrent-cluster`,
 //! `idle-cluster` and `failover` the same over replicas (`cluster.rs`: PostgreSQL and a Redis
-//! of their own).
+//! of their own); `tools` (only when asked for) the tool loop over the raw MCP round trip and
+//! the memory of tool calls in flight (`tools.rs`).
 
 mod abuse;
 mod cluster;
 mod search;
 mod server;
+mod tools;
 mod ws;
 
 use std::time::{Duration, Instant};
@@ -31,6 +33,7 @@ async fn main() {
         Some("concurrent-cluster") => return cluster::concurrent(&binary, &fake).await,
         Some("idle-cluster") => return cluster::idle(&binary, &fake).await,
         Some("failover") => return cluster::failover(&binary, &fake).await,
+        Some("tools") => return tools::run(&binary, &fake).await,
         _ => {}
     }
     // The abuse runs measure the default caps; the others lift the per-user and per-address

@@ -19,11 +19,19 @@ pub struct TimeArgs {
 #[derive(Clone)]
 pub struct TimeServer {
     tool_router: ToolRouter<Self>,
+    /// How long each answer waits (to try timeouts, stop and progress; zero by default).
+    delay: std::time::Duration,
 }
 
 impl Default for TimeServer {
     fn default() -> Self {
-        Self { tool_router: Self::tool_router() }
+        Self::with_delay(std::time::Duration::ZERO)
+    }
+}
+
+impl TimeServer {
+    pub fn with_delay(delay: std::time::Duration) -> Self {
+        Self { tool_router: Self::tool_router(), delay }
     }
 }
 
@@ -34,6 +42,7 @@ impl TimeServer {
         &self,
         Parameters(TimeArgs { timezone }): Parameters<TimeArgs>,
     ) -> Result<CallToolResult, ErrorData> {
+        tokio::time::sleep(self.delay).await;
         Ok(match now_in(&timezone) {
             Ok(now) => CallToolResult::success(vec![ContentBlock::text(now)]),
             // A tool error the model reads (not a protocol error): it may try another name.
@@ -61,17 +70,29 @@ pub fn now_in(timezone: &str) -> Result<String, String> {
 
 /// The MCP endpoint, to mount at `/mcp`. `hosts` are the `Host` header values it answers
 /// (the SDK's guard against DNS rebinding).
-pub fn service(hosts: Vec<String>) -> StreamableHttpService<TimeServer, LocalSessionManager> {
+pub fn service(
+    hosts: Vec<String>,
+    delay: std::time::Duration,
+) -> StreamableHttpService<TimeServer, LocalSessionManager> {
     let config = StreamableHttpServerConfig::default().with_allowed_hosts(hosts);
-    StreamableHttpService::new(|| Ok(TimeServer::default()), LocalSessionManager::default().into(), config)
+    let make = move || Ok(TimeServer::with_delay(delay));
+    StreamableHttpService::new(make, LocalSessionManager::default().into(), config)
 }
 
 /// Serves the endpoint at `/mcp` on `listener` until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    serve_with_delay(listener, std::time::Duration::ZERO).await
+}
+
+/// [`serve`], each answer waiting `delay` first.
+pub async fn serve_with_delay(
+    listener: tokio::net::TcpListener,
+    delay: std::time::Duration,
+) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
     let hosts =
         ["127.0.0.1", "localhost"].iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect();
-    let app = axum::Router::new().nest_service("/mcp", service(hosts));
+    let app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
     axum::serve(listener, app).await
 }
 

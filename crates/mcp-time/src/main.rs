@@ -8,6 +8,9 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8765")]
     listen: std::net::SocketAddr,
+    /// Wait this many milliseconds before each answer (to try timeouts and stop).
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
 }
 
 #[tokio::main]
@@ -15,5 +18,5 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("MCP server at http://{}/mcp (tool: get_current_time)", listener.local_addr()?);
-    mcp_time::serve(listener).await
+    mcp_time::serve_with_delay(listener, std::time::Duration::from_millis(args.delay_ms)).await
 }
