@@ -55,7 +55,9 @@ pub struct McpServer {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`).
+    /// The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`); of a shared
+    /// server its users see only the origin (`https://tools.example.com`: the path or query
+    /// may hold a token).
     pub server_url: String,
     /// Inactive servers are kept but never offered to the model.
     pub is_active: bool,

@@ -321,7 +321,9 @@ secret_header?: string, };
 
 export type McpServer = { id: string, name: string, description: string, 
 /**
- * The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`).
+ * The server's Streamable HTTP endpoint (e.g. `https://tools.example.com/mcp`); of a shared
+ * server its users see only the origin (`https://tools.example.com`: the path or query
+ * may hold a token).
  */
 server_url: string, 
 /**

@@ -458,7 +458,15 @@ impl Generations {
             member: slot.member.take(),
             roles: std::mem::take(&mut slot.roles),
             mcp_servers: conversation.mcp_servers.as_deref().and_then(|j| serde_json::from_str(j).ok()),
-            state: Mutex::new(State::default()),
+            // A continued reply keeps the tools it called before.
+            state: Mutex::new(State {
+                calls: reply
+                    .tool_calls
+                    .as_deref()
+                    .and_then(|j| serde_json::from_str(j).ok())
+                    .unwrap_or_default(),
+                ..State::default()
+            }),
             stop,
         });
         {

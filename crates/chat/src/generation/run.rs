@@ -172,6 +172,13 @@ async fn stream_reply(
                 let reason = "the model asked to call a tool, and none is offered to it".to_owned();
                 return (Outcome::Failed(reason), usage);
             }
+            // Past the last round the model may call nothing (not every provider honours
+            // tool_choice "none"): the reply ends here rather than going round again.
+            RoundEnd::Calls(_) if rounds.len() >= tools.max_rounds() => {
+                let limit =
+                    format!("the model kept calling tools past the limit of {} rounds", tools.max_rounds());
+                return (Outcome::Limited(limit), usage);
+            }
             RoundEnd::Calls(calls) => calls,
         };
         let (text, _) = generation.text_from(round_start);
@@ -179,7 +186,7 @@ async fn stream_reply(
             // The next round's text starts a paragraph of its own.
             generation.push_delta(generations.bus(), "\n\n");
         }
-        match run_calls(generations, generation, &offer, &calls, stopped).await {
+        match run_calls(generations, generation, &offer, &calls, rounds.len(), stopped).await {
             Ok(results) => rounds.push(ToolRound { text, calls, results }),
             Err(reason) => return (Outcome::Stopped(reason), usage),
         }
@@ -267,6 +274,7 @@ async fn run_calls(
     generation: &Arc<Generation>,
     offer: &Offer,
     calls: &[llm::ToolCall],
+    round: usize,
     stopped: &mut watch::Receiver<Option<StopReason>>,
 ) -> Result<Vec<ToolResult>, StopReason> {
     let bus = generations.bus();
@@ -283,14 +291,15 @@ async fn run_calls(
         call,
     };
     let offset = generation.prefix.len() + generation.text_len();
-    let shown: Vec<_> = calls.iter().map(|call| offer.started(call, offset)).collect();
+    let shown: Vec<_> = calls.iter().map(|call| offer.started(call, offset, round)).collect();
     for call in &shown {
         generation.push_call(bus, call.clone(), started);
     }
     let began = std::time::Instant::now();
     let (db, tools, owner) = (&generations.db, generations.tools(), generation.owner_id.as_str());
+    let roles = generation.roles.as_slice();
     let runs = futures_util::future::join_all(calls.iter().zip(shown).map(|(call, shown)| async move {
-        let ran = offer.run(tools, db, owner, call, shown).await;
+        let ran = offer.run(tools, db, owner, roles, call, shown).await;
         audit(generation, &ran.shown, ran.result.content.len());
         generation.push_call(bus, ran.shown, done);
         ran.result
@@ -302,7 +311,9 @@ async fn run_calls(
             let duration_ms = Some(began.elapsed().as_millis() as u64);
             for call in generation.calls().into_iter().filter(|c| c.duration_ms.is_none()) {
                 let error = Some("stopped before it ended".to_owned());
-                generation.push_call(bus, api_types::chat::ToolCall { error, duration_ms, ..call }, done);
+                let call = api_types::chat::ToolCall { error, duration_ms, ..call };
+                audit(generation, &call, 0);
+                generation.push_call(bus, call, done);
             }
             Err(reason)
         }

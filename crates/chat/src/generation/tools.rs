@@ -120,14 +120,15 @@ impl Offer {
             .expect("some numbered name is free")
     }
 
-    /// The call as the reply shows it, before it runs.
-    pub fn started(&self, call: &ToolCall, offset: usize) -> WireCall {
+    /// The call as the reply shows it, before it runs; its id is unique in the reply (the
+    /// model's, numbered by round: some providers number their calls afresh each round).
+    pub fn started(&self, call: &ToolCall, offset: usize, round: usize) -> WireCall {
         let (server, name) = match self.by_name.get(&call.name) {
             Some((server, name)) => (server.name.clone(), name.clone()),
             None => (String::new(), call.name.clone()),
         };
         WireCall {
-            id: call.id.clone(),
+            id: format!("{}.{}", round + 1, call.id),
             name,
             server,
             arguments: call.arguments.clone(),
@@ -139,9 +140,17 @@ impl Offer {
     }
 
     /// Runs one call and gives its result for the model, and the call as the reply shows it.
-    pub async fn run(&self, tools: &Tools, db: &Db, owner: &str, call: &ToolCall, shown: WireCall) -> Ran {
+    pub async fn run(
+        &self,
+        tools: &Tools,
+        db: &Db,
+        owner: &str,
+        roles: &[String],
+        call: &ToolCall,
+        shown: WireCall,
+    ) -> Ran {
         let began = Instant::now();
-        let outcome = self.outcome(tools, db, owner, call).await;
+        let outcome = self.outcome(tools, db, owner, roles, call).await;
         let duration_ms = Some(began.elapsed().as_millis() as u64);
         let (content, is_error) = match &outcome {
             Ok((content, is_error)) => (content.clone(), *is_error),
@@ -159,6 +168,7 @@ impl Offer {
         tools: &Tools,
         db: &Db,
         owner: &str,
+        roles: &[String],
         call: &ToolCall,
     ) -> Result<(String, bool), String> {
         let Some((server, name)) = self.by_name.get(&call.name) else {
@@ -169,9 +179,17 @@ impl Offer {
             _ if call.arguments.trim().is_empty() => serde_json::Map::new(),
             _ => return Err("the model's arguments are not a JSON object".into()),
         };
-        // The server may have been removed or switched off since the reply began.
+        // The server may have been removed, switched off, withdrawn from the user or changed
+        // (another address or secret) since the reply began.
         match db.mcp_server(&server.id).await {
-            Ok(Some(record)) if record.is_active => {}
+            Ok(Some(record)) if record.is_active && record.usable_by(owner, roles) => {
+                if record.updated_at != server.target.version {
+                    return Err(format!(
+                        "the MCP server {:?} was changed during the reply: ask again",
+                        server.name
+                    ));
+                }
+            }
             Ok(_) => return Err(format!("the MCP server {:?} was removed or switched off", server.name)),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read an MCP server");

@@ -98,11 +98,19 @@ fn to_wire(server: &McpServerRecord, claims: &AccessClaims) -> McpServer {
         McpScope::User => server.owner_id.as_deref() == Some(claims.sub.as_str()),
         McpScope::Global | McpScope::Role => claims.has_role("admin"),
     };
+    // A shared server's address may carry a token (in its path or query): only those who may
+    // change it see more than its origin.
+    let server_url = match editable {
+        true => server.server_url.clone(),
+        false => http_client::Url::parse(&server.server_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+    };
     McpServer {
         id: server.id.clone(),
         name: server.name.clone(),
         description: server.description.clone(),
-        server_url: server.server_url.clone(),
+        server_url,
         is_active: server.is_active,
         config: config_of(server),
         has_secret: server.secret.is_some(),
@@ -404,7 +412,8 @@ pub async fn remove(
 #[utoipa::path(post, operation_id = "test_mcp_server", path = "/api/v1/mcp-servers/{id}/test", tag = "tools", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = McpServerTools), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody), (status = 504, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 429, body = ErrorBody), (status = 502, body = ErrorBody),
+        (status = 504, body = ErrorBody)))]
 pub async fn test(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -415,6 +424,12 @@ pub async fn test(
     if !tools.enabled() {
         return Err(ApiError::conflict("Tools are switched off on this server (chat.tools.enabled)"));
     }
+    let Some(_testing) = tools.begin_test(&claims.sub) else {
+        return Err(ApiError::too_many_requests_with(
+            1,
+            "A connection test of yours is already running: wait for it to end",
+        ));
+    };
     let unusable = |e: McpError| {
         let status = match e {
             McpError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,

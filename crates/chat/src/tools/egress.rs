@@ -29,8 +29,13 @@ pub enum EgressError {
          the public internet unless an administrator allows the host"
     )]
     Internal(String),
-    #[error("{0} could not be resolved")]
-    Unresolved(String),
+    /// A name with no public address (none at all, or only internal ones: which of the two is
+    /// not said, so the message cannot map internal DNS).
+    #[error(
+        "{0} has no public address (it is a loopback, private or other internal address, or none): \
+         tool servers must be on the public internet unless an administrator allows the host"
+    )]
+    NoPublicAddress(String),
 }
 
 /// The egress policy: which hosts an administrator allows besides the public internet.
@@ -48,7 +53,21 @@ impl Egress {
 
     fn allows(&self, host: &str, port: Option<u16>) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.allowed.contains(&host) || port.is_some_and(|p| self.allowed.contains(&format!("{host}:{p}")))
+        self.allowed.contains(&host)
+            || port.is_some_and(|p| {
+                self.allowed.contains(&format!("{host}:{p}"))
+                    || self.allowed.contains(&format!("[{host}]:{p}"))
+            })
+    }
+
+    /// Whether a name may resolve to internal addresses: it is allowed on some port (the port
+    /// itself was checked with the URL, before the name was resolved).
+    fn allows_name(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let with_port = format!("{host}:");
+        self.allowed
+            .iter()
+            .any(|a| *a == host || a.strip_prefix(&with_port).is_some_and(|p| p.parse::<u16>().is_ok()))
     }
 
     /// Checks a URL before anything connects to it: scheme, and the host when it is an address.
@@ -80,9 +99,8 @@ impl Egress {
     /// policy, redirects are checked (at most five), and nothing is read from proxies or the
     /// environment.
     pub fn client(&self, timeout: Duration) -> http_client::Client {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let policy = self.clone();
-        let redirects = http_client::redirect::Policy::custom(move |attempt| {
+        self.build(timeout, move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
             }
@@ -90,7 +108,25 @@ impl Egress {
                 Ok(()) => attempt.follow(),
                 Err(e) => attempt.error(e),
             }
-        });
+        })
+    }
+
+    /// [`client`](Self::client) that follows no redirect (a request's custom headers and body
+    /// would go along to wherever it points).
+    pub fn client_without_redirects(&self, timeout: Duration) -> http_client::Client {
+        self.build(timeout, |attempt| attempt.stop())
+    }
+
+    fn build(
+        &self,
+        timeout: Duration,
+        redirects: impl Fn(http_client::redirect::Attempt) -> http_client::redirect::Action
+        + Send
+        + Sync
+        + 'static,
+    ) -> http_client::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let redirects = http_client::redirect::Policy::custom(redirects);
         http_client::Client::builder()
             .dns_resolver(Arc::new(Guarded(self.clone())))
             .redirect(redirects)
@@ -111,14 +147,16 @@ impl Resolve for Guarded {
             let host = name.as_str().to_owned();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|_| boxed(EgressError::Unresolved(host.clone())))?
+                .map_err(|_| boxed(EgressError::NoPublicAddress(host.clone())))?
                 .collect();
-            let allowed = policy.allows(&host, None);
+            let allowed = policy.allows_name(&host);
             let usable: Vec<SocketAddr> =
                 found.iter().copied().filter(|a| allowed || !is_internal(a.ip())).collect();
             if usable.is_empty() {
-                let shown = found.first().map_or(host.clone(), |a| format!("{host} ({})", a.ip()));
-                return Err(boxed(EgressError::Internal(shown)));
+                if let Some(first) = found.first() {
+                    tracing::info!(host = %host, address = %first.ip(), "a tool server's name resolves to internal addresses only");
+                }
+                return Err(boxed(EgressError::NoPublicAddress(host)));
             }
             Ok(Box::new(usable.into_iter()) as Addrs)
         })
@@ -143,7 +181,13 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 let [.., a, b, c, d] = v6.octets();
                 return is_internal_v4(Ipv4Addr::new(a, b, c, d));
             }
-            v6.is_loopback()
+            // IPv4-compatible (::a.b.c.d, deprecated), local-use NAT64 (64:ff9b:1::/48) and 6to4
+            // (2002::/16) may all lead to IPv4 addresses: none is a tool server's.
+            let compatible = v6.segments()[..6] == [0, 0, 0, 0, 0, 0];
+            compatible
+                || (first == 0x64 && second == 0xff9b && v6.segments()[2] == 1)
+                || first == 0x2002
+                || v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
@@ -196,6 +240,9 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "fd00:ec2::254",
+            "::7f00:1",
+            "64:ff9b:1::a00:1",
+            "2002:a00:1::1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -228,5 +275,12 @@ mod tests {
         assert!(policy.check("http://tools.internal:8080/mcp").is_ok());
         assert!(policy.check("http://127.0.0.1:9000/mcp").is_ok());
         assert!(policy.check("http://127.0.0.1:9001/mcp").is_err());
+        // A name allowed with a port may resolve to internal addresses (its port was checked).
+        let named = Egress::new(["tools.lan:8443".to_owned(), "[fd00::1]:9000".to_owned()]);
+        assert!(named.allows_name("tools.lan") && named.allows_name("TOOLS.lan"));
+        assert!(!named.allows_name("tools") && !named.allows_name("other.lan"));
+        assert!(named.check("https://tools.lan:8443/mcp").is_ok());
+        assert!(named.check("http://[fd00::1]:9000/mcp").is_ok());
+        assert!(named.check("http://[fd00::1]:9001/mcp").is_err());
     }
 }

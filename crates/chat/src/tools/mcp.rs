@@ -26,10 +26,16 @@ const TOOLS_TTL: Duration = Duration::from_secs(300);
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Most of a tool's result given to the model (and stored); the rest is cut with a note.
 pub const MAX_RESULT_BYTES: usize = 32 * 1024;
-/// Most tools taken from one server.
+/// Most tools taken from one server, and most pages of its list read.
 const MAX_TOOLS: usize = 64;
-/// Sessions kept open (least recently used closed first) and how long an idle one lives.
+const MAX_PAGES: usize = 4;
+/// Longest description and parameter schema (as JSON) of a tool taken (longer: left out).
+const MAX_DESCRIPTION_BYTES: usize = 4 * 1024;
+const MAX_SCHEMA_BYTES: usize = 16 * 1024;
+/// Sessions kept open (least recently used closed first), in all and per user, and how long an
+/// idle one lives.
 const MAX_SESSIONS: usize = 256;
+const MAX_SESSIONS_PER_USER: usize = 16;
 const SESSION_IDLE: Duration = Duration::from_secs(600);
 
 /// Where and how to reach one server.
@@ -119,7 +125,7 @@ impl ClientHandler for Handler {
 impl Mcp {
     pub fn new(egress: Egress) -> Self {
         // No overall timeout: a tool call's own bounds the wait (an answer may stream for minutes).
-        let http = egress.client(CONNECT_TIMEOUT);
+        let http = egress.client_without_redirects(CONNECT_TIMEOUT);
         Self { egress, http, sessions: Mutex::default() }
     }
 
@@ -136,8 +142,7 @@ impl Mcp {
         let tools = match fresh {
             Some((_, tools)) => tools.clone(),
             None => {
-                let listed = tokio::time::timeout(LIST_TIMEOUT, session.service.list_all_tools()).await;
-                let listed = match listed {
+                let listed = match tokio::time::timeout(LIST_TIMEOUT, list_tools(&session.service)).await {
                     Ok(Ok(tools)) => tools,
                     Ok(Err(e)) => {
                         self.forget(target, user);
@@ -145,17 +150,7 @@ impl Mcp {
                     }
                     Err(_) => return Err(McpError::Timeout(LIST_TIMEOUT.as_secs())),
                 };
-                let tools: Arc<Vec<Tool>> = Arc::new(
-                    listed
-                        .into_iter()
-                        .take(MAX_TOOLS)
-                        .map(|t| Tool {
-                            name: t.name.to_string(),
-                            description: t.description.as_deref().unwrap_or_default().to_owned(),
-                            input_schema: serde_json::Value::Object((*t.input_schema).clone()),
-                        })
-                        .collect(),
-                );
+                let tools = Arc::new(listed);
                 *cached = Some((Instant::now(), tools.clone()));
                 tools
             }
@@ -228,13 +223,18 @@ impl Mcp {
         }
         let session = Arc::new(self.connect(target).await?);
         let mut sessions = self.sessions.lock().expect("sessions lock poisoned");
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions
+        // Past a cap, the least recently used session goes: the user's own when they have many
+        // (one user's churn never closes everyone else's), else anyone's.
+        let theirs = sessions.keys().filter(|(_, u)| u == user).count();
+        if theirs >= MAX_SESSIONS_PER_USER || sessions.len() >= MAX_SESSIONS {
+            let oldest = sessions
                 .iter()
+                .filter(|((_, u), _)| theirs < MAX_SESSIONS_PER_USER || u == user)
                 .min_by_key(|(_, s)| *s.used.lock().expect("lock poisoned"))
-                .map(|(k, _)| k.clone())
-        {
-            sessions.remove(&oldest);
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                sessions.remove(&oldest);
+            }
         }
         sessions.insert(key, session.clone());
         Ok(session)
@@ -281,6 +281,39 @@ impl Mcp {
     pub fn forget_server(&self, server_id: &str) {
         self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
     }
+}
+
+/// The server's tools, page by page: at most [`MAX_TOOLS`] from [`MAX_PAGES`] pages, each
+/// tool's description and schema bounded (a tool past a bound is left out).
+async fn list_tools(service: &RunningService<RoleClient, Handler>) -> Result<Vec<Tool>, rmcp::ServiceError> {
+    let mut tools = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let params = rmcp::model::PaginatedRequestParams::default().with_cursor(cursor);
+        let page = service.list_tools(Some(params)).await?;
+        for tool in page.tools {
+            let input_schema = serde_json::Value::Object((*tool.input_schema).clone());
+            let description = tool.description.as_deref().unwrap_or_default();
+            if description.len() > MAX_DESCRIPTION_BYTES || input_schema.to_string().len() > MAX_SCHEMA_BYTES
+            {
+                tracing::info!(tool = %tool.name, "an MCP tool with an oversized description or schema is left out");
+                continue;
+            }
+            tools.push(Tool {
+                name: tool.name.to_string(),
+                description: description.to_owned(),
+                input_schema,
+            });
+            if tools.len() == MAX_TOOLS {
+                return Ok(tools);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(tools)
 }
 
 /// Why the handshake failed, in words for the user (rmcp's own messages name internal types).

@@ -24,12 +24,37 @@ pub struct Tools {
     pub mcp: Mcp,
     sealer: Sealer,
     config: ToolsConfig,
+    /// Users with a connection test running (one each: a test may wait on a slow server).
+    testing: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// A user's running connection test; ends when dropped.
+pub struct Testing<'a> {
+    tools: &'a Tools,
+    user: String,
+}
+
+impl Drop for Testing<'_> {
+    fn drop(&mut self) {
+        self.tools.testing.lock().expect("lock poisoned").remove(&self.user);
+    }
 }
 
 impl Tools {
     pub fn new(config: &ToolsConfig, secrets_key: &str) -> Self {
         let egress = egress::Egress::new(config.allowed_hosts.iter().cloned());
-        Self { mcp: Mcp::new(egress), sealer: Sealer::new(secrets_key), config: config.clone() }
+        Self {
+            mcp: Mcp::new(egress),
+            sealer: Sealer::new(secrets_key),
+            config: config.clone(),
+            testing: Default::default(),
+        }
+    }
+
+    /// Starts `user`'s connection test, unless one of theirs is running.
+    pub fn begin_test(&self, user: &str) -> Option<Testing<'_>> {
+        let fresh = self.testing.lock().expect("lock poisoned").insert(user.to_owned());
+        fresh.then(|| Testing { tools: self, user: user.to_owned() })
     }
 
     /// Whether tools may be used at all (`chat.tools.enabled`).

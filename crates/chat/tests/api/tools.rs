@@ -206,10 +206,14 @@ async fn administrators_offer_servers_to_everyone_or_to_a_role(backend: Backend)
     assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
     assert_eq!(app.get("/api/v1/admin/mcp-servers/", &alice).await.0, StatusCode::FORBIDDEN);
 
-    let (status, global) =
-        app.post("/api/v1/admin/mcp-servers/", &root, json!({"name": "Everyone's", "server_url": url})).await;
+    let body = json!({"name": "Everyone's", "server_url": "https://tools.example.com/mcp?key=s3cret"});
+    let (status, global) = app.post("/api/v1/admin/mcp-servers/", &root, body).await;
     assert_eq!(status, StatusCode::CREATED, "{global}");
     assert_eq!(global["scope"], "global");
+    assert_eq!(
+        global["server_url"], "https://tools.example.com/mcp?key=s3cret",
+        "the administrator sees it all"
+    );
     let body = json!({"name": "Testers'", "server_url": url, "scope": "role", "role": "testers"});
     let (status, testers) = app.post("/api/v1/admin/mcp-servers/", &root, body).await;
     assert_eq!(status, StatusCode::CREATED, "{testers}");
@@ -224,6 +228,7 @@ async fn administrators_offer_servers_to_everyone_or_to_a_role(backend: Backend)
     let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Everyone's"]);
     assert_eq!(listed[0]["editable"], false);
+    assert_eq!(listed[0]["server_url"], "https://tools.example.com", "its users see only the origin");
     let id = global["id"].as_str().unwrap();
     let (status, error) =
         app.put(&format!("/api/v1/mcp-servers/{id}"), &alice, json!({"is_active": false})).await;
