@@ -1,20 +1,35 @@
 //! An example Model Context Protocol server over Streamable HTTP, built with the official SDK
-//! (`rmcp`): one tool, `get_current_time`, answers the current time in an IANA timezone — the
-//! tool the original project's docs used to show MCP. Open ChatBot's tests use it as a real MCP
-//! server; `cargo run -p mcp-time` serves it on 127.0.0.1:8765.
+//! (`rmcp`): `get_current_time` answers the current time in an IANA timezone — the tool the
+//! original project's docs used to show MCP — and `wait` waits a few seconds, reporting its
+//! progress (`notifications/progress`). Open ChatBot's tests use it as a real MCP server;
+//! `cargo run -p mcp-time` serves it on 127.0.0.1:8765.
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ProgressNotificationParam, RequestMetaObject,
+    ServerCapabilities, ServerConfig,
+};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
+use rmcp::{ErrorData, Peer, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 pub struct TimeArgs {
     /// An IANA timezone name, e.g. "Asia/Tokyo" or "Europe/Paris".
     pub timezone: String,
 }
+
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct WaitArgs {
+    /// How long to wait, in seconds (at most 60).
+    pub seconds: f64,
+}
+
+/// Longest `wait`.
+const MAX_WAIT_SECS: f64 = 60.0;
+/// How many progress reports a `wait` sends.
+const WAIT_STEPS: u32 = 10;
 
 #[derive(Clone)]
 pub struct TimeServer {
@@ -48,6 +63,32 @@ impl TimeServer {
             // A tool error the model reads (not a protocol error): it may try another name.
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e)]),
         })
+    }
+
+    #[tool(description = "Waits some seconds (at most 60), reporting its progress, then says so")]
+    async fn wait(
+        &self,
+        Parameters(WaitArgs { seconds }): Parameters<WaitArgs>,
+        meta: RequestMetaObject,
+        client: Peer<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if !(0.0..=MAX_WAIT_SECS).contains(&seconds) {
+            let refusal = format!("seconds must be from 0 to {MAX_WAIT_SECS}");
+            return Ok(CallToolResult::error(vec![ContentBlock::text(refusal)]));
+        }
+        let token = meta.get_progress_token();
+        let step = std::time::Duration::from_secs_f64(seconds / f64::from(WAIT_STEPS));
+        for done in 1..=WAIT_STEPS {
+            tokio::time::sleep(step).await;
+            if let Some(token) = &token {
+                let report = ProgressNotificationParam::new(token.clone(), f64::from(done))
+                    .with_total(f64::from(WAIT_STEPS))
+                    .with_message(format!("{done} of {WAIT_STEPS} steps"));
+                // A client that no longer listens is no reason to stop waiting.
+                let _ = client.notify_progress(report).await;
+            }
+        }
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!("waited {seconds} seconds"))]))
     }
 }
 
@@ -93,6 +134,11 @@ pub async fn serve_with_delay(
     let hosts =
         ["127.0.0.1", "localhost"].iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect();
     let app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
+    // An answer is written in pieces (headers, then the event stream): without this, Nagle's
+    // algorithm holds the last piece for the client's delayed ACK, 40 ms a call.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await
 }
 
