@@ -205,6 +205,45 @@ pub struct ToolCall {
     pub error: Option<String>,
     /// How long the call took, in milliseconds, once it has ended.
     pub duration_ms: Option<u64>,
+    /// For a tool the user asked to approve first: `pending` until they answer, then `approved`
+    /// or `declined` (left out for tools that run without asking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub approval: Option<ToolApproval>,
+    /// The server's latest progress report while the call runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub progress: Option<ToolProgress>,
+}
+
+/// Where a call that needs the user's approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolApproval {
+    Pending,
+    Approved,
+    Declined,
+}
+
+/// A running call's progress, as its server reported it (MCP `notifications/progress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolProgress {
+    /// How far it got, in the server's own unit.
+    pub progress: f64,
+    /// The end, when the server knows it.
+    pub total: Option<f64>,
+    /// What it is doing (at most 200 characters).
+    pub message: Option<String>,
+}
+
+impl Eq for ToolProgress {}
+
+/// `POST /api/v1/generations/{generation_id}/tool-calls/{call_id}/approval` body: the owner's
+/// answer about a tool call waiting for approval.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCallAnswer {
+    /// `true` runs the call; `false` declines it (the model is told).
+    pub approved: bool,
 }
 
 /// `POST …/messages` body.
@@ -347,6 +386,14 @@ pub enum ServerEvent {
         seq: u64,
         call: ToolCall,
     },
+    /// A running tool call changed: the user answered its approval, or its server reported
+    /// progress; numbered with the deltas.
+    ToolCallUpdated {
+        generation_id: String,
+        conversation_id: String,
+        seq: u64,
+        call: ToolCall,
+    },
     /// A tool call ended (`call.result` or `call.error`, and `call.duration_ms`); numbered with
     /// the deltas.
     ToolCallDone {
@@ -408,6 +455,7 @@ impl ServerEvent {
         match self {
             Self::Delta { conversation_id, generation_id, seq, .. }
             | Self::ToolCallStarted { conversation_id, generation_id, seq, .. }
+            | Self::ToolCallUpdated { conversation_id, generation_id, seq, .. }
             | Self::ToolCallDone { conversation_id, generation_id, seq, .. } => {
                 Some((conversation_id, generation_id, *seq))
             }
@@ -452,6 +500,12 @@ pub enum ClientAction {
     },
     Stop {
         generation_id: String,
+    },
+    /// Run (`approved: true`) or decline a tool call waiting for the user's approval.
+    AnswerToolCall {
+        generation_id: String,
+        call_id: String,
+        approved: bool,
     },
     Regenerate {
         message_id: String,

@@ -41,9 +41,13 @@ impl McpScope {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[ts(optional_fields)]
 pub struct McpServerConfig {
-    /// Longest wait for one tool call, in seconds (1–600; default 30).
+    /// Longest wait for one tool call, in seconds (1–3600; default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u64>,
+    /// Longest wait for a call of the named tools, in seconds (1–3600 each, at most 64 tools),
+    /// in place of `timeout_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_timeouts: Option<std::collections::BTreeMap<String, u64>>,
     /// The request header that carries the server's secret (default `Authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_header: Option<String>,
@@ -69,6 +73,8 @@ pub struct McpServer {
     pub role: Option<String>,
     /// Whether the caller may change or delete it (their own, or any for an administrator).
     pub editable: bool,
+    /// The caller's tools of this server that wait for their approval before each run.
+    pub ask_before: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -124,6 +130,14 @@ pub struct UpdateMcpServer {
     /// Admin route only.
     #[serde(default)]
     pub role: Option<String>,
+}
+
+/// `PUT /api/v1/mcp-servers/{id}/ask-before` body: the caller's tools of this server that wait
+/// for their approval before each run (the whole list; `[]`: none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
+pub struct AskBefore {
+    /// Tool names (at most 64, each 1–128 characters).
+    pub tools: Vec<String>,
 }
 
 /// One tool a server offers.

@@ -158,6 +158,47 @@ async fn a_reply_reaches_resumes_and_stops_on_any_replica() {
 }
 
 #[tokio::test]
+async fn a_tool_call_waiting_on_one_replica_is_answered_from_another() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tools = listener.local_addr().unwrap();
+    tokio::spawn(mcp_time::serve(listener));
+    let allowed = tools.to_string();
+    let c = cluster(2, "redis://127.0.0.1:6379", &[("OPENCHAT_TOOLS_ALLOWED_HOSTS", &allowed)]).await;
+    let [a, b] = &c.replicas[..] else { unreachable!() };
+    let token = a.user("tia").await;
+    let server = json!({"name": "Clock", "server_url": format!("http://{tools}/mcp")});
+    let (status, server) = a.post("/api/v1/mcp-servers/", &token, server).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_str().unwrap();
+    let ask = json!({"tools": ["get_current_time"]});
+    let (status, _) = b.put(&format!("/api/v1/mcp-servers/{id}/ask-before"), &token, ask).await;
+    assert_eq!(status, 200);
+    let conversation = a.conversation(&token, "Approval").await;
+    let mut on_b = watch(b, &token, &conversation).await;
+    let ask = r#"Tokyo? [[call=get_current_time {"timezone": "Asia/Tokyo"}]]"#;
+    let generation = post(a, &token, &conversation, ask).await;
+    let call = loop {
+        let frame = on_b.next().await;
+        if frame["generation_id"] == generation && frame["type"] == "tool_call_started" {
+            break frame["call"].clone();
+        }
+    };
+    assert_eq!(call["approval"], "pending", "{call}");
+    // Answered on B, run on A.
+    let answer = json!({"generation_id": generation, "call_id": call["id"], "approved": true});
+    on_b.send("answer_tool_call", answer.clone()).await;
+    let frames = frames_of(&mut on_b, &generation).await;
+    let done = frames.iter().find(|f| f["type"] == "tool_call_done").expect("the call ran");
+    assert_eq!(done["call"]["approval"], "approved");
+    assert!(done["call"]["result"].as_str().unwrap().contains("Asia/Tokyo"), "{done}");
+    assert_eq!(frames.last().unwrap()["status"], "complete");
+    // Nothing waits any more: an answer now is an error, on either replica.
+    on_b.send("answer_tool_call", answer).await;
+    let error = on_b.until("error").await;
+    assert_eq!(error.last().unwrap()["code"], "not_found");
+}
+
+#[tokio::test]
 async fn replies_of_one_conversation_take_turns_across_replicas() {
     let c = cluster(2, "redis://127.0.0.1:6379", &[]).await;
     let [a, b] = &c.replicas[..] else { unreachable!() };

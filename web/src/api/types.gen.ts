@@ -161,7 +161,38 @@ error: string | null,
 /**
  * How long the call took, in milliseconds, once it has ended.
  */
-duration_ms: number | null, };
+duration_ms: number | null, 
+/**
+ * For a tool the user asked to approve first: `pending` until they answer, then `approved`
+ * or `declined` (left out for tools that run without asking).
+ */
+approval?: ToolApproval, 
+/**
+ * The server's latest progress report while the call runs.
+ */
+progress?: ToolProgress, };
+
+export type ToolApproval = "pending" | "approved" | "declined";
+
+export type ToolProgress = { 
+/**
+ * How far it got, in the server's own unit.
+ */
+progress: number, 
+/**
+ * The end, when the server knows it.
+ */
+total: number | null, 
+/**
+ * What it is doing (at most 200 characters).
+ */
+message: string | null, };
+
+export type ToolCallAnswer = { 
+/**
+ * `true` runs the call; `false` declines it (the model is told).
+ */
+approved: boolean, };
 
 export type PostMessage = { content: string, 
 /**
@@ -257,7 +288,7 @@ position: number, model: string,
 /**
  * Text the reply already had (when continuing a reply); the deltas append to it.
  */
-prefix: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "tool_call_started", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "tool_call_done", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
+prefix: string, } | { "type": "delta", generation_id: string, conversation_id: string, seq: number, text: string, } | { "type": "tool_call_started", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "tool_call_updated", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "tool_call_done", generation_id: string, conversation_id: string, seq: number, call: ToolCall, } | { "type": "generation_queued", generation_id: string, conversation_id: string, position: number, } | { "type": "generation_done", generation_id: string, conversation_id: string, 
 /**
  * The reply's final status (`complete`, `incomplete`, `cancelled`, `failed` or
  * `interrupted`); the stored message follows.
@@ -276,7 +307,7 @@ parent_id?: string, } } | { "action": "end_conversation", "data": { conversation
 /**
  * The last `seq` the client has of `generation_id` (or of the newest generation).
  */
-after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "continue", "data": { message_id: string, } } | { "action": "ping" };
+after_seq?: number, generation_id?: string, } } | { "action": "stop", "data": { generation_id: string, } } | { "action": "answer_tool_call", "data": { generation_id: string, call_id: string, approved: boolean, } } | { "action": "regenerate", "data": { message_id: string, } } | { "action": "edit_message", "data": { message_id: string, content: string, } } | { "action": "continue", "data": { message_id: string, } } | { "action": "ping" };
 
 export type SearchHit = { conversation: Conversation, 
 /**
@@ -311,9 +342,14 @@ export type McpScope = "user" | "global" | "role";
 
 export type McpServerConfig = { 
 /**
- * Longest wait for one tool call, in seconds (1–600; default 30).
+ * Longest wait for one tool call, in seconds (1–3600; default 30).
  */
 timeout_seconds?: number, 
+/**
+ * Longest wait for a call of the named tools, in seconds (1–3600 each, at most 64 tools),
+ * in place of `timeout_seconds`.
+ */
+tool_timeouts?: { [key in string]: number }, 
 /**
  * The request header that carries the server's secret (default `Authorization`).
  */
@@ -341,7 +377,11 @@ role: string | null,
 /**
  * Whether the caller may change or delete it (their own, or any for an administrator).
  */
-editable: boolean, created_at: string, updated_at: string, };
+editable: boolean, 
+/**
+ * The caller's tools of this server that wait for their approval before each run.
+ */
+ask_before: Array<string>, created_at: string, updated_at: string, };
 
 export type CreateMcpServer = { 
 /**
@@ -383,6 +423,12 @@ scope?: McpScope,
  * Admin route only.
  */
 role?: string, };
+
+export type AskBefore = { 
+/**
+ * Tool names (at most 64, each 1–128 characters).
+ */
+tools: Array<string>, };
 
 export type McpTool = { name: string, description: string, 
 /**

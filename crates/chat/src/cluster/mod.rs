@@ -57,6 +57,8 @@ const HEARTBEAT_LOST_AFTER: Duration = Duration::from_secs(4);
 /// How long a shutdown waits for queued writes to reach Redis.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(2);
 
+/// Where a replica asks the one running a generation to stop it (payload: the generation's id)
+/// or to pass on the owner's answer about a tool call (`{generation}\n{call}\n{1|0}`).
 const STOP_CHANNEL: &str = "oc:stop";
 /// Where a replica that lost too many users' events asks every replica to have all its
 /// sockets catch up.
@@ -333,6 +335,59 @@ impl Cluster {
     /// Asks the replica running a generation of `owner` to stop it; false when no replica
     /// logged such a generation (or Redis cannot be reached).
     pub async fn stop(&self, generation_id: &str, owner: &str) -> bool {
+        self.tell(generation_id, owner, generation_id.to_owned()).await
+    }
+
+    /// Passes the owner's answer about a tool call waiting for approval to the replica running
+    /// the generation; false when its log shows no such call of `owner` waiting.
+    pub async fn answer(&self, generation_id: &str, owner: &str, call_id: &str, approved: bool) -> bool {
+        let Some(mut connection) = self.commands() else { return false };
+        let read = async {
+            let (logged_owner, entries): (Option<String>, Vec<(String, Vec<String>)>) = redis::pipe()
+                .cmd("HGET")
+                .arg(meta_key(generation_id))
+                .arg("o")
+                .cmd("XRANGE")
+                .arg(log_key(generation_id))
+                .arg("-")
+                .arg("+")
+                .query_async(&mut connection)
+                .await?;
+            RedisResult::Ok((logged_owner, entries))
+        };
+        let Ok(Ok((logged_owner, entries))) = tokio::time::timeout(Duration::from_secs(2), read).await else {
+            return false;
+        };
+        if logged_owner.as_deref() != Some(owner) {
+            return false;
+        }
+        // The call waits when the last event about it started it as `pending` and the reply
+        // has not ended.
+        let mut waiting = false;
+        for (_, fields) in &entries {
+            let [name, json] = fields.as_slice() else { continue };
+            let relevant = json.contains(call_id) || json.contains("\"generation_done\"");
+            if name != "e" || !relevant {
+                continue;
+            }
+            match serde_json::from_str::<ServerEvent>(json) {
+                Ok(ServerEvent::ToolCallStarted { call, .. }) if call.id == call_id => {
+                    waiting = call.approval == Some(api_types::chat::ToolApproval::Pending);
+                }
+                Ok(ServerEvent::ToolCallUpdated { call, .. } | ServerEvent::ToolCallDone { call, .. })
+                    if call.id == call_id =>
+                {
+                    waiting = false;
+                }
+                Ok(ServerEvent::GenerationDone { .. }) => waiting = false,
+                _ => {}
+            }
+        }
+        let message = format!("{generation_id}\n{call_id}\n{}", u8::from(approved));
+        waiting && self.tell(generation_id, owner, message).await
+    }
+
+    async fn tell(&self, generation_id: &str, owner: &str, message: String) -> bool {
         let Some(mut connection) = self.commands() else { return false };
         let ask = async {
             let logged_owner: Option<String> =
@@ -340,11 +395,8 @@ impl Cluster {
             if logged_owner.as_deref() != Some(owner) {
                 return RedisResult::Ok(false);
             }
-            let () = redis::cmd("PUBLISH")
-                .arg(STOP_CHANNEL)
-                .arg(generation_id)
-                .query_async(&mut connection)
-                .await?;
+            let () =
+                redis::cmd("PUBLISH").arg(STOP_CHANNEL).arg(&message).query_async(&mut connection).await?;
             Ok(true)
         };
         matches!(tokio::time::timeout(Duration::from_secs(2), ask).await, Ok(Ok(true)))

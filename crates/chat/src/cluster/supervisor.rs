@@ -55,7 +55,12 @@ impl Cluster {
     async fn receive(&self, channel: &str, payload: &str) {
         if channel == STOP_CHANNEL {
             if let Some(generations) = self.generations.lock().expect("cluster lock poisoned").upgrade() {
-                generations.stop_here(payload);
+                match payload.split('\n').collect::<Vec<_>>()[..] {
+                    [generation_id, call_id, approved] => {
+                        generations.answer_here(generation_id, call_id, approved == "1");
+                    }
+                    _ => generations.stop_here(payload),
+                }
             }
             return;
         }

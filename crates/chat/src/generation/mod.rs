@@ -1,6 +1,7 @@
 //! Generations: a reply from the model as a server-side object with an id, a status and an
 //! ordered sequence of deltas, independent of the socket that asked for it.
 
+mod approvals;
 mod bus;
 mod hub;
 mod run;
@@ -79,6 +80,8 @@ pub struct Generation {
     mcp_servers: Option<Vec<String>>,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
+    /// Tool calls waiting for the owner's approval: call id → where the answer goes.
+    approvals: Mutex<HashMap<String, tokio::sync::oneshot::Sender<bool>>>,
 }
 
 #[derive(Default)]
@@ -468,6 +471,7 @@ impl Generations {
                 ..State::default()
             }),
             stop,
+            approvals: Mutex::default(),
         });
         {
             // The reservation becomes the running generation under one lock: never counted

@@ -4,12 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use api_types::chat::{FinishReason, MessageStatus, Role as WireRole, ServerEvent, Usage};
+use api_types::chat::{
+    FinishReason, MessageStatus, Role as WireRole, ServerEvent, ToolApproval, ToolCall as WireCall,
+    ToolProgress, Usage,
+};
 use futures_util::StreamExt;
 use llm::{ChatMessage, ChatRequest, LlmError, Role, StreamEvent, ToolResult, ToolRound};
+
+use crate::tools::mcp::CallProgress;
 use tokio::sync::watch;
 
-use super::tools::Offer;
+use super::tools::{CallContext, Offer, unapproved};
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
 use crate::store::ReplyEnd;
@@ -186,10 +191,14 @@ async fn stream_reply(
             // The next round's text starts a paragraph of its own.
             generation.push_delta(generations.bus(), "\n\n");
         }
+        // The reply's time limit counts the model's time: tool calls have their own limits
+        // (each call's timeout, the wait for approval).
+        let calls_began = tokio::time::Instant::now();
         match run_calls(generations, generation, &offer, &calls, rounds.len(), stopped).await {
             Ok(results) => rounds.push(ToolRound { text, calls, results }),
             Err(reason) => return (Outcome::Stopped(reason), usage),
         }
+        deadline += calls_began.elapsed();
     }
 }
 
@@ -266,9 +275,11 @@ async fn stream_round(
     }
 }
 
-/// Runs the model's calls side by side, each announced (`tool_call_started`) and ended
-/// (`tool_call_done`) in the reply's numbered events; their results for the next round. A stop
-/// cancels the calls still running (the server is told) and ends them as stopped.
+/// Runs the model's calls side by side, each announced (`tool_call_started`), changed
+/// (`tool_call_updated`: approved, progress) and ended (`tool_call_done`) in the reply's
+/// numbered events; their results for the next round. A call of a tool the owner asked to
+/// approve waits for their answer first. A stop cancels the calls still running (the server is
+/// told) and ends them as stopped.
 async fn run_calls(
     generations: &Generations,
     generation: &Arc<Generation>,
@@ -284,6 +295,12 @@ async fn run_calls(
         seq,
         call,
     };
+    let updated = |seq, call| ServerEvent::ToolCallUpdated {
+        generation_id: generation.id.clone(),
+        conversation_id: generation.conversation_id.clone(),
+        seq,
+        call,
+    };
     let done = |seq, call| ServerEvent::ToolCallDone {
         generation_id: generation.id.clone(),
         conversation_id: generation.conversation_id.clone(),
@@ -292,18 +309,57 @@ async fn run_calls(
     };
     let offset = generation.prefix.len() + generation.text_len();
     let shown: Vec<_> = calls.iter().map(|call| offer.started(call, offset, round)).collect();
+    let waiting: Vec<_> = shown
+        .iter()
+        .map(|call| {
+            (call.approval == Some(ToolApproval::Pending)).then(|| generation.wait_for_approval(&call.id))
+        })
+        .collect();
     for call in &shown {
         generation.push_call(bus, call.clone(), started);
     }
     let began = std::time::Instant::now();
-    let (db, tools, owner) = (&generations.db, generations.tools(), generation.owner_id.as_str());
-    let roles = generation.roles.as_slice();
-    let runs = futures_util::future::join_all(calls.iter().zip(shown).map(|(call, shown)| async move {
-        let ran = offer.run(tools, db, owner, roles, call, shown).await;
+    let context = CallContext {
+        tools: generations.tools(),
+        db: &generations.db,
+        owner: &generation.owner_id,
+        roles: &generation.roles,
+    };
+    let runs = calls.iter().zip(shown).zip(waiting).map(|((call, mut shown), waiting)| async move {
+        if let Some(waiting) = waiting {
+            match waiting.answer().await {
+                Some(true) => {
+                    shown.approval = Some(ToolApproval::Approved);
+                    generation.push_call(bus, shown.clone(), updated);
+                }
+                answer => {
+                    let ran = unapproved(call, shown, answer.is_some());
+                    audit(generation, &ran.shown, 0);
+                    generation.push_call(bus, ran.shown, done);
+                    return ran.result;
+                }
+            }
+        }
+        let mut reported = Reported::default();
+        let on_progress = |progress: CallProgress| {
+            if reported.admits() {
+                let call = WireCall {
+                    progress: Some(ToolProgress {
+                        progress: progress.progress,
+                        total: progress.total,
+                        message: progress.message,
+                    }),
+                    ..shown.clone()
+                };
+                generation.push_call(bus, call, updated);
+            }
+        };
+        let ran = offer.run(&context, call, shown.clone(), on_progress).await;
         audit(generation, &ran.shown, ran.result.content.len());
         generation.push_call(bus, ran.shown, done);
         ran.result
-    }));
+    });
+    let runs = futures_util::future::join_all(runs);
     let outcome = tokio::select! {
         results = runs => Ok(results),
         // Dropping the calls cancels them.
@@ -311,7 +367,7 @@ async fn run_calls(
             let duration_ms = Some(began.elapsed().as_millis() as u64);
             for call in generation.calls().into_iter().filter(|c| c.duration_ms.is_none()) {
                 let error = Some("stopped before it ended".to_owned());
-                let call = api_types::chat::ToolCall { error, duration_ms, ..call };
+                let call = WireCall { error, duration_ms, ..call };
                 audit(generation, &call, 0);
                 generation.push_call(bus, call, done);
             }
@@ -319,15 +375,42 @@ async fn run_calls(
         }
     };
     let stored = serde_json::to_string(&generation.calls()).expect("tool calls serialise");
-    if let Err(e) = db.save_tool_calls(&generation.message_id, &stored).await {
+    if let Err(e) = generations.db.save_tool_calls(&generation.message_id, &stored).await {
         tracing::warn!(error = %e, "cannot store a reply's tool calls");
     }
     outcome
 }
 
+/// How often a call's progress is shown: at most once a second, at most [`MAX_PROGRESS_REPORTS`]
+/// times (each report is an event of the reply's log).
+#[derive(Default)]
+struct Reported {
+    count: usize,
+    last: Option<std::time::Instant>,
+}
+
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+const MAX_PROGRESS_REPORTS: usize = 120;
+
+impl Reported {
+    fn admits(&mut self) -> bool {
+        let due = self.last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY);
+        if !due || self.count >= MAX_PROGRESS_REPORTS {
+            return false;
+        }
+        self.count += 1;
+        self.last = Some(std::time::Instant::now());
+        true
+    }
+}
+
 /// Every tool call goes to the audit log: who, which server and tool, how long, how it ended.
-fn audit(generation: &Generation, call: &api_types::chat::ToolCall, bytes: usize) {
-    let outcome = if call.error.is_some() { "error" } else { "ok" };
+fn audit(generation: &Generation, call: &WireCall, bytes: usize) {
+    let outcome = match (&call.error, call.approval) {
+        (_, Some(ToolApproval::Declined)) => "declined",
+        (Some(_), _) => "error",
+        (None, _) => "ok",
+    };
     tracing::info!(
         target: "openchat::audit",
         event = "tool_call",

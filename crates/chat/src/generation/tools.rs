@@ -1,30 +1,37 @@
 //! Tools in a reply: which ones it offers the model (those of the MCP servers its owner may use,
 //! under a cap), and running the calls the model makes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use api_types::chat::ToolCall as WireCall;
+use api_types::chat::{ToolApproval, ToolCall as WireCall};
 use llm::{ToolCall, ToolResult, ToolSpec};
 
 use crate::store::{Db, McpServerRecord};
-use crate::tools::Tools;
-use crate::tools::mcp::Target;
+use crate::tools::mcp::{CallProgress, Target};
+use crate::tools::{Timeouts, Tools};
 
 /// The tools one reply offers, and where each one lives.
 #[derive(Default)]
 pub(super) struct Offer {
     pub specs: Vec<ToolSpec>,
     /// Offered name → its server and its name there.
-    by_name: HashMap<String, (Arc<Server>, String)>,
+    by_name: HashMap<String, Offered>,
+}
+
+struct Offered {
+    server: Arc<Server>,
+    name: String,
+    /// Whether each call waits for the owner's approval.
+    ask: bool,
 }
 
 struct Server {
     id: String,
     name: String,
     target: Target,
-    timeout: Duration,
+    timeouts: Timeouts,
 }
 
 impl Offer {
@@ -45,6 +52,14 @@ impl Offer {
             Ok(servers) => servers,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the MCP servers of a reply's owner");
+                return Self::default();
+            }
+        };
+        let asks: HashSet<(String, String)> = match db.ask_before(owner).await {
+            Ok(asks) => asks.into_iter().collect(),
+            Err(e) => {
+                // Never run a tool the owner wanted to approve without asking: offer none.
+                tracing::warn!(error = %e, "cannot read which tools ask before they run");
                 return Self::default();
             }
         };
@@ -72,7 +87,7 @@ impl Offer {
                 id: record.id.clone(),
                 name: record.name.clone(),
                 target,
-                timeout: tools.timeout(record),
+                timeouts: Timeouts::of(record),
             });
             for tool in listing.tools.iter() {
                 if offer.specs.len() >= tools.max_tools() {
@@ -84,7 +99,8 @@ impl Offer {
                     description: tool.description.clone(),
                     parameters: tool.input_schema.clone(),
                 });
-                offer.by_name.insert(name, (server.clone(), tool.name.clone()));
+                let ask = asks.contains(&(record.id.clone(), tool.name.clone()));
+                offer.by_name.insert(name, Offered { server: server.clone(), name: tool.name.clone(), ask });
             }
         }
         offer
@@ -123,9 +139,9 @@ impl Offer {
     /// The call as the reply shows it, before it runs; its id is unique in the reply (the
     /// model's, numbered by round: some providers number their calls afresh each round).
     pub fn started(&self, call: &ToolCall, offset: usize, round: usize) -> WireCall {
-        let (server, name) = match self.by_name.get(&call.name) {
-            Some((server, name)) => (server.name.clone(), name.clone()),
-            None => (String::new(), call.name.clone()),
+        let (server, name, ask) = match self.by_name.get(&call.name) {
+            Some(offered) => (offered.server.name.clone(), offered.name.clone(), offered.ask),
+            None => (String::new(), call.name.clone(), false),
         };
         WireCall {
             id: format!("{}.{}", round + 1, call.id),
@@ -136,21 +152,22 @@ impl Offer {
             result: None,
             error: None,
             duration_ms: None,
+            approval: ask.then_some(ToolApproval::Pending),
+            progress: None,
         }
     }
 
-    /// Runs one call and gives its result for the model, and the call as the reply shows it.
+    /// Runs one call and gives its result for the model, and the call as the reply shows it;
+    /// its server's progress reports go to `on_progress`.
     pub async fn run(
         &self,
-        tools: &Tools,
-        db: &Db,
-        owner: &str,
-        roles: &[String],
+        context: &CallContext<'_>,
         call: &ToolCall,
         shown: WireCall,
+        on_progress: impl FnMut(CallProgress),
     ) -> Ran {
         let began = Instant::now();
-        let outcome = self.outcome(tools, db, owner, roles, call).await;
+        let outcome = self.outcome(context, call, on_progress).await;
         let duration_ms = Some(began.elapsed().as_millis() as u64);
         let (content, is_error) = match &outcome {
             Ok((content, is_error)) => (content.clone(), *is_error),
@@ -165,13 +182,12 @@ impl Offer {
 
     async fn outcome(
         &self,
-        tools: &Tools,
-        db: &Db,
-        owner: &str,
-        roles: &[String],
+        context: &CallContext<'_>,
         call: &ToolCall,
+        on_progress: impl FnMut(CallProgress),
     ) -> Result<(String, bool), String> {
-        let Some((server, name)) = self.by_name.get(&call.name) else {
+        let CallContext { tools, db, owner, roles } = *context;
+        let Some(Offered { server, name, .. }) = self.by_name.get(&call.name) else {
             return Err(format!("there is no tool named {:?}", call.name));
         };
         let arguments = match serde_json::from_str::<serde_json::Value>(call.arguments.trim()) {
@@ -196,10 +212,40 @@ impl Offer {
                 return Err("the MCP server's settings could not be read".into());
             }
         }
-        match tools.mcp.call(&server.target, owner, name, arguments, server.timeout).await {
+        let timeout = server.timeouts.of_tool(name);
+        match tools.mcp.call(&server.target, owner, name, arguments, timeout, on_progress).await {
             Ok(result) => Ok((result.content, result.is_error)),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+/// Whose call it is, and what it runs with.
+#[derive(Clone, Copy)]
+pub(super) struct CallContext<'a> {
+    pub tools: &'a Tools,
+    pub db: &'a Db,
+    pub owner: &'a str,
+    /// The owner's roles (which shared servers they may use).
+    pub roles: &'a [String],
+}
+
+/// A call the owner declined, or did not answer in time: its result for the model, and the
+/// call as the reply shows it.
+pub(super) fn unapproved(call: &ToolCall, shown: WireCall, answered: bool) -> Ran {
+    let (error, content) = match answered {
+        true => ("you chose not to run this tool", "The user declined to run this tool."),
+        false => ("no one approved the call in time", "The user did not approve running this tool in time."),
+    };
+    let shown = WireCall {
+        error: Some(error.to_owned()),
+        duration_ms: Some(0),
+        approval: Some(ToolApproval::Declined).filter(|_| answered).or(shown.approval),
+        ..shown
+    };
+    Ran {
+        result: ToolResult { call_id: call.id.clone(), content: content.to_owned(), is_error: true },
+        shown,
     }
 }
 
@@ -220,11 +266,26 @@ mod tests {
             id: "s".into(),
             name: "S".into(),
             target: Target { server_id: "s".into(), url: String::new(), header: None, version: 0 },
-            timeout: Duration::from_secs(1),
+            timeouts: Timeouts::of(&McpServerRecord {
+                id: "s".into(),
+                owner_id: None,
+                scope: api_types::mcp::McpScope::Global,
+                role: None,
+                name: "S".into(),
+                description: String::new(),
+                server_url: String::new(),
+                is_active: true,
+                config: "{}".into(),
+                secret: None,
+                created_at: 0,
+                updated_at: 0,
+            }),
         });
         let mut take = |tool: &str, server_name: &str| {
             let name = offer.unique_name(tool, server_name);
-            offer.by_name.insert(name.clone(), (server.clone(), tool.to_owned()));
+            offer
+                .by_name
+                .insert(name.clone(), Offered { server: server.clone(), name: tool.to_owned(), ask: false });
             name
         };
         assert_eq!(take("get_time", "clock"), "get_time");

@@ -1,6 +1,7 @@
 //! The chat service's HTTP surface.
 
 mod conversations;
+mod generations;
 mod mcp;
 mod messages;
 mod misc;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(search::router())
         .merge(settings::router())
         .merge(mcp::router())
+        .merge(generations::router())
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());

@@ -439,6 +439,13 @@ impl Session {
                     return Err(ApiError::not_found("Generation not found"));
                 }
             }
+            ClientAction::AnswerToolCall { generation_id, call_id, approved } => {
+                if !super::generations::answer_call(&state, &claims.sub, &generation_id, &call_id, approved)
+                    .await
+                {
+                    return Err(super::generations::not_waiting());
+                }
+            }
             ClientAction::Regenerate { message_id } => {
                 let message = lookup_message(&state, &claims, &message_id).await?;
                 let user_message = match message.role {

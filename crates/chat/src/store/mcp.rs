@@ -176,9 +176,44 @@ impl Db {
         row.as_ref().map(McpServerRecord::from_row).transpose()
     }
 
-    /// Deletes a server; whether it existed.
+    /// Deletes a server (and what its users chose about its tools); whether it existed.
     pub async fn delete_mcp_server(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM mcp_servers WHERE id = $1").bind(id).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM mcp_tool_approvals WHERE server_id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM mcp_servers WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The tools of every server that wait for `user_id`'s approval: (server id, tool name),
+    /// in order.
+    pub async fn ask_before(&self, user_id: &str) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT server_id, tool FROM mcp_tool_approvals WHERE user_id = $1 ORDER BY server_id, tool",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("server_id")?, row.try_get("tool")?))).collect()
+    }
+
+    /// Sets which of a server's tools wait for `user_id`'s approval (replacing the earlier list).
+    pub async fn set_ask_before(&self, server_id: &str, user_id: &str, tools: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM mcp_tool_approvals WHERE user_id = $1 AND server_id = $2")
+            .bind(user_id)
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        for tool in tools {
+            sqlx::query("INSERT INTO mcp_tool_approvals (server_id, user_id, tool) VALUES ($1, $2, $3)")
+                .bind(server_id)
+                .bind(user_id)
+                .bind(tool)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

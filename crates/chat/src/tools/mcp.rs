@@ -8,8 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, ContentBlock, Implementation};
-use rmcp::service::{NotificationContext, RunningService};
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientCapabilities, ClientConfig,
+    ClientRequest, ContentBlock, Implementation, ProgressNotificationParam, ProgressToken, RequestId,
+    ServerResult,
+};
+use rmcp::service::{NotificationContext, Peer, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
@@ -37,6 +41,8 @@ const MAX_SCHEMA_BYTES: usize = 16 * 1024;
 const MAX_SESSIONS: usize = 256;
 const MAX_SESSIONS_PER_USER: usize = 16;
 const SESSION_IDLE: Duration = Duration::from_secs(600);
+/// Longest progress message kept (characters).
+const MAX_PROGRESS_MESSAGE_CHARS: usize = 200;
 
 /// Where and how to reach one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,18 +106,51 @@ struct Session {
     service: RunningService<RoleClient, Handler>,
     /// Set by `notifications/tools/list_changed`.
     stale: Arc<AtomicBool>,
+    progress: Progress,
     tools: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Tool>>)>>,
     used: Mutex<Instant>,
 }
 
+/// A running call's progress as its server reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallProgress {
+    pub progress: f64,
+    pub total: Option<f64>,
+    pub message: Option<String>,
+}
+
+/// The latest progress of each running call of a session, by progress token (a server that
+/// reports faster than it is read only overwrites its own latest report).
+type Progress = Arc<Mutex<HashMap<ProgressToken, tokio::sync::watch::Sender<Option<CallProgress>>>>>;
+
 #[derive(Clone)]
 struct Handler {
     stale: Arc<AtomicBool>,
+    progress: Progress,
 }
 
 impl ClientHandler for Handler {
     async fn on_tool_list_changed(&self, _context: NotificationContext<RoleClient>) {
         self.stale.store(true, Ordering::Release);
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let calls = self.progress.lock().expect("progress lock poisoned");
+        let Some(latest) = calls.get(&params.progress_token) else { return };
+        if !params.progress.is_finite() {
+            return;
+        }
+        latest.send_replace(Some(CallProgress {
+            progress: params.progress,
+            total: params.total.filter(|t| t.is_finite()),
+            message: params
+                .message
+                .map(|m| m.chars().filter(|c| !c.is_control()).take(MAX_PROGRESS_MESSAGE_CHARS).collect()),
+        }));
     }
 
     fn get_info(&self) -> ClientConfig {
@@ -164,8 +203,8 @@ impl Mcp {
         })
     }
 
-    /// Calls a tool; gives up (and tells the server) after `timeout`, or when the returned
-    /// future is dropped.
+    /// Calls a tool, passing on its progress reports; gives up (and tells the server) after
+    /// `timeout`, or when the returned future is dropped.
     pub async fn call(
         &self,
         target: &Target,
@@ -173,20 +212,48 @@ impl Mcp {
         tool: &str,
         arguments: serde_json::Map<String, serde_json::Value>,
         timeout: Duration,
+        mut on_progress: impl FnMut(CallProgress),
     ) -> Result<CallResult, McpError> {
         let session = self.session(target, user).await?;
         let mut params = CallToolRequestParams::new(tool.to_owned());
         params.arguments = Some(arguments);
-        let called = tokio::time::timeout(timeout, session.service.call_tool(params)).await;
-        let result = match called {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let called = async {
+            let peer = session.service.peer();
+            let request = ClientRequest::CallToolRequest(CallToolRequest::new(params));
+            let handle = peer.send_request_with_option(request, PeerRequestOptions::no_options()).await?;
+            let watched = session.watch_progress(&handle.progress_token);
+            let mut progress = watched.receiver.clone();
+            let mut abandoned = Abandoned { peer: peer.clone(), id: Some(handle.id.clone()) };
+            let response = handle.await_response();
+            tokio::pin!(response);
+            let answer = loop {
+                tokio::select! {
+                    answer = &mut response => break answer,
+                    Ok(()) = progress.changed() => {
+                        if let Some(report) = progress.borrow_and_update().clone() {
+                            on_progress(report);
+                        }
+                    }
+                    () = &mut deadline => return Ok(None),
+                }
+            };
+            abandoned.id = None;
+            answer.map(Some)
+        };
+        let result = match called.await {
+            Ok(Some(ServerResult::CallToolResult(result))) => result,
+            Ok(Some(_)) => {
+                return Err(McpError::Failed(service_error(&rmcp::ServiceError::UnexpectedResponse)));
+            }
+            Ok(None) => return Err(McpError::Timeout(timeout.as_secs())),
+            Err(e) => {
                 if matches!(e, rmcp::ServiceError::TransportClosed | rmcp::ServiceError::TransportSend(_)) {
                     self.forget(target, user);
                 }
                 return Err(McpError::Failed(service_error(&e)));
             }
-            Err(_) => return Err(McpError::Timeout(timeout.as_secs())),
         };
         let mut text = String::new();
         for block in &result.content {
@@ -256,7 +323,8 @@ impl Mcp {
         }
         let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
         let stale = Arc::new(AtomicBool::new(false));
-        let handler = Handler { stale: stale.clone() };
+        let progress = Progress::default();
+        let handler = Handler { stale: stale.clone(), progress: progress.clone() };
         let service = match tokio::time::timeout(CONNECT_TIMEOUT, handler.serve(transport)).await {
             Ok(Ok(service)) => service,
             Ok(Err(e)) => return Err(McpError::Connect(connect_error(&e))),
@@ -266,6 +334,7 @@ impl Mcp {
             target: target.clone(),
             service,
             stale,
+            progress,
             tools: tokio::sync::Mutex::new(None),
             used: Mutex::new(Instant::now()),
         })
@@ -280,6 +349,45 @@ impl Mcp {
     /// Closes every session with a server (it was changed or removed).
     pub fn forget_server(&self, server_id: &str) {
         self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
+    }
+}
+
+impl Session {
+    /// Follows the progress reports of the call with this token, until the result is dropped.
+    fn watch_progress(&self, token: &ProgressToken) -> Watched<'_> {
+        let (sender, receiver) = tokio::sync::watch::channel(None);
+        self.progress.lock().expect("progress lock poisoned").insert(token.clone(), sender);
+        Watched { session: self, token: token.clone(), receiver }
+    }
+}
+
+/// A call whose progress is followed.
+struct Watched<'a> {
+    session: &'a Session,
+    token: ProgressToken,
+    receiver: tokio::sync::watch::Receiver<Option<CallProgress>>,
+}
+
+impl Drop for Watched<'_> {
+    fn drop(&mut self) {
+        self.session.progress.lock().expect("progress lock poisoned").remove(&self.token);
+    }
+}
+
+/// Tells the server (`notifications/cancelled`) when a call is given up before its answer.
+struct Abandoned {
+    peer: Peer<RoleClient>,
+    id: Option<RequestId>,
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some(id) = self.id.take() else { return };
+        let peer = self.peer.clone();
+        let reason = Some("the caller gave up waiting for the result".to_owned());
+        tokio::spawn(async move {
+            let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+        });
     }
 }
 

@@ -16,7 +16,7 @@ use secrets::Sealer;
 
 /// Default and longest wait for one tool call.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
-pub const MAX_CALL_TIMEOUT_SECS: u64 = 600;
+pub const MAX_CALL_TIMEOUT_SECS: u64 = 3600;
 
 /// Everything the chat service needs to offer tools: the MCP sessions, the secrets' seal, and
 /// the administrator's settings.
@@ -93,12 +93,33 @@ impl Tools {
             version: server.updated_at,
         })
     }
+}
 
-    /// The longest wait for one of the server's calls.
-    pub fn timeout(&self, server: &McpServerRecord) -> Duration {
-        config_of(server)
-            .timeout_seconds
-            .map_or(DEFAULT_CALL_TIMEOUT, |s| Duration::from_secs(s.clamp(1, MAX_CALL_TIMEOUT_SECS)))
+/// The longest waits for the calls of one server: its own, and some tools' own.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    server: Duration,
+    tools: std::collections::BTreeMap<String, Duration>,
+}
+
+impl Timeouts {
+    pub fn of(server: &McpServerRecord) -> Self {
+        let config = config_of(server);
+        let bounded = |secs: u64| Duration::from_secs(secs.clamp(1, MAX_CALL_TIMEOUT_SECS));
+        Self {
+            server: config.timeout_seconds.map_or(DEFAULT_CALL_TIMEOUT, bounded),
+            tools: config
+                .tool_timeouts
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, s)| (t, bounded(s)))
+                .collect(),
+        }
+    }
+
+    /// The longest wait for a call of `tool`.
+    pub fn of_tool(&self, tool: &str) -> Duration {
+        self.tools.get(tool).copied().unwrap_or(self.server)
     }
 }
 

@@ -17,6 +17,7 @@ mod rest;
 mod search;
 mod settings;
 mod sockets;
+mod tool_approval;
 mod tools;
 mod upstream;
 mod ws;

@@ -28,16 +28,16 @@ both_backends!(
     a_conversation_chooses_which_servers_its_replies_use,
 );
 
-struct Tools {
-    app: TestChat,
-    time_url: String,
-    odd_url: String,
-    odd: Arc<Seen>,
+pub(crate) struct Tools {
+    pub app: TestChat,
+    pub time_url: String,
+    pub odd_url: String,
+    pub odd: Arc<Seen>,
 }
 
 /// The chat service with the time server and the misbehaving one on loopback ports, both
 /// allowed by the administrator (they are internal addresses).
-async fn start(backend: Backend, adjust: impl FnOnce(&mut common::config::Config)) -> Tools {
+pub(crate) async fn start(backend: Backend, adjust: impl FnOnce(&mut common::config::Config)) -> Tools {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let time_port = listener.local_addr().unwrap().port();
     tokio::spawn(mcp_time::serve(listener));
@@ -51,14 +51,14 @@ async fn start(backend: Backend, adjust: impl FnOnce(&mut common::config::Config
     Tools { app, time_url: format!("http://127.0.0.1:{time_port}/mcp"), odd_url, odd }
 }
 
-async fn register(app: &TestChat, token: &str, body: Value) -> String {
+pub(crate) async fn register(app: &TestChat, token: &str, body: Value) -> String {
     let (status, server) = app.post("/api/v1/mcp-servers/", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{server}");
     server["id"].as_str().unwrap().to_owned()
 }
 
 /// Sends `content` in a new conversation and returns every frame up to `generation_done`.
-async fn reply(app: &TestChat, token: &str, user: &str, content: &str) -> Vec<Value> {
+pub(crate) async fn reply(app: &TestChat, token: &str, user: &str, content: &str) -> Vec<Value> {
     let id = app.conversation(token, "Tools").await;
     let mut ws = app.ws(&format!("/ws/chat/{user}?token={token}")).await;
     ws.send("send_message", json!({"conversation_id": id, "content": content})).await;
@@ -66,8 +66,8 @@ async fn reply(app: &TestChat, token: &str, user: &str, content: &str) -> Vec<Va
 }
 
 /// The generation's numbered frames (deltas and tool calls), checked to count 1, 2, 3, …
-fn numbered(frames: &[Value]) -> Vec<&Value> {
-    let kinds = ["delta", "tool_call_started", "tool_call_done"];
+pub(crate) fn numbered(frames: &[Value]) -> Vec<&Value> {
+    let kinds = ["delta", "tool_call_started", "tool_call_updated", "tool_call_done"];
     let numbered: Vec<&Value> =
         frames.iter().filter(|f| kinds.contains(&f["type"].as_str().unwrap())).collect();
     for (i, frame) in numbered.iter().enumerate() {
@@ -77,15 +77,15 @@ fn numbered(frames: &[Value]) -> Vec<&Value> {
 }
 
 /// What went to the model for replies (not the requests that name conversations).
-fn reply_requests(app: &TestChat) -> Vec<Value> {
+pub(crate) fn reply_requests(app: &TestChat) -> Vec<Value> {
     app.fake.requests().into_iter().filter(|r| r["messages"][0]["role"] != "system").collect()
 }
 
-fn of_type<'a>(frames: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn of_type<'a>(frames: &'a [Value], kind: &str) -> Vec<&'a Value> {
     frames.iter().filter(|f| f["type"] == kind).collect()
 }
 
-fn text(frames: &[Value]) -> String {
+pub(crate) fn text(frames: &[Value]) -> String {
     of_type(frames, "delta").iter().map(|f| f["text"].as_str().unwrap()).collect()
 }
 
@@ -153,7 +153,7 @@ async fn servers_are_kept_per_user_with_their_secret_sealed(backend: Backend) {
         (
             json!({"name": "x", "server_url": "https://a.example/", "config": {"timeout_seconds": 0}}),
             "config.timeout_seconds",
-            "from 1 to 600",
+            "from 1 to 3600",
         ),
         (
             json!({"name": "x", "server_url": "https://a.example/", "config": {"secret_header": "Host"}}),
@@ -565,7 +565,7 @@ async fn a_conversation_chooses_which_servers_its_replies_use(backend: Backend) 
     assert!(changed.get("mcp_servers").is_none(), "{changed}");
     ws.send("send_message", ask("Once more")).await;
     ws.until("generation_done").await;
-    assert_eq!(offered(reply_requests(app).last().unwrap()).len(), 5);
+    assert_eq!(offered(reply_requests(app).last().unwrap()).len(), 6);
     // Someone else's server (or none at all) cannot be chosen.
     for servers in [json!([bobs]), json!(["nope"])] {
         let body = json!({"mcp_servers": {"mode": "only", "servers": servers}});

@@ -4,12 +4,12 @@
 
 use api_types::error::ErrorBody;
 use api_types::mcp::{
-    CreateMcpServer, McpScope, McpServer, McpServerConfig, McpServerTools, McpTool, UpdateMcpServer,
+    AskBefore, CreateMcpServer, McpScope, McpServer, McpServerTools, McpTool, UpdateMcpServer,
 };
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use common::http::{ApiError, ApiResult, Json};
 use common::token::AccessClaims;
 
@@ -18,32 +18,18 @@ use super::validate::MAX_ID_CHARS;
 use crate::auth::AuthUser;
 use crate::state::AppState;
 use crate::store::{MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
+use crate::tools::config_of;
 use crate::tools::mcp::McpError;
-use crate::tools::{MAX_CALL_TIMEOUT_SECS, config_of};
+use input::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, config, secret, server_url, shared_scope, text};
 
-const MAX_NAME_CHARS: usize = 100;
-const MAX_DESCRIPTION_CHARS: usize = 1000;
-const MAX_URL_CHARS: usize = 2000;
-const MAX_SECRET_CHARS: usize = 4096;
-const MAX_ROLE_CHARS: usize = 64;
-/// Headers a secret may not be sent in: they belong to HTTP or to the MCP transport.
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "content-type",
-    "transfer-encoding",
-    "connection",
-    "accept",
-    "mcp-session-id",
-    "mcp-protocol-version",
-    "last-event-id",
-];
+mod input;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/mcp-servers/", get(list).post(create))
         .route("/api/v1/mcp-servers/{id}", get(read).put(update).delete(remove))
         .route("/api/v1/mcp-servers/{id}/test", post(test))
+        .route("/api/v1/mcp-servers/{id}/ask-before", put(set_ask_before))
         .route("/api/v1/admin/mcp-servers/", get(admin_list).post(admin_create))
         .route("/api/v1/admin/mcp-servers/{id}", get(admin_read).put(admin_update).delete(admin_remove))
 }
@@ -93,7 +79,14 @@ fn admin_only(claims: &AccessClaims) -> ApiResult<()> {
     }
 }
 
-fn to_wire(server: &McpServerRecord, claims: &AccessClaims) -> McpServer {
+/// The caller's tools of each server that wait for their approval.
+async fn asks_of(state: &AppState, claims: &AccessClaims) -> ApiResult<Vec<(String, String)>> {
+    state.db.ask_before(&claims.sub).await.map_err(store_error)
+}
+
+/// `server` as the caller sees it; `asks`: the caller's tools that wait for approval, of any
+/// server.
+fn to_wire(server: &McpServerRecord, claims: &AccessClaims, asks: &[(String, String)]) -> McpServer {
     let editable = match server.scope {
         McpScope::User => server.owner_id.as_deref() == Some(claims.sub.as_str()),
         McpScope::Global | McpScope::Role => claims.has_role("admin"),
@@ -117,6 +110,7 @@ fn to_wire(server: &McpServerRecord, claims: &AccessClaims) -> McpServer {
         scope: server.scope,
         role: server.role.clone(),
         editable,
+        ask_before: asks.iter().filter(|(id, _)| *id == server.id).map(|(_, tool)| tool.clone()).collect(),
         created_at: common::clock::rfc3339_millis(server.created_at),
         updated_at: common::clock::rfc3339_millis(server.updated_at),
     }
@@ -151,87 +145,6 @@ async fn shared(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<
         return Err(not_found());
     }
     Ok(server)
-}
-
-fn text(field: &str, raw: &str, max: usize, required: bool) -> ApiResult<String> {
-    let value = raw.trim();
-    if value.chars().count() > max {
-        return Err(ApiError::invalid_field(field, format!("must be at most {max} characters")));
-    }
-    if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::invalid_field(field, "must not contain control characters"));
-    }
-    if required && value.is_empty() {
-        return Err(ApiError::invalid_field(field, "must not be empty"));
-    }
-    Ok(value.to_owned())
-}
-
-fn server_url(state: &AppState, raw: &str) -> ApiResult<String> {
-    if raw.chars().count() > MAX_URL_CHARS {
-        return Err(ApiError::invalid_field(
-            "server_url",
-            format!("must be at most {MAX_URL_CHARS} characters"),
-        ));
-    }
-    let url = state.generations.tools().mcp.egress().check(raw).map_err(|e| {
-        let message = e.to_string();
-        ApiError::invalid_field("server_url", message)
-    })?;
-    Ok(url.to_string())
-}
-
-fn config(raw: McpServerConfig) -> ApiResult<String> {
-    if let Some(secs) = raw.timeout_seconds
-        && !(1..=MAX_CALL_TIMEOUT_SECS).contains(&secs)
-    {
-        return Err(ApiError::invalid_field(
-            "config.timeout_seconds",
-            format!("must be from 1 to {MAX_CALL_TIMEOUT_SECS} seconds"),
-        ));
-    }
-    if let Some(header) = &raw.secret_header {
-        let valid = !header.is_empty()
-            && header.len() <= 64
-            && header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            && !RESERVED_HEADERS.contains(&header.to_ascii_lowercase().as_str());
-        if !valid {
-            return Err(ApiError::invalid_field(
-                "config.secret_header",
-                "must be a header name of letters, digits and dashes, and not one HTTP or MCP uses itself",
-            ));
-        }
-    }
-    Ok(serde_json::to_string(&raw).expect("a config serialises"))
-}
-
-/// A secret as sent (`""` removes it); it must fit in a header.
-fn secret(raw: &str) -> ApiResult<Option<String>> {
-    if raw.chars().count() > MAX_SECRET_CHARS {
-        return Err(ApiError::invalid_field(
-            "secret",
-            format!("must be at most {MAX_SECRET_CHARS} characters"),
-        ));
-    }
-    if !raw.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field("secret", "must be printable ASCII (it is sent in a header)"));
-    }
-    Ok(Some(raw.trim().to_owned()).filter(|s| !s.is_empty()))
-}
-
-/// The scope and role of an administrator's server.
-fn shared_scope(scope: Option<McpScope>, role: Option<&str>) -> ApiResult<(McpScope, Option<String>)> {
-    match scope.unwrap_or(McpScope::Global) {
-        McpScope::User => Err(ApiError::invalid_field(
-            "scope",
-            "must be \"global\" or \"role\" (users add their own servers)",
-        )),
-        McpScope::Global => Ok((McpScope::Global, None)),
-        McpScope::Role => {
-            let role = text("role", role.unwrap_or_default(), MAX_ROLE_CHARS, true)?;
-            Ok((McpScope::Role, Some(role)))
-        }
-    }
 }
 
 async fn insert(
@@ -271,7 +184,7 @@ async fn insert(
         updated_at: now,
     };
     state.db.insert_mcp_server(&record).await.map_err(store_error)?;
-    Ok((StatusCode::CREATED, Json(to_wire(&record, claims))))
+    Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &[]))))
 }
 
 async fn change(
@@ -305,7 +218,7 @@ async fn change(
         .map_err(store_error)?
         .ok_or_else(not_found)?;
     state.generations.tools().mcp.forget_server(&server.id);
-    Ok(Json(to_wire(&updated, claims)))
+    Ok(Json(to_wire(&updated, claims, &asks_of(state, claims).await?)))
 }
 
 async fn delete_server(state: &AppState, server: &McpServerRecord) -> ApiResult<StatusCode> {
@@ -324,11 +237,12 @@ pub async fn list(
     AuthUser(claims): AuthUser,
 ) -> ApiResult<Json<Vec<McpServer>>> {
     let servers = state.db.mcp_servers_for(&claims.sub).await.map_err(store_error)?;
+    let asks = asks_of(&state, &claims).await?;
     Ok(Json(
         servers
             .iter()
             .filter(|s| s.usable_by(&claims.sub, &claims.roles))
-            .map(|s| to_wire(s, &claims))
+            .map(|s| to_wire(s, &claims, &asks))
             .collect(),
     ))
 }
@@ -370,7 +284,7 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<McpServer>> {
     let server = visible(&state, &claims, &id).await?;
-    Ok(Json(to_wire(&server, &claims)))
+    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
 }
 
 /// Changes the caller's own MCP server; fields left out stay as they are, `secret: ""` removes
@@ -454,6 +368,25 @@ pub async fn test(
     }))
 }
 
+/// Sets which of the server's tools wait for the caller's approval before each run (their
+/// choice alone, also on a shared server). Names need not be listed by the server now: a tool
+/// it adds later under such a name asks too.
+#[utoipa::path(put, operation_id = "set_mcp_ask_before", path = "/api/v1/mcp-servers/{id}/ask-before", tag = "tools",
+    request_body = AskBefore, security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn set_ask_before(
+    State(state): State<AppState>,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<AskBefore>,
+) -> ApiResult<Json<McpServer>> {
+    let server = visible(&state, &claims, &id).await?;
+    let tools = input::ask_before(body.tools)?;
+    state.db.set_ask_before(&server.id, &claims.sub, &tools).await.map_err(store_error)?;
+    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
+}
+
 /// The MCP servers administrators offer (to everyone or to a role).
 #[utoipa::path(get, operation_id = "admin_list_mcp_servers", path = "/api/v1/admin/mcp-servers/", tag = "tools", security(("bearer" = [])),
     responses((status = 200, body = Vec<McpServer>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -463,7 +396,8 @@ pub async fn admin_list(
 ) -> ApiResult<Json<Vec<McpServer>>> {
     admin_only(&claims)?;
     let servers = state.db.shared_mcp_servers().await.map_err(store_error)?;
-    Ok(Json(servers.iter().map(|s| to_wire(s, &claims)).collect()))
+    let asks = asks_of(&state, &claims).await?;
+    Ok(Json(servers.iter().map(|s| to_wire(s, &claims, &asks)).collect()))
 }
 
 /// Offers an MCP server to every user (`scope: "global"`, the default) or to the users with a
@@ -492,7 +426,7 @@ pub async fn admin_read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<McpServer>> {
     let server = shared(&state, &claims, &id).await?;
-    Ok(Json(to_wire(&server, &claims)))
+    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
 }
 
 #[utoipa::path(put, operation_id = "admin_update_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
