@@ -21,7 +21,7 @@ test('a registered MCP server’s tool is called in a reply, shown, and kept on 
   const row = page.locator('li.server', { hasText: 'Clock' });
   await row.getByRole('button', { name: 'Test connection' }).click();
   await expect(row.getByRole('status')).toContainText('Connected to mcp-time');
-  await expect(row.getByRole('status')).toContainText('1 tool');
+  await expect(row.getByRole('status')).toContainText('2 tools');
   await expect(row).toContainText('get_current_time');
   await screenshot(page, 'tools');
 
@@ -64,4 +64,54 @@ test('a registered MCP server’s tool is called in a reply, shown, and kept on 
   await expect(replyById(page, next).locator('details.tool-call')).toHaveCount(0);
   await page.reload();
   await expect(page.getByRole('button', { name: 'Tools: off' })).toBeVisible();
+});
+
+/**
+ * A tool the user asked to approve first: the call waits in the reply with its arguments and a
+ * question; a reload keeps it waiting; "Run" runs it, "Don't run" tells the model it was declined.
+ */
+test('a tool that asks first waits for the user’s answer, across a reload', async ({ page }) => {
+  const server = process.env.OPENCHAT_MCP_TIME_URL;
+  test.skip(!server, 'needs the example MCP server of the local platform');
+  await signInByApi(page, 'approve');
+  await page.goto(url('/tools'));
+  await page.getByLabel('Name', { exact: true }).fill('Clock');
+  await page.getByLabel('Server URL').fill(server!);
+  await page.getByRole('button', { name: 'Add server' }).click();
+  const row = page.locator('li.server', { hasText: 'Clock' });
+  await row.getByRole('button', { name: 'Test connection' }).click();
+  await row.getByLabel('Ask before running get_current_time').check();
+  await expect(row.locator('.server-asks')).toContainText('get_current_time');
+  await page.reload();
+  await expect(page.locator('li.server', { hasText: 'Clock' }).locator('.server-asks')).toContainText(
+    'get_current_time',
+  );
+
+  await page.goto(url('/'));
+  const ask = 'Tokyo? [[call=get_current_time {"timezone": "Asia/Tokyo"}]]';
+  const id = await send(page, ask);
+  const reply = replyById(page, id);
+  const call = reply.locator('details.tool-call');
+  const question = reply.getByRole('group', { name: 'Run get_current_time?' });
+  await expect(call).toHaveAttribute('data-state', 'waiting');
+  await expect(call).toContainText('"timezone": "Asia/Tokyo"');
+  await expect(question).toBeVisible();
+  await screenshot(page, 'tool-approval');
+  await page.reload();
+  await expect(call).toHaveAttribute('data-state', 'waiting');
+  await question.getByRole('button', { name: 'Run', exact: true }).click();
+  await expect(call).toHaveAttribute('data-state', 'done');
+  await expect(question).toHaveCount(0);
+  await expect(reply).toHaveAttribute('data-status', 'complete');
+  await expect(reply.locator('.markdown')).toContainText('+09:00[Asia/Tokyo]');
+
+  const next = await send(page, ask);
+  const declined = replyById(page, next);
+  await declined.getByRole('button', { name: 'Don’t run' }).click();
+  await expect(declined.locator('details.tool-call')).toHaveAttribute('data-state', 'declined');
+  await expect(declined.locator('details.tool-call summary')).toContainText('Not run');
+  await expect(declined).toHaveAttribute('data-status', 'complete');
+  await expect(declined.locator('.markdown')).toContainText('The user declined to run this tool.');
+  await page.reload();
+  await expect(replyById(page, next).locator('details.tool-call')).toHaveAttribute('data-state', 'declined');
 });

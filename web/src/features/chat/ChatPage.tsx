@@ -137,6 +137,16 @@ function Conversation({ id }: { id: string }) {
           ? 'The reply was cut off at the length limit.'
           : 'The reply failed.';
 
+  const answerToolCall = useCallback(
+    (generationId: string, callId: string, approved: boolean) => {
+      const data = { generation_id: generationId, call_id: callId, approved };
+      const sent = store.socket.send({ action: 'answer_tool_call', data });
+      if (!sent) setError('Not connected: the tool call cannot be answered until the connection is back.');
+      return sent;
+    },
+    [store],
+  );
+
   const stop = useCallback(() => {
     if (running && !store.socket.send({ action: 'stop', data: { generation_id: running.generationId } })) {
       setError('Not connected: the reply cannot be stopped until the connection is back.');
@@ -260,6 +270,8 @@ function Conversation({ id }: { id: string }) {
               text={shown.text}
               status={shown.status}
               calls={shown.calls}
+              generationId={shown.generationId}
+              onAnswer={answerToolCall}
               onRegenerate={regenerate}
               onEdit={edit}
               onSibling={showSibling}

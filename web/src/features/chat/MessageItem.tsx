@@ -16,6 +16,10 @@ interface Props {
   status: ReplyStatus;
   /** The tools the reply called, shown where they happened in its text. */
   calls: ToolCall[];
+  /** The generation producing the reply while it runs. */
+  generationId?: string;
+  /** Answers a call of a running reply that waits for the user's approval. */
+  onAnswer: (generationId: string, callId: string, approved: boolean) => boolean;
   onRegenerate: (m: Message) => void;
   onEdit: (m: Message, content: string) => void;
   onSibling: (id: string) => void;
@@ -58,6 +62,8 @@ function sameProps(a: Props, b: Props): boolean {
     a.text === b.text &&
     a.status === b.status &&
     a.calls === b.calls &&
+    a.generationId === b.generationId &&
+    a.onAnswer === b.onAnswer &&
     a.onRegenerate === b.onRegenerate &&
     a.onEdit === b.onEdit &&
     a.onSibling === b.onSibling &&
@@ -73,6 +79,8 @@ export const MessageItem = memo(function MessageItem({
   text,
   status,
   calls,
+  generationId,
+  onAnswer,
   onRegenerate,
   onEdit,
   onSibling,
@@ -165,7 +173,12 @@ export const MessageItem = memo(function MessageItem({
                   </Suspense>
                 )}
                 {part.calls.map((call) => (
-                  <ToolCallView key={call.id} call={call} running={streaming} />
+                  <ToolCallView
+                    key={call.id}
+                    call={call}
+                    running={streaming}
+                    onAnswer={generationId ? (approved) => onAnswer(generationId, call.id, approved) : undefined}
+                  />
                 ))}
               </div>
             ))

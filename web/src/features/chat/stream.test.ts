@@ -91,7 +91,12 @@ const call = (patch: Partial<ToolCall> = {}): ToolCall => ({
   duration_ms: null,
   ...patch,
 });
-const toolEvent = (type: 'tool_call_started' | 'tool_call_done', seq: number, c: ToolCall, g = 'g1'): ServerEvent => ({
+const toolEvent = (
+  type: 'tool_call_started' | 'tool_call_updated' | 'tool_call_done',
+  seq: number,
+  c: ToolCall,
+  g = 'g1',
+): ServerEvent => ({
   type,
   generation_id: g,
   conversation_id: C,
@@ -267,6 +272,23 @@ describe('tool calls in a reply', () => {
     );
     expect(callsShown(healed)).toHaveLength(1);
     expect(healed.resync).toBeNull();
+  });
+
+  it('shows a call waiting for approval, then approved with progress, then done', () => {
+    const waiting = call({ approval: 'pending' });
+    const approved = call({ approval: 'approved' });
+    const progressing = call({ approval: 'approved', progress: { progress: 3, total: 10, message: '3 of 10' } });
+    const ended = call({ approval: 'approved', result: '10:00 JST', duration_ms: 80 });
+    const s = fold([started(), toolEvent('tool_call_started', 1, waiting)]);
+    expect(callsShown(s)).toEqual([waiting]);
+    const later = fold(
+      [toolEvent('tool_call_updated', 2, approved), toolEvent('tool_call_updated', 3, progressing)],
+      s,
+    );
+    expect(callsShown(later)).toEqual([progressing]);
+    // An update seen again (a resend after a reconnect) changes nothing.
+    expect(fold([toolEvent('tool_call_updated', 2, approved)], later)).toBe(later);
+    expect(callsShown(fold([toolEvent('tool_call_done', 4, ended)], later))).toEqual([ended]);
   });
 
   it('after a reload, shows the stored calls until the first event', () => {

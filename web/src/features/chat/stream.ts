@@ -187,6 +187,7 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
     case 'delta':
       return numbered(state, event.generation_id, event.seq, (r) => ({ ...r, text: r.text + event.text }));
     case 'tool_call_started':
+    case 'tool_call_updated':
     case 'tool_call_done':
       return numbered(state, event.generation_id, event.seq, (r) => ({ ...r, calls: withCall(r.calls, event.call) }));
     case 'generation_done': {
@@ -208,7 +209,7 @@ function onEvent(state: ConversationStream, event: ServerEvent): ConversationStr
 }
 
 /**
- * A generation's numbered event (a delta or a tool call's start or end), applied by `apply` when
+ * A generation's numbered event (a delta or a tool call's start, change or end), applied by `apply` when
  * it is the next one; one already applied is skipped (a resend after a reconnect), and a gap asks
  * for the rest (`resync`) while keeping what is consistent.
  */
@@ -237,13 +238,13 @@ function withCall(calls: ToolCall[], call: ToolCall): ToolCall[] {
 export function displayOf(
   state: ConversationStream,
   message: Message,
-): { text: string; status: ReplyStatus; calls: ToolCall[] } {
+): { text: string; status: ReplyStatus; calls: ToolCall[]; generationId?: string } {
   const g = state.byMessage[message.id];
   const r = g ? state.replies[g] : undefined;
   if (r && (r.status.kind === 'streaming' || r.status.kind === 'queued')) {
     // Before the first event (e.g. after a reload) the stored partial reply is the best we have.
-    if (r.seq > 0) return { text: r.prefix + r.text, status: r.status, calls: r.calls };
-    return { text: message.content, status: r.status, calls: message.tool_calls ?? NO_CALLS };
+    if (r.seq > 0) return { text: r.prefix + r.text, status: r.status, calls: r.calls, generationId: g };
+    return { text: message.content, status: r.status, calls: message.tool_calls ?? NO_CALLS, generationId: g };
   }
   return { text: message.content, status: statusOf(message), calls: message.tool_calls ?? NO_CALLS };
 }

@@ -4,7 +4,14 @@ import { ApiError, messageOf } from '../../api/errors';
 import type { McpServer, McpServerTools } from '../../api/types.gen';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
-import { useAddMcpServer, useDeleteMcpServer, useMcpServers, useTestMcpServer, useUpdateMcpServer } from './api';
+import {
+  useAddMcpServer,
+  useDeleteMcpServer,
+  useMcpServers,
+  useSetAskBefore,
+  useTestMcpServer,
+  useUpdateMcpServer,
+} from './api';
 
 /**
  * The MCP servers whose tools the model may call: the user's own (add, test, switch on or off,
@@ -50,6 +57,7 @@ function ServerRow({ server }: { server: McpServer }) {
   const update = useUpdateMcpServer();
   const remove = useDeleteMcpServer();
   const test = useTestMcpServer();
+  const askBefore = useSetAskBefore();
   const [confirming, setConfirming] = useState(false);
   const [tools, setTools] = useState<McpServerTools | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -72,6 +80,18 @@ function ServerRow({ server }: { server: McpServer }) {
         {shared && <span className="badge">{server.scope === 'role' ? `for ${server.role}` : 'for everyone'}</span>}
       </div>
       {server.description && <p className="server-description">{server.description}</p>}
+      {server.ask_before.length > 0 && (
+        <p className="muted server-asks">
+          Asks you before running{' '}
+          {server.ask_before.map((name, i) => (
+            <span key={name}>
+              {i > 0 && ', '}
+              <code>{name}</code>
+            </span>
+          ))}
+          .
+        </p>
+      )}
       <div className="server-actions">
         {server.editable ? (
           <label className="switch">
@@ -118,6 +138,20 @@ function ServerRow({ server }: { server: McpServer }) {
               <li key={tool.name}>
                 <code>{tool.name}</code>
                 {tool.description && <span className="muted"> — {tool.description}</span>}
+                <label className="switch ask-first">
+                  <input
+                    type="checkbox"
+                    aria-label={`Ask before running ${tool.name}`}
+                    checked={server.ask_before.includes(tool.name)}
+                    disabled={askBefore.isPending}
+                    onChange={(e) => {
+                      const others = server.ask_before.filter((name) => name !== tool.name);
+                      const next = e.currentTarget.checked ? [...others, tool.name] : others;
+                      void run(() => askBefore.mutateAsync({ id: server.id, tools: next }));
+                    }}
+                  />
+                  Ask first
+                </label>
               </li>
             ))}
           </ul>

@@ -39,6 +39,16 @@ export function useDeleteMcpServer() {
   });
 }
 
+/** Which of a server's tools wait for the user's approval before each run (the whole list). */
+export function useSetAskBefore() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, tools }: { id: string; tools: string[] }) =>
+      request<McpServer>('chat', `${PATH}${encodeURIComponent(id)}/ask-before`, { method: 'PUT', json: { tools } }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
+  });
+}
+
 /** "Test connection": the server's tools, listed afresh. */
 export function useTestMcpServer() {
   return useMutation({
