@@ -188,7 +188,8 @@ async fn a_tool_call_waiting_on_one_replica_is_answered_from_another() {
     let answer = json!({"generation_id": generation, "call_id": call["id"], "approved": true});
     on_b.send("answer_tool_call", answer.clone()).await;
     let frames = frames_of(&mut on_b, &generation).await;
-    let done = frames.iter().find(|f| f["type"] == "tool_call_done").expect("the call ran");
+    let done = frames.iter().find(|f| f["type"] == "tool_call_done");
+    let done = done.unwrap_or_else(|| panic!("the call ran: {frames:?}"));
     assert_eq!(done["call"]["approval"], "approved");
     assert!(done["call"]["result"].as_str().unwrap().contains("Asia/Tokyo"), "{done}");
     assert_eq!(frames.last().unwrap()["status"], "complete");

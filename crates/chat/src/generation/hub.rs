@@ -180,7 +180,9 @@ fn approximate_size(event: &ServerEvent) -> usize {
             }
             ServerEvent::GenerationStarted { prefix, .. } => prefix.len(),
             ServerEvent::Delta { text, .. } => text.len(),
-            ServerEvent::ToolCallStarted { call, .. } | ServerEvent::ToolCallDone { call, .. } => {
+            ServerEvent::ToolCallStarted { call, .. }
+            | ServerEvent::ToolCallUpdated { call, .. }
+            | ServerEvent::ToolCallDone { call, .. } => {
                 call.arguments.len()
                     + call.result.as_ref().map_or(0, String::len)
                     + call.error.as_ref().map_or(0, String::len)

@@ -39,9 +39,7 @@ impl Snapshot {
                         done: None,
                     });
                 }
-                numbered @ (ServerEvent::Delta { .. }
-                | ServerEvent::ToolCallStarted { .. }
-                | ServerEvent::ToolCallDone { .. }) => {
+                numbered if numbered.numbered().is_some() => {
                     let Some(s) = snapshot.as_mut() else { continue };
                     let seq = numbered.numbered().map_or(0, |(_, _, seq)| seq);
                     if seq == s.events.len() as u64 + 1 && complete {

@@ -297,6 +297,7 @@ fn belongs_to(event: &ServerEvent, generation_id: &str) -> bool {
         | ServerEvent::GenerationQueued { generation_id: g, .. }
         | ServerEvent::Delta { generation_id: g, .. }
         | ServerEvent::ToolCallStarted { generation_id: g, .. }
+        | ServerEvent::ToolCallUpdated { generation_id: g, .. }
         | ServerEvent::ToolCallDone { generation_id: g, .. }
         | ServerEvent::GenerationDone { generation_id: g, .. } => g == generation_id,
         _ => false,

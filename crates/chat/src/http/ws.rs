@@ -605,9 +605,7 @@ impl Session {
             | ServerEvent::GenerationQueued { conversation_id, .. } => {
                 self.watching.contains_key(conversation_id)
             }
-            ServerEvent::Delta { .. }
-            | ServerEvent::ToolCallStarted { .. }
-            | ServerEvent::ToolCallDone { .. } => {
+            numbered if numbered.numbered().is_some() => {
                 let (conversation_id, generation_id, seq) = event.numbered().expect("a numbered event");
                 let (conversation_id, generation_id, seq) =
                     (&conversation_id.to_owned(), generation_id, &seq);
