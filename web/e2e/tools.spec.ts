@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-import { replyById, screenshot, send, signInByApi, url } from './fixtures';
+import { ADMIN, login, replyById, screenshot, send, signInByApi, url } from './fixtures';
 
 /**
  * Tools: a user registers the example MCP server (`mcp-time`, on a loopback port the
@@ -70,7 +70,7 @@ test('a registered MCP server’s tool is called in a reply, shown, and kept on 
  * A tool the user asked to approve first: the call waits in the reply with its arguments and a
  * question; a reload keeps it waiting; "Run" runs it, "Don't run" tells the model it was declined.
  */
-test('a tool that asks first waits for the user’s answer, across a reload', async ({ page }) => {
+test('a tool that asks first waits for the user’s answer, across a reload', async ({ page, browser }) => {
   const server = process.env.OPENCHAT_MCP_TIME_URL;
   test.skip(!server, 'needs the example MCP server of the local platform');
   await signInByApi(page, 'approve');
@@ -114,4 +114,18 @@ test('a tool that asks first waits for the user’s answer, across a reload', as
   await expect(declined.locator('.markdown')).toContainText('The user declined to run this tool.');
   await page.reload();
   await expect(replyById(page, next).locator('details.tool-call')).toHaveAttribute('data-state', 'declined');
+
+  // An administrator finds the declined call in the audit on the Tools page; the user has none.
+  await page.goto(url('/tools'));
+  await expect(page.getByRole('heading', { name: 'MCP servers' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Tool calls' })).toHaveCount(0);
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await login(admin, ADMIN);
+  await admin.goto(url('/tools'));
+  await admin.getByLabel('Outcome').selectOption('declined');
+  const row = admin.locator('table.tool-audit tr[data-outcome="declined"]', { hasText: 'get_current_time' });
+  await expect(row.first()).toContainText('Clock');
+  await screenshot(admin, 'tool-audit');
+  await adminContext.close();
 });

@@ -140,6 +140,34 @@ pub struct AskBefore {
     pub tools: Vec<String>,
 }
 
+/// One tool call in the audit (`GET /api/v1/admin/tool-calls`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCallAudit {
+    pub id: String,
+    /// When the call ended (RFC 3339).
+    pub at: String,
+    pub user_id: String,
+    pub username: String,
+    pub conversation_id: String,
+    /// The server's name when the call was made.
+    pub server: String,
+    pub tool: String,
+    /// `ok`, `error` (the tool or its server failed, it timed out, or the reply was stopped) or
+    /// `declined` (the user chose not to run it, or did not answer in time).
+    pub outcome: String,
+    pub duration_ms: u64,
+    /// Bytes of the result given to the model.
+    pub bytes: u64,
+}
+
+/// `GET /api/v1/admin/tool-calls` response, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCallAuditList {
+    pub calls: Vec<ToolCallAudit>,
+    /// How many calls match in all.
+    pub total: i64,
+}
+
 /// One tool a server offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 pub struct McpTool {

@@ -57,6 +57,8 @@ pub fn bindings() -> String {
         mcp::AskBefore::decl(&cfg),
         mcp::McpTool::decl(&cfg),
         mcp::McpServerTools::decl(&cfg),
+        mcp::ToolCallAudit::decl(&cfg),
+        mcp::ToolCallAuditList::decl(&cfg),
         error::ErrorBody::decl(&cfg),
         error::FieldError::decl(&cfg),
     ];

@@ -133,6 +133,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_interrupted(self.state.clone()));
+        let pruner = tokio::spawn(prune_tool_call_audit(self.state.clone()));
         let poller = self.state.revocations.clone().spawn_poller(REVOCATION_POLL);
         let key_refresher = self.state.tokens.clone().spawn_refresher(KEY_REFRESH);
         tracing::info!(port = self.port(), "chat service listening");
@@ -149,8 +150,25 @@ impl App {
         }
         poller.abort();
         key_refresher.abort();
+        pruner.abort();
         self.state.db.close().await;
         result
+    }
+}
+
+/// How long the tool-call audit keeps a call.
+const TOOL_CALL_AUDIT_KEEP_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// Removes the audited tool calls older than [`TOOL_CALL_AUDIT_KEEP_MS`], hourly (every replica
+/// does; the deletes are idempotent).
+async fn prune_tool_call_audit(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let before = common::clock::now_millis() - TOOL_CALL_AUDIT_KEEP_MS;
+        if let Err(e) = state.db.prune_tool_call_audit(before).await {
+            tracing::warn!(error = %e, "cannot prune the tool-call audit");
+        }
     }
 }
 

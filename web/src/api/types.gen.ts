@@ -442,6 +442,31 @@ export type McpServerTools = {
  */
 server_name: string, server_version: string, tools: Array<McpTool>, };
 
+export type ToolCallAudit = { id: string, 
+/**
+ * When the call ended (RFC 3339).
+ */
+at: string, user_id: string, username: string, conversation_id: string, 
+/**
+ * The server's name when the call was made.
+ */
+server: string, tool: string, 
+/**
+ * `ok`, `error` (the tool or its server failed, it timed out, or the reply was stopped) or
+ * `declined` (the user chose not to run it, or did not answer in time).
+ */
+outcome: string, duration_ms: number, 
+/**
+ * Bytes of the result given to the model.
+ */
+bytes: number, };
+
+export type ToolCallAuditList = { calls: Array<ToolCallAudit>, 
+/**
+ * How many calls match in all.
+ */
+total: number, };
+
 export type ErrorBody = { 
 /**
  * A sentence for people.

@@ -76,6 +76,8 @@ pub struct Generation {
     member: Option<String>,
     /// The owner's roles when the reply was asked for (which shared tool servers it may use).
     roles: Vec<String>,
+    /// The owner's username then (for the tool-call audit).
+    username: String,
     /// The MCP servers its conversation chose (`None`: every active one).
     mcp_servers: Option<Vec<String>>,
     state: Mutex<State>,
@@ -296,8 +298,9 @@ pub struct Reservation {
     held: bool,
     /// Its place under the cluster-wide cap, if counted there.
     member: Option<String>,
-    /// The owner's roles (which shared tool servers the reply may use).
+    /// The owner's roles (which shared tool servers the reply may use) and username.
     roles: Vec<String>,
+    username: String,
 }
 
 impl Reservation {
@@ -460,6 +463,7 @@ impl Generations {
             started_ms: common::clock::now_millis(),
             member: slot.member.take(),
             roles: std::mem::take(&mut slot.roles),
+            username: std::mem::take(&mut slot.username),
             mcp_servers: conversation.mcp_servers.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             // A continued reply keeps the tools it called before.
             state: Mutex::new(State {
@@ -526,6 +530,7 @@ impl Generations {
         let owner_id = claims.sub.as_str();
         let mut reservation = self.reserve_here(owner_id)?;
         reservation.roles = claims.roles.clone();
+        reservation.username = claims.preferred_username.clone();
         if let Some(cluster) = self.bus.cluster() {
             let member = common::ids::random_id(16);
             match cluster.reserve(owner_id, &member, MAX_UNFINISHED_PER_USER).await {
@@ -559,6 +564,7 @@ impl Generations {
             held: true,
             member: None,
             roles: Vec::new(),
+            username: String::new(),
         })
     }
 

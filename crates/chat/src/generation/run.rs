@@ -334,7 +334,7 @@ async fn run_calls(
                 }
                 answer => {
                     let ran = unapproved(call, shown, answer.is_some());
-                    audit(generation, &ran.shown, 0);
+                    audit(generations, generation, &ran.shown, 0);
                     generation.push_call(bus, ran.shown, done);
                     return ran.result;
                 }
@@ -355,7 +355,7 @@ async fn run_calls(
             }
         };
         let ran = offer.run(&context, call, shown.clone(), on_progress).await;
-        audit(generation, &ran.shown, ran.result.content.len());
+        audit(generations, generation, &ran.shown, ran.result.content.len());
         generation.push_call(bus, ran.shown, done);
         ran.result
     });
@@ -368,7 +368,7 @@ async fn run_calls(
             for call in generation.calls().into_iter().filter(|c| c.duration_ms.is_none()) {
                 let error = Some("stopped before it ended".to_owned());
                 let call = WireCall { error, duration_ms, ..call };
-                audit(generation, &call, 0);
+                audit(generations, generation, &call, 0);
                 generation.push_call(bus, call, done);
             }
             Err(reason)
@@ -404,8 +404,9 @@ impl Reported {
     }
 }
 
-/// Every tool call goes to the audit log: who, which server and tool, how long, how it ended.
-fn audit(generation: &Generation, call: &WireCall, bytes: usize) {
+/// Every tool call goes to the audit log and table: who, which server and tool, how long, how it
+/// ended.
+fn audit(generations: &Generations, generation: &Generation, call: &WireCall, bytes: usize) {
     let outcome = match (&call.error, call.approval) {
         (_, Some(ToolApproval::Declined)) => "declined",
         (Some(_), _) => "error",
@@ -423,6 +424,25 @@ fn audit(generation: &Generation, call: &WireCall, bytes: usize) {
         bytes,
         "tool call"
     );
+    let record = crate::store::ToolCallAuditRecord {
+        id: common::ids::random_id(16),
+        at: common::clock::now_millis(),
+        user_id: generation.owner_id.clone(),
+        username: generation.username.clone(),
+        conversation_id: generation.conversation_id.clone(),
+        server: call.server.clone(),
+        tool: call.name.clone(),
+        outcome: outcome.to_owned(),
+        duration_ms: call.duration_ms.unwrap_or_default() as i64,
+        bytes: bytes as i64,
+    };
+    let db = generations.db.clone();
+    // Written beside the reply, which never waits for it.
+    tokio::spawn(async move {
+        if let Err(e) = db.insert_tool_call_audit(&record).await {
+            tracing::warn!(error = %e, "cannot store a tool call in the audit");
+        }
+    });
 }
 
 /// Stores the text streamed so far twice a second, appending only what is new, and renews

@@ -9,6 +9,7 @@ mod models;
 mod openapi;
 mod search;
 mod settings;
+mod tool_audit;
 pub mod validate;
 pub mod ws;
 
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(mcp::router())
         .merge(generations::router())
+        .merge(tool_audit::router())
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());

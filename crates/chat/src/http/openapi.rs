@@ -17,6 +17,7 @@ use crate::state::AppState;
         super::mcp::list, super::mcp::create, super::mcp::read, super::mcp::update, super::mcp::remove,
         super::mcp::test, super::mcp::set_ask_before, super::mcp::admin_list, super::mcp::admin_create, super::mcp::admin_read,
         super::mcp::admin_update, super::mcp::admin_remove, super::generations::answer,
+        super::tool_audit::list,
     ),
     components(schemas(api_types::chat::ServerEvent, api_types::chat::ClientAction, api_types::rules::SearchQuery)),
     modifiers(&BearerAuth, &Conventions),

@@ -1,12 +1,14 @@
 //! The chat service's storage: conversations and messages, on SQLite or PostgreSQL through one
 //! portable set of queries (see `common::db`).
 
+mod audit;
 mod conversations;
 mod mcp;
 mod messages;
 mod search;
 mod settings;
 
+pub use audit::{AuditFilter, ToolCallAuditRecord};
 pub use conversations::{ConversationPatch, ConversationRecord, Usage};
 pub use mcp::{MAX_SERVERS_PER_USER as MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
 pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};

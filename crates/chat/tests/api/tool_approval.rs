@@ -1,6 +1,6 @@
 //! Tools that ask before they run ("ask me before running this tool"), answered over the
 //! WebSocket or HTTP as part of the durable reply; each tool's own timeout; a long call's
-//! progress reports. Against the real MCP servers of `tools.rs`, on loopback ports.
+//! progress reports; the audit of every call, for administrators. Against the real MCP servers of `tools.rs`, on loopback ports.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -19,6 +19,7 @@ both_backends!(
     ask_before_is_each_users_own_choice,
     each_tool_may_have_its_own_timeout,
     a_long_call_shows_its_progress,
+    every_call_is_audited_for_administrators,
 );
 
 /// Sets which tools of `server` ask `token`'s user before they run; the server as they see it.
@@ -286,4 +287,60 @@ async fn a_long_call_shows_its_progress(backend: Backend) {
     let done = of_type(&frames, "tool_call_done");
     assert_eq!(done[0]["call"]["result"], "waited 2.5 seconds");
     assert_eq!(frames.last().unwrap()["status"], "complete");
+}
+
+async fn every_call_is_audited_for_administrators(backend: Backend) {
+    let t = start(backend, |_| {}).await;
+    let app = &t.app;
+    let admin = app.admin().await;
+    let alice = app.user("alice").await;
+    let clock = register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    ask_before(app, &alice, &clock, json!(["wait"])).await;
+    reply(app, &alice, "alice", r#"[[call=get_current_time {"timezone": "Asia/Tokyo"}]]"#).await;
+    reply(app, &alice, "alice", r#"[[call=get_current_time {"timezone": "Mars/Olympus"}]]"#).await;
+    let id = app.conversation(&alice, "Declined").await;
+    let mut ws = app.ws(&format!("/ws/chat/alice?token={alice}")).await;
+    ws.send("send_message", json!({"conversation_id": id, "content": r#"[[call=wait {"seconds": 1}]]"#}))
+        .await;
+    let started = ws.until("tool_call_started").await;
+    let started = started.last().unwrap();
+    let answer = json!({"generation_id": started["generation_id"], "call_id": started["call"]["id"], "approved": false});
+    ws.send("answer_tool_call", answer).await;
+    ws.until("generation_done").await;
+
+    // Written beside the replies: wait for all three.
+    let mut audit = Value::Null;
+    for _ in 0..100 {
+        audit = app.get("/api/v1/admin/tool-calls", &admin).await.1;
+        if audit["total"] == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(audit["total"], 3, "{audit}");
+    let calls = audit["calls"].as_array().unwrap();
+    let outcomes: Vec<&str> = calls.iter().map(|c| c["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["declined", "error", "ok"], "newest first: {audit}");
+    let ok = &calls[2];
+    assert_eq!(ok["username"], "alice");
+    assert_eq!(ok["server"], "Clock");
+    assert_eq!(ok["tool"], "get_current_time");
+    assert!(ok["bytes"].as_u64().unwrap() > 10, "{ok}");
+    assert!(ok["at"].as_str().unwrap().ends_with('Z'), "{ok}");
+    assert_eq!(calls[0]["tool"], "wait");
+    assert_eq!(calls[0]["bytes"], 0);
+
+    // Filters, paging, and only for administrators.
+    let (_, declined) = app.get("/api/v1/admin/tool-calls?outcome=declined", &admin).await;
+    assert_eq!(declined["total"], 1);
+    let (_, page) = app.get("/api/v1/admin/tool-calls?username=alice&limit=1&offset=1", &admin).await;
+    assert_eq!((page["total"].as_i64(), page["calls"][0]["outcome"].as_str()), (Some(3), Some("error")));
+    let (_, nobody) = app.get("/api/v1/admin/tool-calls?username=bob", &admin).await;
+    assert_eq!(nobody["total"], 0);
+    let (status, error) = app.get("/api/v1/admin/tool-calls", &alice).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    for query in ["limit=0", "limit=501", "offset=-1"] {
+        let (status, error) = app.get(&format!("/api/v1/admin/tool-calls?{query}"), &admin).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {error}");
+    }
 }

@@ -4,6 +4,7 @@ import { ApiError, messageOf } from '../../api/errors';
 import type { McpServer, McpServerTools } from '../../api/types.gen';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
+import { isAdmin, useMe } from '../auth/api';
 import {
   useAddMcpServer,
   useDeleteMcpServer,
@@ -12,6 +13,7 @@ import {
   useTestMcpServer,
   useUpdateMcpServer,
 } from './api';
+import { ToolAudit } from './ToolAudit';
 
 /**
  * The MCP servers whose tools the model may call: the user's own (add, test, switch on or off,
@@ -19,6 +21,7 @@ import {
  */
 export function ToolsPage() {
   const servers = useMcpServers();
+  const me = useMe();
   return (
     <main className="page" aria-labelledby="tools-title">
       <h1 id="tools-title">Tools</h1>
@@ -45,6 +48,7 @@ export function ToolsPage() {
             )}
           </section>
           <AddServerForm />
+          {isAdmin(me.data) && <ToolAudit />}
         </>
       ) : (
         <p className="muted">Loading…</p>

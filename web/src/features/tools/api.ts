@@ -1,7 +1,13 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
-import { request } from '../../api/http';
-import type { CreateMcpServer, McpServer, McpServerTools, UpdateMcpServer } from '../../api/types.gen';
+import { query, request } from '../../api/http';
+import type {
+  CreateMcpServer,
+  McpServer,
+  McpServerTools,
+  ToolCallAuditList,
+  UpdateMcpServer,
+} from '../../api/types.gen';
 
 const PATH = '/api/v1/mcp-servers/';
 export const serversKey = ['mcp-servers'] as const;
@@ -54,5 +60,21 @@ export function useTestMcpServer() {
   return useMutation({
     mutationFn: (id: string) =>
       request<McpServerTools>('chat', `${PATH}${encodeURIComponent(id)}/test`, { method: 'POST' }),
+  });
+}
+
+export const AUDIT_PAGE = 50;
+
+/** The tool-call audit (administrators only), newest first. */
+export function useToolCallAudit(filter: { username: string; outcome: string }, offset: number) {
+  return useQuery({
+    queryKey: ['tool-call-audit', filter.username, filter.outcome, offset],
+    queryFn: ({ signal }) =>
+      request<ToolCallAuditList>(
+        'chat',
+        `/api/v1/admin/tool-calls${query({ username: filter.username, outcome: filter.outcome, limit: AUDIT_PAGE, offset })}`,
+        { signal },
+      ),
+    placeholderData: keepPreviousData,
   });
 }
