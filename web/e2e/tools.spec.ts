@@ -124,8 +124,8 @@ test('a tool that asks first waits for the user’s answer, across a reload', as
   await login(admin, ADMIN);
   await admin.goto(url('/tools'));
   await admin.getByLabel('Outcome').selectOption('declined');
-  const row = admin.locator('table.tool-audit tr[data-outcome="declined"]', { hasText: 'get_current_time' });
-  await expect(row.first()).toContainText('Clock');
+  const audited = admin.locator('table.tool-audit tr[data-outcome="declined"]', { hasText: 'get_current_time' });
+  await expect(audited.first()).toContainText('Clock');
   await screenshot(admin, 'tool-audit');
   await adminContext.close();
 });

@@ -109,6 +109,9 @@ export class ChatStore {
       case 'generation_started':
       case 'generation_queued':
       case 'delta':
+      case 'tool_call_started':
+      case 'tool_call_updated':
+      case 'tool_call_done':
       case 'generation_done':
       case 'subscribed':
         this.dispatch(event.conversation_id, { type: 'event', event });

@@ -62,6 +62,8 @@ function ServerRow({ server }: { server: McpServer }) {
   const remove = useDeleteMcpServer();
   const test = useTestMcpServer();
   const askBefore = useSetAskBefore();
+  // Optimistic: a box shows what was asked until the server's answer replaces it.
+  const asks = askBefore.isPending ? askBefore.variables.tools : server.ask_before;
   const [confirming, setConfirming] = useState(false);
   const [tools, setTools] = useState<McpServerTools | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -146,10 +148,10 @@ function ServerRow({ server }: { server: McpServer }) {
                   <input
                     type="checkbox"
                     aria-label={`Ask before running ${tool.name}`}
-                    checked={server.ask_before.includes(tool.name)}
+                    checked={asks.includes(tool.name)}
                     disabled={askBefore.isPending}
                     onChange={(e) => {
-                      const others = server.ask_before.filter((name) => name !== tool.name);
+                      const others = asks.filter((name) => name !== tool.name);
                       const next = e.currentTarget.checked ? [...others, tool.name] : others;
                       void run(() => askBefore.mutateAsync({ id: server.id, tools: next }));
                     }}
