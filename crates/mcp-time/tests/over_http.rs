@@ -1,5 +1,5 @@
 //! The example server as an MCP client sees it, over real HTTP: the handshake, the tool list
-//! with its schema, a call, and a call the tool refuses.
+//! with its schema, a call, a call the tool refuses, and `wait`'s answer and bounds.
 
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -18,8 +18,8 @@ async fn a_client_lists_and_calls_the_time_tool() {
     let client = ().serve(transport).await.expect("the MCP handshake succeeds");
 
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 1);
-    assert_eq!(tools[0].name, "get_current_time");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["get_current_time", "wait"]);
     let schema = serde_json::Value::Object((*tools[0].input_schema).clone());
     assert_eq!(schema["required"], json!(["timezone"]), "{schema}");
 
@@ -37,5 +37,16 @@ async fn a_client_lists_and_calls_the_time_tool() {
     let nowhere = call("Atlantis/Capital").await.unwrap();
     assert_eq!(nowhere.is_error, Some(true), "a tool error the model can read, not a protocol error");
     assert!(nowhere.content[0].as_text().unwrap().text.contains("unknown timezone"));
+
+    let wait = |seconds: f64| {
+        let mut params = CallToolRequestParams::new("wait");
+        params.arguments = json!({ "seconds": seconds }).as_object().cloned();
+        client.call_tool(params)
+    };
+    let waited = wait(0.05).await.unwrap();
+    assert_eq!(waited.content[0].as_text().unwrap().text, "waited 0.05 seconds");
+    let refused = wait(61.0).await.unwrap();
+    assert_eq!(refused.is_error, Some(true));
+    assert!(refused.content[0].as_text().unwrap().text.contains("from 0 to 60"));
     client.cancel().await.unwrap();
 }
