@@ -3,7 +3,7 @@ use api_types::error::ErrorBody;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use common::http::{ApiError, ApiResult, Json, Query};
+use common::http::{ApiError, ApiResult, Json, Query, paging};
 use serde::Deserialize;
 
 use super::extract::AuthUser;
@@ -42,28 +42,10 @@ pub async fn list(
     if !p.user.roles.contains(Role::Admin) {
         return Err(ApiError::forbidden("Not enough permissions: administrator role required"));
     }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
-    }
-    let offset = params.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
-    for (name, value) in [("event", &params.event), ("username", &params.username)] {
-        if value.as_deref().is_some_and(|v| v.chars().count() > 64 || v.chars().any(char::is_control)) {
-            return Err(ApiError::invalid_field(
-                name,
-                "must be at most 64 characters without control characters",
-            ));
-        }
-    }
-    let clean = |s: Option<String>| s.filter(|s| !s.is_empty());
-    let (events, total) = state
-        .db
-        .list_audit(clean(params.event).as_deref(), clean(params.username).as_deref(), limit, offset)
-        .await
-        .map_err(crate::accounts::store_error)?;
+    let (limit, offset) = paging::page(params.limit, params.offset)?;
+    let [event, username] = paging::filters([("event", &params.event), ("username", &params.username)])?;
+    let (events, total) =
+        state.db.list_audit(event, username, limit, offset).await.map_err(crate::accounts::store_error)?;
     let events = events
         .into_iter()
         .map(|e| AuditEvent {

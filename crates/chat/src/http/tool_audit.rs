@@ -5,7 +5,7 @@ use api_types::mcp::{ToolCallAudit, ToolCallAuditList};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use common::http::{ApiError, ApiResult, Json, Query};
+use common::http::{ApiError, ApiResult, Json, Query, paging};
 use serde::Deserialize;
 
 use super::messages::store_error;
@@ -53,37 +53,14 @@ pub async fn list(
     if !claims.has_role("admin") {
         return Err(ApiError::forbidden("Only an administrator can read the tool-call audit"));
     }
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be between 1 and 500"));
-    }
-    let offset = params.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
-    let fields = [
+    let (limit, offset) = paging::page(params.limit, params.offset)?;
+    let [username, server, tool, outcome] = paging::filters([
         ("username", &params.username),
         ("server", &params.server),
         ("tool", &params.tool),
         ("outcome", &params.outcome),
-    ];
-    for (name, value) in fields {
-        if value.as_deref().is_some_and(|v| v.chars().count() > 64 || v.chars().any(char::is_control)) {
-            return Err(ApiError::invalid_field(
-                name,
-                "must be at most 64 characters without control characters",
-            ));
-        }
-    }
-    fn given(s: &Option<String>) -> Option<&str> {
-        s.as_deref().filter(|s| !s.is_empty())
-    }
-    let filter = AuditFilter {
-        username: given(&params.username),
-        server: given(&params.server),
-        tool: given(&params.tool),
-        outcome: given(&params.outcome),
-    };
+    ])?;
+    let filter = AuditFilter { username, server, tool, outcome };
     let (records, total) = state.db.tool_call_audit(&filter, limit, offset).await.map_err(store_error)?;
     let calls = records
         .into_iter()

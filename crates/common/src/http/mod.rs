@@ -4,6 +4,7 @@ pub mod docs;
 mod error;
 mod extract;
 pub mod openapi;
+pub mod paging;
 mod proxies;
 mod serve;
 pub mod trace;
