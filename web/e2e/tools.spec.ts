@@ -21,7 +21,7 @@ test('a registered MCP server’s tool is called in a reply, shown, and kept on 
   const row = page.locator('li.server', { hasText: 'Clock' });
   await row.getByRole('button', { name: 'Test connection' }).click();
   await expect(row.getByRole('status')).toContainText('Connected to mcp-time');
-  await expect(row.getByRole('status')).toContainText('2 tools');
+  await expect(row.getByRole('status')).toContainText('3 tools');
   await expect(row).toContainText('get_current_time');
   await screenshot(page, 'tools');
 

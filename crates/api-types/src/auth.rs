@@ -121,6 +121,21 @@ pub struct TokenResponse {
     pub scope: String,
 }
 
+/// RFC 8693 token exchange response: a token for one MCP server (no refresh token: the chat
+/// service exchanges again when it expires).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExchangedToken {
+    pub access_token: String,
+    /// Always `urn:ietf:params:oauth:token-type:access_token`.
+    pub issued_token_type: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// Always `mcp`.
+    pub scope: String,
+}
+
 /// RFC 7662 introspection response. Inactive tokens are exactly `{"active":false}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, TS)]
 pub struct Introspection {

@@ -51,6 +51,11 @@ pub struct McpServerConfig {
     /// The request header that carries the server's secret (default `Authorization`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_header: Option<String>,
+    /// Tell the server who the user is: each request carries, in `Authorization`, a token the
+    /// auth server minted for this server alone (audience `server_url`, scope `mcp`, five
+    /// minutes), never the user's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<bool>,
 }
 
 /// An MCP server, as its owner (or an administrator) sees it. Its secret is never returned.
@@ -184,4 +189,66 @@ pub struct McpServerTools {
     pub server_name: String,
     pub server_version: String,
     pub tools: Vec<McpTool>,
+}
+
+/// One tool call of a reply: what the model asked, and what came back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCall {
+    /// The call's id (the model's).
+    pub id: String,
+    /// The tool's name on its server.
+    pub name: String,
+    /// The MCP server's name (as registered).
+    pub server: String,
+    /// The arguments the model wrote, as JSON text.
+    pub arguments: String,
+    /// Where the call happened: bytes of the reply's text written before it.
+    pub offset: u64,
+    /// What the tool answered (cut at 32 KiB), once it has; `null` while it runs or if it
+    /// failed.
+    pub result: Option<String>,
+    /// Why the call failed (the tool said so, it timed out, its server could not be used, or the
+    /// reply was stopped); `null` while it runs or if it succeeded.
+    pub error: Option<String>,
+    /// How long the call took, in milliseconds, once it has ended.
+    pub duration_ms: Option<u64>,
+    /// For a tool the user asked to approve first: `pending` until they answer, then `approved`
+    /// or `declined` (left out for tools that run without asking).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub approval: Option<ToolApproval>,
+    /// The server's latest progress report while the call runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub progress: Option<ToolProgress>,
+}
+
+/// Where a call that needs the user's approval stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolApproval {
+    Pending,
+    Approved,
+    Declined,
+}
+
+/// A running call's progress, as its server reported it (MCP `notifications/progress`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolProgress {
+    /// How far it got, in the server's own unit.
+    pub progress: f64,
+    /// The end, when the server knows it.
+    pub total: Option<f64>,
+    /// What it is doing (at most 200 characters).
+    pub message: Option<String>,
+}
+
+impl Eq for ToolProgress {}
+
+/// `POST /api/v1/generations/{generation_id}/tool-calls/{call_id}/approval` body: the owner's
+/// answer about a tool call waiting for approval.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct ToolCallAnswer {
+    /// `true` runs the call; `false` declines it (the model is told).
+    pub approved: bool,
 }

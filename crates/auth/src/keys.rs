@@ -79,6 +79,11 @@ impl KeyStore {
         self.snapshot().verifier.verify(token)
     }
 
+    /// Verifies a token that may have expired less than `grace_secs` ago.
+    pub fn verify_expired_within(&self, token: &str, grace_secs: u64) -> Result<AccessClaims, TokenError> {
+        self.snapshot().verifier.verify_expired_within(token, grace_secs)
+    }
+
     /// The public keys as a JWKS document (RFC 7517).
     pub fn jwks(&self) -> Value {
         self.snapshot().jwks.clone()

@@ -75,8 +75,12 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     } else {
         chat.revocations_url.clone()
     };
+    // The secret the chat service shares with the auth server: it reads the revocation feed
+    // with it, and exchanges users' tokens for MCP servers' (tools::identity).
     let secret = config.revocations_secret().map_err(BuildError::Secret)?;
     let revocations = RevocationList::new(&revocations_url, &secret);
+    let token_url = jwks_url.replace("/.well-known/jwks.json", "/auth/token");
+    let identity = crate::tools::identity::Identity::new(&token_url, &secret);
     registry.ready(FIRST_LISTING_WAIT).await;
     if registry.is_empty() {
         tracing::warn!(
@@ -97,7 +101,7 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let bus = Bus::new(hub, cluster.clone());
     let limits = crate::generation::ReplyLimits::from_config(&chat);
     let secrets_key = config.secrets_key().map_err(BuildError::SecretsKey)?;
-    let tools = Arc::new(crate::tools::Tools::new(&chat.tools, &secrets_key));
+    let tools = Arc::new(crate::tools::Tools::new(&chat.tools, &secrets_key, identity));
     let generations = Generations::new(db.clone(), bus, registry, limits, tools);
     if let (Some(cluster), Some(queued)) = (&cluster, queued) {
         cluster.start(&generations, queued);

@@ -15,16 +15,32 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-            .map(|(_, token)| token.trim().to_owned())
-            .ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
-        authenticate(state, &token).await.map(AuthUser)
+        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
+        authenticate(state, token).await.map(AuthUser)
     }
+}
+
+/// The caller's access token as sent, beside [`AuthUser`] (which verifies it), for what is
+/// done on their behalf later: exchanged for an MCP server's token, never passed on.
+pub struct BearerToken(pub String);
+
+impl FromRequestParts<AppState> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| ApiError::unauthorized("Not authenticated", false))?;
+        Ok(Self(token.to_owned()))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .map(|(_, token)| token.trim())
 }
 
 /// Verifies a token (from a header, a query string or a WebSocket frame) and checks it against

@@ -569,7 +569,7 @@ env_vars! {
     "OPENCHAT_ACCOUNT_FAILURES_BEFORE_DELAY" => ["auth", "account_failures_before_delay"] Integer, "failed logins on one account from one client before that client's delays start (default 10)";
     "OPENCHAT_ACCOUNT_FAILURES_PER_HOUR" => ["auth", "account_failures_per_hour"] Integer, "failed logins on one account from all clients per hour before each client gets one try (default 100)";
     "OPENCHAT_LIMITER_MAX_KEYS" => ["auth", "limiter_max_keys"] Integer, "hard cap on the keys each login-limiter map tracks (default 100000)";
-    "OPENCHAT_REVOCATIONS_SECRET" => ["auth", "revocations_secret"] Text, "secret the chat service presents to read the auth server's revocation feed (default: generated in the data dir)";
+    "OPENCHAT_REVOCATIONS_SECRET" => ["auth", "revocations_secret"] Text, "secret the chat service presents to the auth server (revocation feed, MCP token exchange; default: generated in the data dir)";
     "OPENCHAT_BOOTSTRAP_ADMIN_USERNAME" => ["auth", "bootstrap_admin", "username"] Text, "one-time first administrator: username";
     "OPENCHAT_BOOTSTRAP_ADMIN_EMAIL" => ["auth", "bootstrap_admin", "email"] Text, "one-time first administrator: email";
     "OPENCHAT_BOOTSTRAP_ADMIN_PASSWORD" => ["auth", "bootstrap_admin", "password"] Text, "one-time first administrator: password (prefer _FILE)";

@@ -97,6 +97,18 @@ impl TokenVerifier {
     /// point elsewhere for keys (`jku`, `x5u`, `jwk`) are never followed: keys come only from
     /// this verifier's own set.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.verify_with(token, &self.validation)
+    }
+
+    /// As [`Self::verify`], but a token that expired less than `grace_secs` ago passes too (the
+    /// auth server's token exchange, which checks the token's session itself).
+    pub fn verify_expired_within(&self, token: &str, grace_secs: u64) -> Result<AccessClaims, TokenError> {
+        let mut validation = self.validation.clone();
+        validation.leeway = grace_secs.max(LEEWAY_SECS);
+        self.verify_with(token, &validation)
+    }
+
+    fn verify_with(&self, token: &str, validation: &Validation) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::InvalidAlgorithmName => TokenError::Algorithm,
             _ => TokenError::Malformed,
@@ -111,18 +123,16 @@ impl TokenVerifier {
             return Err(TokenError::Type);
         }
         let key = header.kid.as_deref().and_then(|kid| self.keys.get(kid)).ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map(|data| data.claims).map_err(
-            |e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                match e.kind() {
-                    K::InvalidSignature | K::InvalidEddsaKey => TokenError::Signature,
-                    K::ExpiredSignature => TokenError::Expired,
-                    K::ImmatureSignature => TokenError::NotYetValid,
-                    K::InvalidIssuer | K::InvalidAudience => TokenError::WrongIssuerOrAudience,
-                    K::InvalidAlgorithm => TokenError::Algorithm,
-                    _ => TokenError::Malformed,
-                }
-            },
-        )
+        jsonwebtoken::decode::<AccessClaims>(token, key, validation).map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::InvalidSignature | K::InvalidEddsaKey => TokenError::Signature,
+                K::ExpiredSignature => TokenError::Expired,
+                K::ImmatureSignature => TokenError::NotYetValid,
+                K::InvalidIssuer | K::InvalidAudience => TokenError::WrongIssuerOrAudience,
+                K::InvalidAlgorithm => TokenError::Algorithm,
+                _ => TokenError::Malformed,
+            }
+        })
     }
 }

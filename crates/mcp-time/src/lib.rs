@@ -1,9 +1,15 @@
 //! An example Model Context Protocol server over Streamable HTTP, built with the official SDK
 //! (`rmcp`): `get_current_time` answers the current time in an IANA timezone — the tool the
 //! original project's docs used to show MCP — and `wait` waits a few seconds, reporting its
-//! progress (`notifications/progress`). Open ChatBot's tests use it as a real MCP server;
-//! `cargo run -p mcp-time` serves it on 127.0.0.1:8765.
+//! progress (`notifications/progress`), and `whoami` tells who the request is from. Given an
+//! auth server (`--issuer`), it checks identities as a resource server should: every request
+//! must carry a token that server signed for this server alone (audience: its own URL, scope
+//! `mcp`). Open ChatBot's tests use it as a real MCP server; `cargo run -p mcp-time` serves it
+//! on 127.0.0.1:8765.
 
+pub mod identity;
+
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -62,6 +68,22 @@ impl TimeServer {
             Ok(now) => CallToolResult::success(vec![ContentBlock::text(now)]),
             // A tool error the model reads (not a protocol error): it may try another name.
             Err(e) => CallToolResult::error(vec![ContentBlock::text(e)]),
+        })
+    }
+
+    #[tool(description = "Who the request is from, as the auth server vouched for them")]
+    async fn whoami(
+        &self,
+        Extension(parts): Extension<axum::http::request::Parts>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(match parts.extensions.get::<identity::Caller>() {
+            Some(caller) => CallToolResult::success(vec![ContentBlock::text(format!(
+                "You are {} (user {}).",
+                caller.username, caller.user_id
+            ))]),
+            None => CallToolResult::error(vec![ContentBlock::text(
+                "This server does not check who calls it (it was started without --issuer).",
+            )]),
         })
     }
 
@@ -130,10 +152,22 @@ pub async fn serve_with_delay(
     listener: tokio::net::TcpListener,
     delay: std::time::Duration,
 ) -> std::io::Result<()> {
+    serve_with(listener, delay, None).await
+}
+
+/// [`serve_with_delay`], and with `identity`, only for callers the auth server vouches for.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    delay: std::time::Duration,
+    identity: Option<identity::Identity>,
+) -> std::io::Result<()> {
     let port = listener.local_addr()?.port();
     let hosts =
         ["127.0.0.1", "localhost"].iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect();
-    let app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
+    let mut app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
+    if let Some(identity) = identity {
+        app = app.layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(identity), identity::check));
+    }
     // An answer is written in pieces (headers, then the event stream): without this, Nagle's
     // algorithm holds the last piece for the client's delayed ACK, 40 ms a call.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -18,9 +18,11 @@ async fn a_client_lists_and_calls_the_time_tool() {
     let client = ().serve(transport).await.expect("the MCP handshake succeeds");
 
     let tools = client.list_all_tools().await.unwrap();
-    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert_eq!(names, ["get_current_time", "wait"]);
-    let schema = serde_json::Value::Object((*tools[0].input_schema).clone());
+    let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    names.sort();
+    assert_eq!(names, ["get_current_time", "wait", "whoami"]);
+    let time = tools.iter().find(|t| t.name == "get_current_time").unwrap();
+    let schema = serde_json::Value::Object((*time.input_schema).clone());
     assert_eq!(schema["required"], json!(["timezone"]), "{schema}");
 
     let call = |zone: &str| {
@@ -48,5 +50,10 @@ async fn a_client_lists_and_calls_the_time_tool() {
     let refused = wait(61.0).await.unwrap();
     assert_eq!(refused.is_error, Some(true));
     assert!(refused.content[0].as_text().unwrap().text.contains("from 0 to 60"));
+
+    // Started without an auth server, it does not know who calls, and says so.
+    let whoami = client.call_tool(CallToolRequestParams::new("whoami")).await.unwrap();
+    assert_eq!(whoami.is_error, Some(true));
+    assert!(whoami.content[0].as_text().unwrap().text.contains("without --issuer"));
     client.cancel().await.unwrap();
 }

@@ -353,7 +353,13 @@ tool_timeouts?: { [key in string]: number },
 /**
  * The request header that carries the server's secret (default `Authorization`).
  */
-secret_header?: string, };
+secret_header?: string, 
+/**
+ * Tell the server who the user is: each request carries, in `Authorization`, a token the
+ * auth server minted for this server alone (audience `server_url`, scope `mcp`, five
+ * minutes), never the user's own.
+ */
+identity?: boolean, };
 
 export type McpServer = { id: string, name: string, description: string, 
 /**

@@ -21,7 +21,7 @@ fn metadata(state: &AppState) -> Value {
         "registration_endpoint": format!("{issuer}/users/"),
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["token"],
-        "grant_types_supported": ["password", "refresh_token"],
+        "grant_types_supported": ["password", "refresh_token", super::exchange::GRANT_TYPE],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "introspection_endpoint_auth_methods_supported": ["bearer"],

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints: token (one module per grant), revocation, introspection, logout,
 //! and the metadata documents.
 
+mod exchange;
 mod feed;
 mod introspect;
 mod metadata;
@@ -13,6 +14,7 @@ use api_types::error::ErrorBody;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use common::http::{ApiError, ApiResult, Form, Json};
 use serde::Deserialize;
@@ -49,7 +51,8 @@ pub fn router() -> Router<AppState> {
 /// The token request (RFC 6749 §4.3 and §6), form-encoded. Unknown fields are ignored.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
-    /// `password` (the default, as seed clients omit it) or `refresh_token`.
+    /// `password` (the default, as seed clients omit it), `refresh_token`, or (the chat service
+    /// only) `urn:ietf:params:oauth:grant-type:token-exchange`.
     grant_type: Option<String>,
     /// A username or the account's email address.
     username: Option<String>,
@@ -57,25 +60,36 @@ pub struct TokenRequest {
     refresh_token: Option<String>,
     scope: Option<String>,
     client_id: Option<String>,
+    /// Token exchange (RFC 8693): the chat service's secret, the user's access token, and the
+    /// MCP server (RFC 8707 `resource`) the new token is for.
+    client_secret: Option<String>,
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    requested_token_type: Option<String>,
+    resource: Option<String>,
 }
 
-/// Exchange credentials or a refresh token for tokens.
+/// Exchange credentials or a refresh token for tokens; the chat service also exchanges a user's
+/// token for an MCP server's (RFC 8693, answered as `ExchangedToken`).
 #[utoipa::path(post, path = "/auth/token", tag = "oauth",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenResponse),
               (status = 400, body = ErrorBody, description = "A missing field, an unsupported grant or scope, or a bad refresh token"),
-              (status = 401, body = ErrorBody, description = "Incorrect username or password (the same bytes for an unknown account)"),
+              (status = 401, body = ErrorBody, description = "Incorrect username or password (the same bytes for an unknown account), or a token exchange not by the chat service"),
               (status = 403, body = ErrorBody, description = "The password is right but the account is disabled"),
               (status = 429, body = ErrorBody, description = "Too many failed attempts for this account or address; see `Retry-After`")))]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Form(request): Form<TokenRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+) -> ApiResult<Response> {
     let client_id = client_id(request.client_id.as_deref())?;
     match request.grant_type.as_deref().unwrap_or("password") {
-        "password" => password::grant(&state, ip, &request, &client_id).await.map(Json),
-        "refresh_token" => refresh::grant(&state, ip, &request).await.map(Json),
+        "password" => {
+            password::grant(&state, ip, &request, &client_id).await.map(|t| Json(t).into_response())
+        }
+        "refresh_token" => refresh::grant(&state, ip, &request).await.map(|t| Json(t).into_response()),
+        exchange::GRANT_TYPE => exchange::grant(&state, &request).await.map(|t| Json(t).into_response()),
         other => Err(ApiError::oauth(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

@@ -46,6 +46,7 @@ both_backends!(
     seed_clients_without_grant_type_still_log_in,
     revocation_feed_lists_cut_offs,
     a_wrong_client_cannot_use_up_a_refresh_token,
+    token_exchange_mints_a_token_for_one_mcp_server_alone,
 );
 
 async fn password_grant_through_an_oauth_client(backend: Backend) {
@@ -419,4 +420,101 @@ async fn a_wrong_client_cannot_use_up_a_refresh_token(backend: Backend) {
     assert_eq!(body["error"], "invalid_grant");
     let right = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", "openchat-web")];
     assert_eq!(app.token_request(&right).await.status(), StatusCode::OK, "the session survived");
+}
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+const MCP_URL: &str = "https://tools.example.com/mcp";
+
+/// The chat service's exchange of `subject` for a token of `resource`, with `secret`.
+async fn exchange(app: &TestApp, secret: &str, subject: &str, resource: &str) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", EXCHANGE),
+        ("client_id", "openchat-chat"),
+        ("client_secret", secret),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("resource", resource),
+        ("scope", "mcp"),
+    ];
+    status_json(app.token_request(&form).await).await
+}
+
+async fn token_exchange_mints_a_token_for_one_mcp_server_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let secret = app.config.revocations_secret().unwrap();
+    let session = app.user("mia").await;
+    let (status, minted) = exchange(&app, &secret, &session.access_token, MCP_URL).await;
+    assert_eq!(status, StatusCode::OK, "{minted}");
+    assert_eq!(minted["issued_token_type"], ACCESS_TOKEN);
+    assert_eq!(minted["token_type"], "Bearer");
+    assert_eq!(minted["expires_in"], 300);
+    assert_eq!(minted["scope"], "mcp");
+    assert!(minted.get("refresh_token").is_none(), "{minted}");
+    let token = minted["access_token"].as_str().unwrap();
+    let (_, claims) = claims_of(token);
+    let (_, user) = claims_of(&session.access_token);
+    assert_eq!(claims["aud"], MCP_URL);
+    assert_eq!(claims["scope"], "mcp");
+    assert_eq!(claims["sub"], user["sub"]);
+    assert_eq!(claims["preferred_username"], "mia");
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 300);
+    // Good nowhere else: this server (the chat service's audience) refuses it.
+    let (status, _) = app.get_json("/users/me", token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A minted token is no subject: it was not issued for the chat service.
+    let (status, error) = exchange(&app, &secret, token, MCP_URL).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+
+    // Only the chat service exchanges: no secret, a wrong one, or another client is 401.
+    for wrong in ["", "guess"] {
+        let (status, error) = exchange(&app, wrong, &session.access_token, MCP_URL).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+        assert_eq!(error["error"], "invalid_client");
+    }
+    let form = [
+        ("grant_type", EXCHANGE),
+        ("client_id", "openchat-web"),
+        ("client_secret", secret.as_str()),
+        ("subject_token", session.access_token.as_str()),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("resource", MCP_URL),
+    ];
+    let (status, _) = status_json(app.token_request(&form).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The audience must be a web URL; the scope mcp alone.
+    for bad in ["/mcp", "ftp://tools.example.com/mcp", "https://tools.example.com/mcp#x"] {
+        let (status, error) = exchange(&app, &secret, &session.access_token, bad).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_target")),
+            "{bad}"
+        );
+    }
+    let form = [
+        ("grant_type", EXCHANGE),
+        ("client_id", "openchat-chat"),
+        ("client_secret", secret.as_str()),
+        ("subject_token", session.access_token.as_str()),
+        ("subject_token_type", ACCESS_TOKEN),
+        ("resource", MCP_URL),
+        ("scope", "mcp chat"),
+    ];
+    let (status, error) = status_json(app.token_request(&form).await).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+    let (status, _) = exchange(&app, &secret, "not.a.token", MCP_URL).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A session that ended, or a user switched off, can no longer be vouched for.
+    app.client.post(app.url("/auth/logout")).bearer_auth(&session.access_token).send().await.unwrap();
+    let (status, error) = exchange(&app, &secret, &session.access_token, MCP_URL).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let admin = app.user_with_roles("root", &["admin"]).await;
+    let again = app.login("mia", PASSWORD).await;
+    let (status, _) = exchange(&app, &secret, &again.access_token, MCP_URL).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app.put("/users/mia", &admin.access_token, json!({"is_active": false})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, error) = exchange(&app, &secret, &again.access_token, MCP_URL).await;
+    assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 }

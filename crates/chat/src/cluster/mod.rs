@@ -372,7 +372,7 @@ impl Cluster {
             }
             match serde_json::from_str::<ServerEvent>(json) {
                 Ok(ServerEvent::ToolCallStarted { call, .. }) if call.id == call_id => {
-                    waiting = call.approval == Some(api_types::chat::ToolApproval::Pending);
+                    waiting = call.approval == Some(api_types::mcp::ToolApproval::Pending);
                 }
                 Ok(ServerEvent::ToolCallUpdated { call, .. } | ServerEvent::ToolCallDone { call, .. })
                     if call.id == call_id =>

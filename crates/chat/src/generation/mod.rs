@@ -3,7 +3,10 @@
 
 mod approvals;
 mod bus;
+mod calls;
 mod hub;
+mod reply;
+mod reserve;
 mod run;
 mod snapshot;
 mod title;
@@ -12,6 +15,8 @@ mod unsynced;
 
 pub use bus::Bus;
 pub use hub::{Event, Hub, MAX_BYTES as MAX_HUB_BYTES, Receiver, RecvError};
+use reply::State;
+pub use reserve::Reservation;
 pub use snapshot::Snapshot;
 pub use title::DEFAULT_TITLE;
 
@@ -19,7 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use api_types::chat::{GenerationState, MessageStatus, Role, ServerEvent, ToolCall as WireCall};
+use api_types::chat::{MessageStatus, Role, ServerEvent};
 use llm::Registry;
 use tokio::sync::watch;
 
@@ -78,257 +83,15 @@ pub struct Generation {
     roles: Vec<String>,
     /// The owner's username then (for the tool-call audit).
     username: String,
+    /// The access token the reply was asked with: exchanged for a token of an MCP server that
+    /// needs to know the user (never sent anywhere, never stored).
+    subject_token: String,
     /// The MCP servers its conversation chose (`None`: every active one).
     mcp_servers: Option<Vec<String>>,
     state: Mutex<State>,
     stop: watch::Sender<Option<StopReason>>,
     /// Tool calls waiting for the owner's approval: call id → where the answer goes.
     approvals: Mutex<HashMap<String, tokio::sync::oneshot::Sender<bool>>>,
-}
-
-#[derive(Default)]
-struct State {
-    text: String,
-    /// Byte offset in `text` where each delta ends, in order.
-    ends: Vec<usize>,
-    /// The other numbered events (tool calls starting and ending), by `seq`; deltas take the
-    /// numbers between them. (Kept apart so a delta costs one offset, not an event.)
-    others: Vec<(u64, ServerEvent)>,
-    /// The tools called so far, as the reply shows them (the latest state of each call).
-    calls: Vec<WireCall>,
-    done: Option<ServerEvent>,
-}
-
-impl State {
-    /// How many numbered events there are: the last `seq`.
-    fn last_seq(&self) -> u64 {
-        (self.ends.len() + self.others.len()) as u64
-    }
-}
-
-impl Generation {
-    fn meta(&self) -> GenerationMeta<'_> {
-        GenerationMeta {
-            id: &self.id,
-            owner_id: &self.owner_id,
-            conversation_id: &self.conversation_id,
-            message_id: &self.message_id,
-            started_ms: self.started_ms,
-        }
-    }
-
-    fn started_event(&self) -> ServerEvent {
-        ServerEvent::GenerationStarted {
-            generation_id: self.id.clone(),
-            conversation_id: self.conversation_id.clone(),
-            message_id: self.message_id.clone(),
-            parent_id: self.parent_id.clone().unwrap_or_default(),
-            position: self.position,
-            model: self.model.clone(),
-            prefix: self.prefix.clone(),
-        }
-    }
-
-    /// Appends deltas (at most [`MAX_DELTA_BYTES`] each) and publishes them under the same
-    /// lock, so a subscriber that snapshots under the lock sees every delta exactly once.
-    fn push_delta(&self, bus: &Bus, mut text: &str) {
-        let mut state = self.state.lock().expect("generation lock poisoned");
-        while !text.is_empty() {
-            let mut cut = text.len().min(MAX_DELTA_BYTES);
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let (piece, rest) = text.split_at(cut);
-            text = rest;
-            state.text.push_str(piece);
-            let end = state.text.len();
-            state.ends.push(end);
-            let seq = state.last_seq();
-            let delta = ServerEvent::Delta {
-                generation_id: self.id.clone(),
-                conversation_id: self.conversation_id.clone(),
-                seq,
-                text: piece.to_owned(),
-            };
-            bus.record(&self.meta(), delta);
-        }
-    }
-
-    /// Appends as much of `text` as fits in `max_bytes` of reply (cut at a character
-    /// boundary); returns whether all of it fit.
-    fn push_delta_within(&self, bus: &Bus, text: &str, max_bytes: usize) -> bool {
-        let used = self.prefix.len() + self.state.lock().expect("generation lock poisoned").text.len();
-        let room = max_bytes.saturating_sub(used);
-        if text.len() <= room {
-            self.push_delta(bus, text);
-            return true;
-        }
-        let mut cut = room;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        if cut > 0 {
-            self.push_delta(bus, &text[..cut]);
-        }
-        false
-    }
-
-    /// Records a numbered event made by `make` from its `seq` (a tool call's start or end), and
-    /// the call as the reply shows it.
-    fn push_call(&self, bus: &Bus, call: WireCall, make: impl FnOnce(u64, WireCall) -> ServerEvent) {
-        let mut state = self.state.lock().expect("generation lock poisoned");
-        match state.calls.iter_mut().find(|c| c.id == call.id) {
-            Some(known) => *known = call.clone(),
-            None => state.calls.push(call.clone()),
-        }
-        let seq = state.last_seq() + 1;
-        let event = make(seq, call);
-        state.others.push((seq, event.clone()));
-        bus.record(&self.meta(), event);
-    }
-
-    /// The tools called so far.
-    fn calls(&self) -> Vec<WireCall> {
-        self.state.lock().expect("generation lock poisoned").calls.clone()
-    }
-
-    /// Bytes of text this generation has written.
-    fn text_len(&self) -> usize {
-        self.state.lock().expect("generation lock poisoned").text.len()
-    }
-
-    /// The text streamed by this generation from byte `offset` on (the prefix not included),
-    /// and where it ends.
-    fn text_from(&self, offset: usize) -> (String, usize) {
-        let state = self.state.lock().expect("generation lock poisoned");
-        (state.text.get(offset..).unwrap_or_default().to_owned(), state.text.len())
-    }
-
-    /// The reply's whole text so far: the prefix and every delta.
-    fn text(&self) -> String {
-        let state = self.state.lock().expect("generation lock poisoned");
-        let mut text = String::with_capacity(self.prefix.len() + state.text.len());
-        text.push_str(&self.prefix);
-        text.push_str(&state.text);
-        text
-    }
-
-    fn finish(&self, bus: &Bus, done: ServerEvent) {
-        let mut state = self.state.lock().expect("generation lock poisoned");
-        state.done = Some(done.clone());
-        bus.record(&self.meta(), done);
-    }
-
-    /// The deltas after `after_seq`, the last seq, and the final event if it has ended.
-    pub fn replay(&self, after_seq: u64) -> (Vec<ServerEvent>, u64, Option<ServerEvent>) {
-        let state = self.state.lock().expect("generation lock poisoned");
-        let last = state.last_seq();
-        let events = (after_seq.min(last) + 1..=last).map(|seq| self.event_of(&state, seq)).collect();
-        (events, last, state.done.clone())
-    }
-
-    /// Numbered event `seq`.
-    fn event_of(&self, state: &State, seq: u64) -> ServerEvent {
-        match state.others.binary_search_by_key(&seq, |(s, _)| *s) {
-            Ok(at) => state.others[at].1.clone(),
-            Err(others_before) => {
-                let delta = seq as usize - 1 - others_before;
-                let start = if delta == 0 { 0 } else { state.ends[delta - 1] };
-                ServerEvent::Delta {
-                    generation_id: self.id.clone(),
-                    conversation_id: self.conversation_id.clone(),
-                    seq,
-                    text: state.text[start..state.ends[delta]].to_owned(),
-                }
-            }
-        }
-    }
-
-    /// Everything this generation has sent so far, as another replica would read it.
-    pub fn snapshot(&self) -> Snapshot {
-        let state = self.state.lock().expect("generation lock poisoned");
-        let events = (1..=state.last_seq()).map(|seq| self.event_of(&state, seq)).collect();
-        Snapshot {
-            id: self.id.clone(),
-            conversation_id: self.conversation_id.clone(),
-            message_id: self.message_id.clone(),
-            prefix: self.prefix.clone(),
-            started_ms: self.started_ms,
-            events,
-            done: state.done.clone(),
-        }
-    }
-
-    /// Writes this generation's log again, whole, to the cluster (after writes were lost).
-    fn rewrite_log(&self, bus: &Bus) {
-        let Some(cluster) = bus.cluster() else { return };
-        let state = self.state.lock().expect("generation lock poisoned");
-        let mut events = Vec::with_capacity(state.last_seq() as usize + 2);
-        events.push(self.started_event());
-        events.extend((1..=state.last_seq()).map(|seq| self.event_of(&state, seq)));
-        events.extend(state.done.clone());
-        cluster.rewrite(&self.meta(), &events);
-    }
-
-    /// About what its record weighs: its text.
-    fn size(&self) -> usize {
-        self.prefix.len() + self.state.lock().expect("generation lock poisoned").text.len()
-    }
-
-    /// Whether the generation has ended.
-    pub fn is_done(&self) -> bool {
-        self.state.lock().expect("generation lock poisoned").done.is_some()
-    }
-
-    pub fn state(&self) -> GenerationState {
-        let state = self.state.lock().expect("generation lock poisoned");
-        GenerationState {
-            generation_id: self.id.clone(),
-            message_id: self.message_id.clone(),
-            seq: state.last_seq(),
-            prefix: self.prefix.clone(),
-        }
-    }
-}
-
-/// One reply a user may start ([`Generations::reserve`]); given back when dropped unused.
-pub struct Reservation {
-    generations: Arc<Generations>,
-    owner_id: String,
-    held: bool,
-    /// Its place under the cluster-wide cap, if counted there.
-    member: Option<String>,
-    /// The owner's roles (which shared tool servers the reply may use) and username.
-    roles: Vec<String>,
-    username: String,
-}
-
-impl Reservation {
-    fn release(&mut self) {
-        if std::mem::take(&mut self.held) {
-            let mut reserved = self.generations.reserved.lock().expect("reservations lock poisoned");
-            if let Some(pending) = reserved.get_mut(&self.owner_id) {
-                *pending -= 1;
-                if *pending == 0 {
-                    reserved.remove(&self.owner_id);
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.release();
-        if let (Some(member), Some(cluster)) = (self.member.take(), self.generations.bus.cluster()) {
-            cluster.release(&self.owner_id, &member);
-        }
-    }
-}
-
-fn too_many_replies() -> common::http::ApiError {
-    common::http::ApiError::too_many_requests(1)
-        .with_detail("Too many replies in progress; wait for one to finish")
 }
 
 /// All generations of this process.
@@ -464,6 +227,7 @@ impl Generations {
             member: slot.member.take(),
             roles: std::mem::take(&mut slot.roles),
             username: std::mem::take(&mut slot.username),
+            subject_token: std::mem::take(&mut slot.subject_token),
             mcp_servers: conversation.mcp_servers.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             // A continued reply keeps the tools it called before.
             state: Mutex::new(State {
@@ -516,56 +280,6 @@ impl Generations {
         let mut locks = self.conversation_locks.lock().expect("locks poisoned");
         locks.retain(|_, lock| Arc::strong_count(lock) > 1);
         locks.entry(conversation_id.to_owned()).or_default().clone()
-    }
-
-    /// Reserves one of the owner's `MAX_UNFINISHED_PER_USER` replies (running, queued or
-    /// reserved and about to start), or refuses with 429, so nobody can pile up provider calls
-    /// (or memory) without bound. Counting and reserving happen under one lock, so parallel
-    /// requests cannot all pass the check; the reservation is given back when dropped unused.
-    /// In a cluster the replies of every replica count (while Redis answers).
-    pub async fn reserve(
-        self: &Arc<Self>,
-        claims: &common::token::AccessClaims,
-    ) -> Result<Reservation, common::http::ApiError> {
-        let owner_id = claims.sub.as_str();
-        let mut reservation = self.reserve_here(owner_id)?;
-        reservation.roles = claims.roles.clone();
-        reservation.username = claims.preferred_username.clone();
-        if let Some(cluster) = self.bus.cluster() {
-            let member = common::ids::random_id(16);
-            match cluster.reserve(owner_id, &member, MAX_UNFINISHED_PER_USER).await {
-                Some(true) => reservation.member = Some(member),
-                Some(false) => return Err(too_many_replies()),
-                None => {} // Redis cannot tell: this replica's own count holds
-            }
-        }
-        Ok(reservation)
-    }
-
-    fn reserve_here(self: &Arc<Self>, owner_id: &str) -> Result<Reservation, common::http::ApiError> {
-        let running = self.running.lock().expect("generations lock poisoned");
-        let mut reserved = self.reserved.lock().expect("reservations lock poisoned");
-        let unfinished = running
-            .values()
-            .filter(|g| g.owner_id == owner_id)
-            .filter(|g| g.state.lock().expect("generation lock poisoned").done.is_none())
-            .count();
-        let pending = reserved.entry(owner_id.to_owned()).or_default();
-        if unfinished + *pending >= MAX_UNFINISHED_PER_USER {
-            if *pending == 0 {
-                reserved.remove(owner_id);
-            }
-            return Err(too_many_replies());
-        }
-        *pending += 1;
-        Ok(Reservation {
-            generations: self.clone(),
-            owner_id: owner_id.to_owned(),
-            held: true,
-            member: None,
-            roles: Vec::new(),
-            username: String::new(),
-        })
     }
 
     /// A generation of this owner running here or recently finished here.

@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use api_types::chat::{ToolApproval, ToolCall as WireCall};
+use api_types::mcp::{ToolApproval, ToolCall as WireCall};
 use llm::{ToolCall, ToolResult, ToolSpec};
 
 use crate::store::{Db, McpServerRecord};
 use crate::tools::mcp::{CallProgress, Target};
-use crate::tools::{Timeouts, Tools};
+use crate::tools::{Caller, Timeouts, Tools};
 
 /// The tools one reply offers, and where each one lives.
 #[derive(Default)]
@@ -38,13 +38,9 @@ impl Offer {
     /// The tools of the active servers `owner` may use (their lists cached per server), of those
     /// `chosen` when the conversation chose, at most `tools.max_tools()` of them. A server that
     /// cannot be reached is left out (said in the log).
-    pub async fn for_owner(
-        tools: &Tools,
-        db: &Db,
-        owner: &str,
-        roles: &[String],
-        chosen: Option<&[String]>,
-    ) -> Self {
+    pub async fn for_owner(context: &CallContext<'_>, chosen: Option<&[String]>) -> Self {
+        let CallContext { tools, db, caller, roles } = *context;
+        let owner = caller.id;
         if chosen.is_some_and(<[String]>::is_empty) {
             return Self::default();
         }
@@ -69,7 +65,7 @@ impl Offer {
             .filter(|s| chosen.is_none_or(|ids| ids.contains(&s.id)))
             .collect();
         let listings = futures_util::future::join_all(usable.iter().map(|record| async move {
-            let target = tools.target(record).map_err(|e| e.to_string())?;
+            let target = tools.target(record, caller).await.map_err(|e| e.to_string())?;
             let listing = tools.mcp.list(&target, owner, false).await.map_err(|e| e.to_string())?;
             Ok::<_, String>((target, listing))
         }))
@@ -186,7 +182,8 @@ impl Offer {
         call: &ToolCall,
         on_progress: impl FnMut(CallProgress),
     ) -> Result<(String, bool), String> {
-        let CallContext { tools, db, owner, roles } = *context;
+        let CallContext { tools, db, caller, roles } = *context;
+        let owner = caller.id;
         let Some(Offered { server, name, .. }) = self.by_name.get(&call.name) else {
             return Err(format!("there is no tool named {:?}", call.name));
         };
@@ -197,7 +194,7 @@ impl Offer {
         };
         // The server may have been removed, switched off, withdrawn from the user or changed
         // (another address or secret) since the reply began.
-        match db.mcp_server(&server.id).await {
+        let record = match db.mcp_server(&server.id).await {
             Ok(Some(record)) if record.is_active && record.usable_by(owner, roles) => {
                 if record.updated_at != server.target.version {
                     return Err(format!(
@@ -205,17 +202,32 @@ impl Offer {
                         server.name
                     ));
                 }
+                record
             }
             Ok(_) => return Err(format!("the MCP server {:?} was removed or switched off", server.name)),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read an MCP server");
                 return Err("the MCP server's settings could not be read".into());
             }
-        }
+        };
+        // Made afresh: a token minted for the server may have been renewed since the reply began.
+        let target = tools.target(&record, caller).await.map_err(|e| e.to_string())?;
         let timeout = server.timeouts.of_tool(name);
-        match tools.mcp.call(&server.target, owner, name, arguments, timeout, on_progress).await {
+        match tools.mcp.call(&target, owner, name, arguments, timeout, on_progress).await {
             Ok(result) => Ok((result.content, result.is_error)),
             Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl super::Generation {
+    /// Whose calls the reply makes, and what they run with.
+    pub(super) fn call_context<'a>(&'a self, generations: &'a super::Generations) -> CallContext<'a> {
+        CallContext {
+            tools: generations.tools(),
+            db: &generations.db,
+            caller: Caller { id: &self.owner_id, token: Some(&self.subject_token) },
+            roles: &self.roles,
         }
     }
 }
@@ -225,7 +237,8 @@ impl Offer {
 pub(super) struct CallContext<'a> {
     pub tools: &'a Tools,
     pub db: &'a Db,
-    pub owner: &'a str,
+    /// The reply's owner, and the token they asked with.
+    pub caller: Caller<'a>,
     /// The owner's roles (which shared servers they may use).
     pub roles: &'a [String],
 }

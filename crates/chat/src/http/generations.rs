@@ -1,8 +1,8 @@
 //! A running reply's tool calls that wait for their owner's approval, answered over HTTP (the
 //! WebSocket's `answer_tool_call`, for clients that stream replies as server-sent events).
 
-use api_types::chat::ToolCallAnswer;
 use api_types::error::ErrorBody;
+use api_types::mcp::ToolCallAnswer;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

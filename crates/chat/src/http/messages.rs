@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::conversations::owned;
 use super::validate;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, BearerToken};
 use crate::convert::message_to_wire;
 use crate::generation::{Generation, Generations};
 use crate::state::AppState;
@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
 pub(crate) async fn post_user_message(
     state: &AppState,
     claims: &AccessClaims,
+    token: &str,
     conversation: &ConversationRecord,
     content: &str,
     parent: Option<Option<String>>,
@@ -42,7 +43,7 @@ pub(crate) async fn post_user_message(
 ) -> ApiResult<(MessageRecord, Option<Arc<Generation>>)> {
     let content = validate::content(content, state.config.max_message_chars)?;
     let slot = match generate {
-        true => Some(state.generations.reserve(claims).await?),
+        true => Some(state.generations.reserve(claims, token).await?),
         false => None,
     };
     state.limits.message(&state.db, claims, content.len() as u64, generate).await?;
@@ -184,6 +185,7 @@ pub(crate) async fn lookup_message(
 pub async fn post(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
+    BearerToken(token): BearerToken,
     Path(id): Path<String>,
     headers: HeaderMap,
     Json(body): Json<PostMessage>,
@@ -211,6 +213,7 @@ pub async fn post(
     let (message, generation) = post_user_message(
         &state,
         &claims,
+        &token,
         &conversation,
         &body.content,
         parent,

@@ -19,7 +19,7 @@ pub struct MessageRecord {
     pub error: Option<String>,
     pub finish_reason: Option<FinishReason>,
     pub created_at: i64,
-    /// The tools the reply called, as JSON (`api_types::chat::ToolCall` list).
+    /// The tools the reply called, as JSON (`api_types::mcp::ToolCall` list).
     pub tool_calls: Option<String>,
 }
 

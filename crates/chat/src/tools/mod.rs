@@ -2,6 +2,7 @@
 //! sealed at rest.
 
 pub mod egress;
+pub mod identity;
 pub mod mcp;
 pub mod secrets;
 
@@ -11,6 +12,7 @@ use api_types::mcp::McpServerConfig;
 use common::config::ToolsConfig;
 
 use crate::store::McpServerRecord;
+use identity::Identity;
 use mcp::{Mcp, McpError, Target};
 use secrets::Sealer;
 
@@ -23,6 +25,7 @@ pub const MAX_CALL_TIMEOUT_SECS: u64 = 3600;
 pub struct Tools {
     pub mcp: Mcp,
     sealer: Sealer,
+    identity: Identity,
     config: ToolsConfig,
     /// Users with a connection test running (one each: a test may wait on a slow server).
     testing: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -41,11 +44,12 @@ impl Drop for Testing<'_> {
 }
 
 impl Tools {
-    pub fn new(config: &ToolsConfig, secrets_key: &str) -> Self {
+    pub fn new(config: &ToolsConfig, secrets_key: &str, identity: Identity) -> Self {
         let egress = egress::Egress::new(config.allowed_hosts.iter().cloned());
         Self {
             mcp: Mcp::new(egress),
             sealer: Sealer::new(secrets_key),
+            identity,
             config: config.clone(),
             testing: Default::default(),
         }
@@ -74,18 +78,26 @@ impl Tools {
         self.sealer.seal(server_id, secret)
     }
 
-    /// How to reach a stored server (its secret opened).
-    pub fn target(&self, server: &McpServerRecord) -> Result<Target, McpError> {
+    /// How to reach a stored server for `caller`: its secret opened, and for a server that
+    /// needs to know the user, a token minted for it.
+    pub async fn target(&self, server: &McpServerRecord, caller: Caller<'_>) -> Result<Target, McpError> {
         let config = config_of(server);
-        let header = match &server.secret {
+        let mut header = match &server.secret {
             Some(sealed) => {
                 let secret =
                     self.sealer.open(&server.id, sealed).map_err(|e| McpError::Connect(e.to_string()))?;
-                let name = config.secret_header.unwrap_or_else(|| "Authorization".to_owned());
+                let name = config.secret_header.clone().unwrap_or_else(|| "Authorization".to_owned());
                 Some((name, secret))
             }
             None => None,
         };
+        if config.identity == Some(true) {
+            if identity_clash(&config, header.is_some()) {
+                return Err(McpError::Connect(IDENTITY_CLASH.into()));
+            }
+            let token = self.identity.token(caller.id, caller.token, &server.server_url).await?;
+            header = Some(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
         Ok(Target {
             server_id: server.id.clone(),
             url: server.server_url.clone(),
@@ -93,6 +105,24 @@ impl Tools {
             version: server.updated_at,
         })
     }
+}
+
+/// Who a server is reached for: the user, and their access token for a server that needs to
+/// know them (exchanged for one of its own, never sent; so no `Debug`).
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub id: &'a str,
+    pub token: Option<&'a str>,
+}
+
+/// Why a server cannot have both a secret in `Authorization` and the user's identity.
+pub const IDENTITY_CLASH: &str = "the server's secret and the user's identity would both go in the Authorization header: name another header for the secret (config.secret_header)";
+
+/// Whether a server's secret (if it has one) and the user's identity would share a header.
+pub fn identity_clash(config: &McpServerConfig, has_secret: bool) -> bool {
+    has_secret
+        && config.identity == Some(true)
+        && config.secret_header.as_deref().is_none_or(|h| h.eq_ignore_ascii_case("authorization"))
 }
 
 /// The longest waits for the calls of one server: its own, and some tools' own.

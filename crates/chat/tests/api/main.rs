@@ -10,6 +10,7 @@ mod chaos;
 mod connections;
 mod egress;
 mod generations;
+mod identity;
 mod models;
 mod pages;
 mod replies;

@@ -565,7 +565,7 @@ async fn a_conversation_chooses_which_servers_its_replies_use(backend: Backend) 
     assert!(changed.get("mcp_servers").is_none(), "{changed}");
     ws.send("send_message", ask("Once more")).await;
     ws.until("generation_done").await;
-    assert_eq!(offered(reply_requests(app).last().unwrap()).len(), 6);
+    assert_eq!(offered(reply_requests(app).last().unwrap()).len(), 7);
     // Someone else's server (or none at all) cannot be chosen.
     for servers in [json!([bobs]), json!(["nope"])] {
         let body = json!({"mcp_servers": {"mode": "only", "servers": servers}});

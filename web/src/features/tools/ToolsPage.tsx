@@ -84,6 +84,11 @@ function ServerRow({ server }: { server: McpServer }) {
         <h3 id={`server-${server.id}`}>{server.name}</h3>
         <span className="muted server-url">{server.server_url}</span>
         {shared && <span className="badge">{server.scope === 'role' ? `for ${server.role}` : 'for everyone'}</span>}
+        {server.config.identity && (
+          <span className="badge" title="Each request carries a short-lived token made for this server alone">
+            knows who you are
+          </span>
+        )}
       </div>
       {server.description && <p className="server-description">{server.description}</p>}
       {server.ask_before.length > 0 && (
@@ -191,13 +196,18 @@ function AddServerForm() {
     setErrors({});
     setNote(null);
     const timeout = text('timeout_seconds');
+    const identity = form.get('identity') === 'on';
+    const config = {
+      ...(timeout ? { timeout_seconds: Number(timeout) } : {}),
+      ...(identity ? { identity: true } : {}),
+    };
     try {
       const server = await add.mutateAsync({
         name: text('name'),
         server_url: text('server_url'),
         description: text('description'),
         secret: text('secret') || undefined,
-        config: timeout ? { timeout_seconds: Number(timeout) } : undefined,
+        config: Object.keys(config).length ? config : undefined,
       });
       formElement.reset();
       setNote(`“${server.name}” added.`);
@@ -242,6 +252,19 @@ function AddServerForm() {
         placeholder="30"
         error={errors['config.timeout_seconds']}
       />
+      <label className="switch">
+        <input type="checkbox" name="identity" aria-describedby="identity-hint" />
+        Tell the server who I am
+      </label>
+      <p id="identity-hint" className="field-hint">
+        For servers that act on your behalf: each request carries a five-minute token made for this server alone, never
+        your own sign-in.
+      </p>
+      {errors['config.identity'] && (
+        <p className="form-error" role="alert">
+          {errors['config.identity']}
+        </p>
+      )}
       <button type="submit" className="button primary" disabled={add.isPending}>
         {add.isPending ? 'Adding…' : 'Add server'}
       </button>

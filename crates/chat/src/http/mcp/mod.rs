@@ -15,13 +15,14 @@ use common::token::AccessClaims;
 
 use super::messages::store_error;
 use super::validate::MAX_ID_CHARS;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, BearerToken};
 use crate::state::AppState;
 use crate::store::{MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
-use crate::tools::config_of;
 use crate::tools::mcp::McpError;
-use input::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, config, secret, server_url, shared_scope, text};
+use crate::tools::{Caller, IDENTITY_CLASH, config_of, identity_clash};
+use input::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, config, secret, server_url, text};
 
+pub(super) mod admin;
 mod input;
 
 pub fn router() -> Router<AppState> {
@@ -30,8 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/mcp-servers/{id}", get(read).put(update).delete(remove))
         .route("/api/v1/mcp-servers/{id}/test", post(test))
         .route("/api/v1/mcp-servers/{id}/ask-before", put(set_ask_before))
-        .route("/api/v1/admin/mcp-servers/", get(admin_list).post(admin_create))
-        .route("/api/v1/admin/mcp-servers/{id}", get(admin_read).put(admin_update).delete(admin_remove))
+        .route("/api/v1/admin/mcp-servers/", get(admin::list).post(admin::create))
+        .route("/api/v1/admin/mcp-servers/{id}", get(admin::read).put(admin::update).delete(admin::remove))
 }
 
 /// Most servers a conversation may name.
@@ -183,6 +184,7 @@ async fn insert(
         created_at: now,
         updated_at: now,
     };
+    no_identity_clash(&record.config, record.secret.is_some())?;
     state.db.insert_mcp_server(&record).await.map_err(store_error)?;
     Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &[]))))
 }
@@ -211,6 +213,8 @@ async fn change(
         scope: scope.as_ref().map(|(scope, _)| *scope),
         role: scope.map(|(_, role)| role),
     };
+    let has_secret = patch.secret.as_ref().map_or(server.secret.is_some(), Option::is_some);
+    no_identity_clash(patch.config.as_deref().unwrap_or(&server.config), has_secret)?;
     let updated = state
         .db
         .update_mcp_server(&server.id, patch, common::clock::now_millis())
@@ -219,6 +223,15 @@ async fn change(
         .ok_or_else(not_found)?;
     state.generations.tools().mcp.forget_server(&server.id);
     Ok(Json(to_wire(&updated, claims, &asks_of(state, claims).await?)))
+}
+
+/// A server's secret and the user's identity cannot share the `Authorization` header.
+fn no_identity_clash(config_json: &str, has_secret: bool) -> ApiResult<()> {
+    let config = serde_json::from_str(config_json).unwrap_or_default();
+    match identity_clash(&config, has_secret) {
+        true => Err(ApiError::invalid_field("config.identity", IDENTITY_CLASH)),
+        false => Ok(()),
+    }
 }
 
 async fn delete_server(state: &AppState, server: &McpServerRecord) -> ApiResult<StatusCode> {
@@ -331,6 +344,7 @@ pub async fn remove(
 pub async fn test(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
+    BearerToken(token): BearerToken,
     Path(id): Path<String>,
 ) -> ApiResult<Json<McpServerTools>> {
     let server = visible(&state, &claims, &id).await?;
@@ -351,7 +365,8 @@ pub async fn test(
         };
         ApiError::new(status, format!("The MCP server {:?} cannot be used: {e}", server.name))
     };
-    let target = tools.target(&server).map_err(unusable)?;
+    let caller = Caller { id: &claims.sub, token: Some(&token) };
+    let target = tools.target(&server, caller).await.map_err(unusable)?;
     let listing = tools.mcp.list(&target, &claims.sub, true).await.map_err(unusable)?;
     Ok(Json(McpServerTools {
         server_name: listing.server_name,
@@ -385,76 +400,4 @@ pub async fn set_ask_before(
     let tools = input::ask_before(body.tools)?;
     state.db.set_ask_before(&server.id, &claims.sub, &tools).await.map_err(store_error)?;
     Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
-}
-
-/// The MCP servers administrators offer (to everyone or to a role).
-#[utoipa::path(get, operation_id = "admin_list_mcp_servers", path = "/api/v1/admin/mcp-servers/", tag = "tools", security(("bearer" = [])),
-    responses((status = 200, body = Vec<McpServer>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn admin_list(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-) -> ApiResult<Json<Vec<McpServer>>> {
-    admin_only(&claims)?;
-    let servers = state.db.shared_mcp_servers().await.map_err(store_error)?;
-    let asks = asks_of(&state, &claims).await?;
-    Ok(Json(servers.iter().map(|s| to_wire(s, &claims, &asks)).collect()))
-}
-
-/// Offers an MCP server to every user (`scope: "global"`, the default) or to the users with a
-/// role (`scope: "role"`, `role`).
-#[utoipa::path(post, operation_id = "admin_create_mcp_server", path = "/api/v1/admin/mcp-servers/", tag = "tools",
-    request_body = CreateMcpServer, security(("bearer" = [])),
-    responses((status = 201, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
-pub async fn admin_create(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    Json(body): Json<CreateMcpServer>,
-) -> ApiResult<(StatusCode, Json<McpServer>)> {
-    admin_only(&claims)?;
-    let (scope, role) = shared_scope(body.scope, body.role.as_deref())?;
-    insert(&state, &claims, body, None, scope, role).await
-}
-
-#[utoipa::path(get, operation_id = "admin_read_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
-pub async fn admin_read(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
-) -> ApiResult<Json<McpServer>> {
-    let server = shared(&state, &claims, &id).await?;
-    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
-}
-
-#[utoipa::path(put, operation_id = "admin_update_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
-    request_body = UpdateMcpServer, security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn admin_update(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
-    Json(body): Json<UpdateMcpServer>,
-) -> ApiResult<Json<McpServer>> {
-    let server = shared(&state, &claims, &id).await?;
-    let scope = match (body.scope, body.role.as_deref()) {
-        (None, None) => None,
-        (scope, role) => Some(shared_scope(scope.or(Some(server.scope)), role.or(server.role.as_deref()))?),
-    };
-    change(&state, &claims, &server, body, scope).await
-}
-
-#[utoipa::path(delete, operation_id = "admin_delete_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",
-    security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn admin_remove(
-    State(state): State<AppState>,
-    AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let server = shared(&state, &claims, &id).await?;
-    delete_server(&state, &server).await
 }
