@@ -278,7 +278,7 @@ mod tests {
         let server = Arc::new(Server {
             id: "s".into(),
             name: "S".into(),
-            target: Target { server_id: "s".into(), url: String::new(), header: None, version: 0 },
+            target: Target { server_id: "s".into(), url: String::new(), headers: Vec::new(), version: 0 },
             timeouts: Timeouts::of(&McpServerRecord {
                 id: "s".into(),
                 owner_id: None,

@@ -197,8 +197,14 @@ impl Db {
         rows.iter().map(|row| Ok((row.try_get("server_id")?, row.try_get("tool")?))).collect()
     }
 
-    /// Sets which of a server's tools wait for `user_id`'s approval (replacing the earlier list).
-    pub async fn set_ask_before(&self, server_id: &str, user_id: &str, tools: &[String]) -> StoreResult<()> {
+    /// Sets which of a server's tools wait for `user_id`'s approval (replacing the earlier list);
+    /// false if the server is gone (deleted meanwhile).
+    pub async fn set_ask_before(
+        &self,
+        server_id: &str,
+        user_id: &str,
+        tools: &[String],
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM mcp_tool_approvals WHERE user_id = $1 AND server_id = $2")
             .bind(user_id)
@@ -206,14 +212,20 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         for tool in tools {
-            sqlx::query("INSERT INTO mcp_tool_approvals (server_id, user_id, tool) VALUES ($1, $2, $3)")
-                .bind(server_id)
-                .bind(user_id)
-                .bind(tool)
-                .execute(&mut *tx)
-                .await?;
+            let inserted =
+                sqlx::query("INSERT INTO mcp_tool_approvals (server_id, user_id, tool) VALUES ($1, $2, $3)")
+                    .bind(server_id)
+                    .bind(user_id)
+                    .bind(tool)
+                    .execute(&mut *tx)
+                    .await;
+            match inserted {
+                // The server was deleted meanwhile (its approvals go with it).
+                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => return Ok(false),
+                other => other?,
+            };
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }

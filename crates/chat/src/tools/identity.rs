@@ -19,8 +19,13 @@ const CLIENT_ID: &str = "openchat-chat";
 /// A minted token is used until this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most tokens kept (expired ones are dropped first).
+/// Most tokens kept, in all and per user (a user's soonest to expire goes first); past the
+/// total, expired ones are dropped and, if none, the new one is not kept.
 const MAX_CACHED: usize = 4096;
+const MAX_CACHED_PER_USER: usize = 32;
+/// How long a failed exchange is not tried again for the same user and server (an auth server
+/// that is down or slow would otherwise hold every reply and test for the timeout).
+const FAILED_FOR: Duration = Duration::from_secs(10);
 /// Largest answer read from the auth server.
 const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
@@ -29,7 +34,22 @@ pub struct Identity {
     token_url: String,
     secret: String,
     http: http_client::Client,
-    minted: Mutex<HashMap<(String, String), (String, Instant)>>,
+    minted: Mutex<HashMap<(String, String), Minted>>,
+}
+
+/// A token kept (and until when it is used), or an exchange that failed (until when it is not
+/// tried again).
+enum Minted {
+    Token(String, Instant),
+    Failed(McpError, Instant),
+}
+
+impl Minted {
+    fn until(&self) -> Instant {
+        match self {
+            Minted::Token(_, until) | Minted::Failed(_, until) => *until,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -61,11 +81,39 @@ impl Identity {
         resource: &str,
     ) -> Result<String, McpError> {
         let key = (user_id.to_owned(), resource.to_owned());
-        if let Some((token, until)) = self.minted.lock().expect("lock poisoned").get(&key)
-            && Instant::now() < *until
-        {
-            return Ok(token.clone());
+        match self.minted.lock().expect("lock poisoned").get(&key) {
+            Some(Minted::Token(token, until)) if Instant::now() < *until => return Ok(token.clone()),
+            Some(Minted::Failed(error, until)) if Instant::now() < *until => return Err(error.clone()),
+            _ => {}
         }
+        let minted = self.exchange(subject, resource).await;
+        let kept = match &minted {
+            Ok((token, until)) => Minted::Token(token.clone(), *until),
+            Err(error) => Minted::Failed(error.clone(), Instant::now() + FAILED_FOR),
+        };
+        self.keep(key, kept);
+        minted.map(|(token, _)| token)
+    }
+
+    fn keep(&self, key: (String, String), kept: Minted) {
+        let now = Instant::now();
+        let mut minted = self.minted.lock().expect("lock poisoned");
+        let theirs: Vec<_> = minted.iter().filter(|((user, _), _)| *user == key.0).collect();
+        if theirs.len() >= MAX_CACHED_PER_USER
+            && let Some(soonest) = theirs.iter().min_by_key(|(_, m)| m.until()).map(|(k, _)| (*k).clone())
+        {
+            minted.remove(&soonest);
+        }
+        if minted.len() >= MAX_CACHED {
+            minted.retain(|_, m| m.until() > now);
+        }
+        if minted.len() < MAX_CACHED || minted.contains_key(&key) {
+            minted.insert(key, kept);
+        }
+    }
+
+    /// Asks the auth server for a token of `resource`; the token and until when to use it.
+    async fn exchange(&self, subject: Option<&str>, resource: &str) -> Result<(String, Instant), McpError> {
         let subject = subject.ok_or_else(|| {
             McpError::Connect(
                 "the server needs to know who you are, and this request carries no sign-in".into(),
@@ -107,16 +155,7 @@ impl Identity {
         let exchanged: Exchanged =
             serde_json::from_slice(&answer).map_err(|_| unavailable("its answer is not a token"))?;
         let until = Instant::now() + Duration::from_secs(exchanged.expires_in).saturating_sub(RENEW_BEFORE);
-        let mut minted = self.minted.lock().expect("lock poisoned");
-        if minted.len() >= MAX_CACHED {
-            let now = Instant::now();
-            minted.retain(|_, (_, until)| *until > now);
-            if minted.len() >= MAX_CACHED {
-                minted.clear();
-            }
-        }
-        minted.insert(key, (exchanged.access_token.clone(), until));
-        Ok(exchanged.access_token)
+        Ok((exchanged.access_token, until))
     }
 }
 

@@ -41,18 +41,37 @@ const MAX_SCHEMA_BYTES: usize = 16 * 1024;
 const MAX_SESSIONS: usize = 256;
 const MAX_SESSIONS_PER_USER: usize = 16;
 const SESSION_IDLE: Duration = Duration::from_secs(600);
+/// How long a server whose tools could not be listed is left out of a user's replies before it
+/// is tried again (so a server that is down does not hold every reply for the connect timeout);
+/// a connection test tries at once. At most this many such failures are kept.
+const FAILED_FOR: Duration = Duration::from_secs(30);
+const MAX_FAILURES: usize = 1024;
 /// Longest progress message kept (characters).
 const MAX_PROGRESS_MESSAGE_CHARS: usize = 200;
 
 /// Where and how to reach one server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     pub server_id: String,
     pub url: String,
-    /// A header and value to send with every request (the server's secret).
-    pub header: Option<(String, String)>,
+    /// Headers sent with every request, as given: the server's secret, and the token minted
+    /// for it when it must know the user.
+    pub headers: Vec<(String, String)>,
     /// Changes when the server's settings change, so an edited server gets a new session.
     pub version: i64,
+}
+
+/// The headers' values are secrets: never printed.
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("Target")
+            .field("server_id", &self.server_id)
+            .field("url", &self.url)
+            .field("headers", &names)
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// A tool as a server describes it.
@@ -99,6 +118,8 @@ pub struct Mcp {
     egress: Egress,
     http: http_client::Client,
     sessions: Mutex<HashMap<(String, String), Arc<Session>>>,
+    /// Recent failures to list a server's tools, per server and user.
+    failures: Mutex<HashMap<(String, String), (Instant, McpError)>>,
 }
 
 struct Session {
@@ -165,7 +186,7 @@ impl Mcp {
     pub fn new(egress: Egress) -> Self {
         // No overall timeout: a tool call's own bounds the wait (an answer may stream for minutes).
         let http = egress.client_without_redirects(CONNECT_TIMEOUT);
-        Self { egress, http, sessions: Mutex::default() }
+        Self { egress, http, sessions: Mutex::default(), failures: Mutex::default() }
     }
 
     pub fn egress(&self) -> &Egress {
@@ -173,7 +194,34 @@ impl Mcp {
     }
 
     /// The server's tools for `user`: cached, unless `refresh` or the server said they changed.
+    /// A server that failed in the last [`FAILED_FOR`] fails again at once, unless `refresh`.
     pub async fn list(&self, target: &Target, user: &str, refresh: bool) -> Result<Listing, McpError> {
+        let key = (target.server_id.clone(), user.to_owned());
+        if !refresh {
+            let failures = self.failures.lock().expect("failures lock poisoned");
+            if let Some((_, error)) = failures.get(&key).filter(|(at, _)| at.elapsed() < FAILED_FOR) {
+                return Err(error.clone());
+            }
+        }
+        let listed = self.list_now(target, user, refresh).await;
+        let mut failures = self.failures.lock().expect("failures lock poisoned");
+        match &listed {
+            Ok(_) => {
+                failures.remove(&key);
+            }
+            Err(error) => {
+                if failures.len() >= MAX_FAILURES {
+                    failures.retain(|_, (at, _)| at.elapsed() < FAILED_FOR);
+                }
+                if failures.len() < MAX_FAILURES {
+                    failures.insert(key, (Instant::now(), error.clone()));
+                }
+            }
+        }
+        listed
+    }
+
+    async fn list_now(&self, target: &Target, user: &str, refresh: bool) -> Result<Listing, McpError> {
         let session = self.session(target, user).await?;
         let mut cached = session.tools.lock().await;
         let stale = session.stale.swap(false, Ordering::AcqRel);
@@ -312,14 +360,18 @@ impl Mcp {
         let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str())
             .max_json_response_size(MAX_RESPONSE_BYTES)
             .max_sse_event_size(MAX_RESPONSE_BYTES);
-        if let Some((name, value)) = &target.header {
+        let mut headers = HashMap::new();
+        for (name, value) in &target.headers {
             // Sent as given (rmcp's own `auth_header` would put "Bearer " in front).
             let name = http_client::header::HeaderName::try_from(name.as_str())
                 .map_err(|_| McpError::Connect("the secret's header name is not valid".into()))?;
             let mut value = http_client::header::HeaderValue::try_from(value.as_str())
                 .map_err(|_| McpError::Connect("the secret is not a valid header value".into()))?;
             value.set_sensitive(true);
-            config = config.custom_headers(HashMap::from([(name, value)]));
+            headers.insert(name, value);
+        }
+        if !headers.is_empty() {
+            config = config.custom_headers(headers);
         }
         let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
         let stale = Arc::new(AtomicBool::new(false));
@@ -349,6 +401,7 @@ impl Mcp {
     /// Closes every session with a server (it was changed or removed).
     pub fn forget_server(&self, server_id: &str) {
         self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
+        self.failures.lock().expect("failures lock poisoned").retain(|(id, _), _| id != server_id);
     }
 }
 

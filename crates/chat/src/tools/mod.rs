@@ -82,26 +82,24 @@ impl Tools {
     /// needs to know the user, a token minted for it.
     pub async fn target(&self, server: &McpServerRecord, caller: Caller<'_>) -> Result<Target, McpError> {
         let config = config_of(server);
-        let mut header = match &server.secret {
-            Some(sealed) => {
-                let secret =
-                    self.sealer.open(&server.id, sealed).map_err(|e| McpError::Connect(e.to_string()))?;
-                let name = config.secret_header.clone().unwrap_or_else(|| "Authorization".to_owned());
-                Some((name, secret))
-            }
-            None => None,
-        };
+        let mut headers = Vec::new();
+        if let Some(sealed) = &server.secret {
+            let secret =
+                self.sealer.open(&server.id, sealed).map_err(|e| McpError::Connect(e.to_string()))?;
+            let name = config.secret_header.clone().unwrap_or_else(|| "Authorization".to_owned());
+            headers.push((name, secret));
+        }
         if config.identity == Some(true) {
-            if identity_clash(&config, header.is_some()) {
+            if identity_clash(&config, server.secret.is_some()) {
                 return Err(McpError::Connect(IDENTITY_CLASH.into()));
             }
             let token = self.identity.token(caller.id, caller.token, &server.server_url).await?;
-            header = Some(("Authorization".to_owned(), format!("Bearer {token}")));
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
         }
         Ok(Target {
             server_id: server.id.clone(),
             url: server.server_url.clone(),
-            header,
+            headers,
             version: server.updated_at,
         })
     }

@@ -95,6 +95,15 @@ async fn a_server_that_needs_to_know_the_user_gets_a_token_for_it_alone(backend:
     // It is good nowhere else: the chat service itself refuses it.
     let (status, _) = app.get("/api/v1/mcp-servers/", token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A secret in a header of its own goes beside it.
+    let body = json!({"secret": "k3y", "config": {"identity": true, "secret_header": "X-Api-Key"}});
+    let (status, _) = app.put(&format!("/api/v1/mcp-servers/{watched}"), &alice, body).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.post(&format!("/api/v1/mcp-servers/{watched}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(odd.api_key.lock().unwrap().as_deref(), Some("k3y"));
+    let sent = odd.authorization.lock().unwrap().clone().unwrap_or_default();
+    assert_eq!(claims_of(sent.trim_start_matches("Bearer "))["aud"], json!(odd_url));
 
     // Without the auth server, such a server cannot be used (by one who holds no token for it
     // yet), and says why.
@@ -135,4 +144,24 @@ async fn identity_and_a_secret_cannot_share_a_header(backend: Backend) {
     let (status, changed) = app.put(&format!("/api/v1/mcp-servers/{id}"), &alice, body).await;
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(changed["has_secret"], false);
+
+    // A user's own server cannot send who they are to the address of a server an administrator
+    // offers (to a role they may not hold): a token for it would name them to it.
+    let root = app.admin().await;
+    let shared = "https://staff.example.com/mcp";
+    let body = json!({"name": "Staff", "server_url": shared, "scope": "role", "role": "staff",
+        "config": {"identity": true}});
+    let (status, created) = app.post("/api/v1/admin/mcp-servers/", &root, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let body = json!({"name": "Mine", "server_url": shared, "config": {"identity": true}});
+    let (status, error) = app.post("/api/v1/mcp-servers/", &alice, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("an administrator offers"), "{error}");
+    let (status, error) =
+        app.put(&format!("/api/v1/mcp-servers/{id}"), &alice, json!({"server_url": shared})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    // Without identity, the address is hers to register (it learns nothing of her).
+    let body = json!({"name": "Mine", "server_url": shared});
+    let (status, _) = app.post("/api/v1/mcp-servers/", &alice, body).await;
+    assert_eq!(status, StatusCode::CREATED);
 }

@@ -18,6 +18,8 @@ pub struct Seen {
     pub cancelled: AtomicUsize,
     /// The `Authorization` header of the last request.
     pub authorization: std::sync::Mutex<Option<String>>,
+    /// Its `X-Api-Key` header.
+    pub api_key: std::sync::Mutex<Option<String>>,
 }
 
 /// Starts the server on a loopback port: its `/mcp` URL and what it saw.
@@ -42,6 +44,7 @@ async fn answer(seen: Arc<Seen>, headers: HeaderMap, body: String) -> Response {
     seen.requests.fetch_add(1, Ordering::SeqCst);
     *seen.authorization.lock().unwrap() =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    *seen.api_key.lock().unwrap() = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let request: Value = match serde_json::from_str(&body) {
         Ok(request) => request,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),

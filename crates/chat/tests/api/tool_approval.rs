@@ -230,6 +230,11 @@ async fn ask_before_is_each_users_own_choice(backend: Backend) {
     assert_eq!(app.delete(&format!("/api/v1/mcp-servers/{bobs}"), &bob).await, StatusCode::NO_CONTENT);
     let (_, listed) = app.get("/api/v1/mcp-servers/", &bob).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
+    // A list set while its server is being deleted (after the request found it) is refused as
+    // gone (404), not a database error, and leaves nothing behind.
+    let stored = app.chat_state.db.set_ask_before(&bobs, "bob-id", &["big".into()]).await;
+    assert!(matches!(stored, Ok(false)), "{:?}", stored.map_err(|e| e.to_string()));
+    assert!(app.chat_state.db.ask_before("bob-id").await.unwrap().is_empty());
 }
 
 async fn each_tool_may_have_its_own_timeout(backend: Backend) {

@@ -26,6 +26,7 @@ both_backends!(
     a_removed_or_switched_off_server_is_no_longer_offered,
     tools_switched_off_by_the_administrator_are_never_reached,
     a_conversation_chooses_which_servers_its_replies_use,
+    a_server_that_fails_is_left_out_for_a_while,
 );
 
 pub(crate) struct Tools {
@@ -573,4 +574,45 @@ async fn a_conversation_chooses_which_servers_its_replies_use(backend: Backend) 
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
         assert!(error.to_string().contains("mcp_servers"), "{error}");
     }
+}
+
+/// A server that is down costs one attempt, not one per reply: for 30 s its tools are left out
+/// at once (a connection test still tries, and a change to the server tries again).
+async fn a_server_that_fails_is_left_out_for_a_while(backend: Backend) {
+    // Accepts connections and closes them at once, counting them.
+    let broken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let broken_host = broken.local_addr().unwrap().to_string();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counting = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = broken.accept().await {
+            counting.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let t = start(backend, |config| config.chat.tools.allowed_hosts.push(broken_host.clone())).await;
+    let app = &t.app;
+    let alice = app.user("alice").await;
+    register(app, &alice, json!({"name": "Clock", "server_url": t.time_url})).await;
+    let url = format!("http://{broken_host}/mcp");
+    let down = register(app, &alice, json!({"name": "Down", "server_url": url})).await;
+    let ask = r#"[[call=get_current_time {"timezone": "UTC"}]]"#;
+    let frames = reply(app, &alice, "alice", ask).await;
+    assert_eq!(of_type(&frames, "tool_call_done").len(), 1, "the working server is used");
+    let tried = accepted.load(Ordering::SeqCst);
+    assert!(tried >= 1, "the first reply tries the server that is down");
+    for _ in 0..3 {
+        let frames = reply(app, &alice, "alice", ask).await;
+        assert_eq!(of_type(&frames, "tool_call_done").len(), 1);
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), tried, "later replies do not try it again");
+    let (status, _) = app.post(&format!("/api/v1/mcp-servers/{down}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    let tested = accepted.load(Ordering::SeqCst);
+    assert!(tested > tried, "a connection test tries at once");
+    let (status, _) =
+        app.put(&format!("/api/v1/mcp-servers/{down}"), &alice, json!({"description": "x"})).await;
+    assert_eq!(status, StatusCode::OK);
+    reply(app, &alice, "alice", ask).await;
+    assert!(accepted.load(Ordering::SeqCst) > tested, "a changed server is tried again");
 }

@@ -185,6 +185,7 @@ async fn insert(
         updated_at: now,
     };
     no_identity_clash(&record.config, record.secret.is_some())?;
+    no_borrowed_identity(state, &record).await?;
     state.db.insert_mcp_server(&record).await.map_err(store_error)?;
     Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &[]))))
 }
@@ -215,6 +216,13 @@ async fn change(
     };
     let has_secret = patch.secret.as_ref().map_or(server.secret.is_some(), Option::is_some);
     no_identity_clash(patch.config.as_deref().unwrap_or(&server.config), has_secret)?;
+    let changed = McpServerRecord {
+        server_url: patch.server_url.clone().unwrap_or_else(|| server.server_url.clone()),
+        config: patch.config.clone().unwrap_or_else(|| server.config.clone()),
+        scope: patch.scope.unwrap_or(server.scope),
+        ..server.clone()
+    };
+    no_borrowed_identity(state, &changed).await?;
     let updated = state
         .db
         .update_mcp_server(&server.id, patch, common::clock::now_millis())
@@ -232,6 +240,24 @@ fn no_identity_clash(config_json: &str, has_secret: bool) -> ApiResult<()> {
         true => Err(ApiError::invalid_field("config.identity", IDENTITY_CLASH)),
         false => Ok(()),
     }
+}
+
+/// A user's own server may not send the user's identity to the address of a server an
+/// administrator offers: its token would name the user to that server as if an administrator
+/// had offered it to them (a server that serves only some users should still check the token's
+/// `roles`).
+async fn no_borrowed_identity(state: &AppState, server: &McpServerRecord) -> ApiResult<()> {
+    if server.scope != McpScope::User || config_of(server).identity != Some(true) {
+        return Ok(());
+    }
+    let shared = state.db.shared_mcp_servers().await.map_err(store_error)?;
+    if shared.iter().any(|s| s.server_url == server.server_url) {
+        return Err(ApiError::invalid_field(
+            "config.identity",
+            "this address is a server an administrator offers: use theirs to send who you are",
+        ));
+    }
+    Ok(())
 }
 
 async fn delete_server(state: &AppState, server: &McpServerRecord) -> ApiResult<StatusCode> {
@@ -398,6 +424,8 @@ pub async fn set_ask_before(
 ) -> ApiResult<Json<McpServer>> {
     let server = visible(&state, &claims, &id).await?;
     let tools = input::ask_before(body.tools)?;
-    state.db.set_ask_before(&server.id, &claims.sub, &tools).await.map_err(store_error)?;
+    if !state.db.set_ask_before(&server.id, &claims.sub, &tools).await.map_err(store_error)? {
+        return Err(not_found());
+    }
     Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
 }
