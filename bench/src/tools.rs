@@ -47,6 +47,9 @@ pub async fn run(binary: &str, fake: &fake_llm::FakeLlm) {
     let (slow_url, slow_host) = time_server(Duration::from_secs(20)).await;
     let mut env = crate::server::uncapped_sockets();
     env.push(("OPENCHAT_TOOLS_ALLOWED_HOSTS".into(), format!("{host},{slow_host}")));
+    // 300 replies from one user in a minute: past the default write limits.
+    env.push(("OPENCHAT_CHAT_MESSAGES_PER_MINUTE".into(), "0".into()));
+    env.push(("OPENCHAT_CHAT_CONVERSATIONS_PER_HOUR".into(), "0".into()));
     let server = Server::start_with(binary, fake, "serve", &env, None).await;
 
     // The raw round trip: one MCP session, `tools/call` after `tools/call`.
@@ -76,6 +79,8 @@ pub async fn run(binary: &str, fake: &fake_llm::FakeLlm) {
     let (mut measured, mut seen, mut with_call, mut without) = (vec![], vec![], vec![], vec![]);
     for i in 0..CALLS {
         let ask = if i % 2 == 0 { ASK } else { "Hello" };
+        // A socket may send 20 frames a second (flood control): one reply each 60 ms stays under.
+        tokio::time::sleep(Duration::from_millis(60)).await;
         let began = Instant::now();
         ws::send(&mut socket, "send_message", json!({"conversation_id": id, "content": ask})).await;
         let mut started = None;
@@ -88,6 +93,7 @@ pub async fn run(binary: &str, fake: &fake_llm::FakeLlm) {
                     measured.push(frame["call"]["duration_ms"].as_f64().unwrap());
                 }
                 Some("generation_done") => break,
+                Some("error") => panic!("the reply was refused: {frame}"),
                 _ => {}
             }
         }

@@ -166,7 +166,11 @@ pub async fn serve_with(
         ["127.0.0.1", "localhost"].iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect();
     let mut app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
     if let Some(identity) = identity {
-        app = app.layer(axum::middleware::from_fn_with_state(std::sync::Arc::new(identity), identity::check));
+        let identity = std::sync::Arc::new(identity);
+        let metadata = axum::Router::new()
+            .route(&identity.metadata_path(), axum::routing::get(identity::metadata))
+            .with_state(identity.clone());
+        app = app.layer(axum::middleware::from_fn_with_state(identity, identity::check)).merge(metadata);
     }
     // An answer is written in pieces (headers, then the event stream): without this, Nagle's
     // algorithm holds the last piece for the client's delayed ACK, 40 ms a call.

@@ -428,15 +428,21 @@ const MCP_URL: &str = "https://tools.example.com/mcp";
 
 /// The chat service's exchange of `subject` for a token of `resource`, with `secret`.
 async fn exchange(app: &TestApp, secret: &str, subject: &str, resource: &str) -> (StatusCode, Value) {
-    let form = [
+    exchange_with(app, &[("client_secret", secret), ("subject_token", subject), ("resource", resource)]).await
+}
+
+/// A token exchange request, its fields as `fields` says over the chat service's defaults.
+async fn exchange_with(app: &TestApp, fields: &[(&str, &str)]) -> (StatusCode, Value) {
+    let mut form = vec![
         ("grant_type", EXCHANGE),
         ("client_id", "openchat-chat"),
-        ("client_secret", secret),
-        ("subject_token", subject),
         ("subject_token_type", ACCESS_TOKEN),
-        ("resource", resource),
         ("scope", "mcp"),
     ];
+    for &(name, value) in fields {
+        form.retain(|&(n, _)| n != name);
+        form.push((name, value));
+    }
     status_json(app.token_request(&form).await).await
 }
 
@@ -472,15 +478,13 @@ async fn token_exchange_mints_a_token_for_one_mcp_server_alone(backend: Backend)
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
         assert_eq!(error["error"], "invalid_client");
     }
-    let form = [
-        ("grant_type", EXCHANGE),
+    let other_client = [
         ("client_id", "openchat-web"),
         ("client_secret", secret.as_str()),
         ("subject_token", session.access_token.as_str()),
-        ("subject_token_type", ACCESS_TOKEN),
         ("resource", MCP_URL),
     ];
-    let (status, _) = status_json(app.token_request(&form).await).await;
+    let (status, _) = exchange_with(&app, &other_client).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The audience must be a web URL; the scope mcp alone.
     for bad in ["/mcp", "ftp://tools.example.com/mcp", "https://tools.example.com/mcp#x"] {
@@ -491,16 +495,13 @@ async fn token_exchange_mints_a_token_for_one_mcp_server_alone(backend: Backend)
             "{bad}"
         );
     }
-    let form = [
-        ("grant_type", EXCHANGE),
-        ("client_id", "openchat-chat"),
+    let wider = [
         ("client_secret", secret.as_str()),
         ("subject_token", session.access_token.as_str()),
-        ("subject_token_type", ACCESS_TOKEN),
         ("resource", MCP_URL),
         ("scope", "mcp chat"),
     ];
-    let (status, error) = status_json(app.token_request(&form).await).await;
+    let (status, error) = exchange_with(&app, &wider).await;
     assert_eq!((status, error["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
     let (status, _) = exchange(&app, &secret, "not.a.token", MCP_URL).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

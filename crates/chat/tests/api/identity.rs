@@ -57,7 +57,16 @@ async fn a_server_that_needs_to_know_the_user_gets_a_token_for_it_alone(backend:
         .await
         .unwrap();
     assert_eq!(direct.status(), StatusCode::UNAUTHORIZED);
-    assert!(direct.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    let challenge = direct.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    // The challenge names its protected resource metadata (RFC 9728), which names the auth
+    // server that vouches for its callers.
+    let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
+    assert!(challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")), "{challenge}");
+    let metadata: Value = app.client.get(&metadata_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["resource"], json!(time_url));
+    assert_eq!(metadata["authorization_servers"], json!([app.config.auth.issuer]));
+    assert_eq!(metadata["scopes_supported"], json!(["mcp"]));
 
     // With `identity`, the test connection and a reply's call reach it, as alice.
     let body = json!({"name": "Clock", "server_url": time_url, "config": {"identity": true}});
