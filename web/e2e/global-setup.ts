@@ -26,5 +26,6 @@ export default async function globalSetup() {
   process.env.OPENCHAT_CHAT_URL = platform.chat;
   process.env.OPENCHAT_FAKE_URL = platform.fake;
   process.env.OPENCHAT_MCP_TIME_URL = platform.mcpTime;
+  process.env.OPENCHAT_MCP_IDENTITY_URL = platform.mcpIdentity;
   return () => platform.close();
 }

@@ -58,6 +58,8 @@ export interface Platform {
   fake: string;
   /** The example MCP server (`mcp-time`), whose host the administrator allows. */
   mcpTime: string;
+  /** Another one that takes only tokens the auth server minted for it (`--issuer`). */
+  mcpIdentity: string;
   /** Stops `openchat serve` (SIGTERM) and waits for it to exit; the data stays. */
   stopServer(): Promise<void>;
   /** Starts `openchat serve` again on the same ports and data. */
@@ -68,7 +70,7 @@ export interface Platform {
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const bin = binaries();
-  const [web, auth, chat, fake, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [web, auth, chat, fake, mcp, mcpId] = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort()));
   const data = mkdtempSync(join(tmpdir(), 'openchat-e2e-'));
   const origin = `http://127.0.0.1:${web}`;
   const fakeLlm = spawn(bin.fakeLlm, [`127.0.0.1:${fake}`], {
@@ -76,11 +78,20 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     env: { ...process.env, ...options.fakeEnv },
   });
   const mcpTime = spawn(bin.mcpTime, ['--listen', `127.0.0.1:${mcp}`], { stdio: 'ignore' });
+  const issuer = options.env?.OPENCHAT_AUTH_ISSUER ?? process.env.OPENCHAT_AUTH_ISSUER ?? 'http://localhost:8001';
+  const mcpIdentity = spawn(
+    bin.mcpTime,
+    [
+      ...['--listen', `127.0.0.1:${mcpId}`, '--issuer', issuer],
+      ...['--jwks-url', `http://127.0.0.1:${auth}/.well-known/jwks.json`],
+    ],
+    { stdio: 'ignore' },
+  );
   const env = {
     ...process.env,
     // The example MCP server is on loopback: an internal address users may reach only when the
     // administrator allows it.
-    OPENCHAT_TOOLS_ALLOWED_HOSTS: `127.0.0.1:${mcp}`,
+    OPENCHAT_TOOLS_ALLOWED_HOSTS: `127.0.0.1:${mcp},127.0.0.1:${mcpId}`,
     RUST_LOG: 'warn',
     OPENCHAT_DATA_DIR: data,
     OPENCHAT_AUTH_HOST: '127.0.0.1',
@@ -127,6 +138,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await stopServer();
     fakeLlm.kill('SIGTERM');
     mcpTime.kill('SIGTERM');
+    mcpIdentity.kill('SIGTERM');
     rmSync(data, { recursive: true, force: true });
   }
 
@@ -143,6 +155,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     chat: `http://127.0.0.1:${chat}`,
     fake: `http://127.0.0.1:${fake}`,
     mcpTime: `http://127.0.0.1:${mcp}/mcp`,
+    mcpIdentity: `http://127.0.0.1:${mcpId}/mcp`,
     stopServer,
     startServer,
     close,

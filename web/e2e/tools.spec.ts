@@ -129,3 +129,32 @@ test('a tool that asks first waits for the user’s answer, across a reload', as
   await screenshot(admin, 'tool-audit');
   await adminContext.close();
 });
+
+/**
+ * A server that must know the user ("Tell the server who I am"): the example server started with
+ * `--issuer` takes only tokens the auth server minted for it, so the connection test and the
+ * reply's call reach it only through the chat service's exchange, and it tells who called.
+ */
+test('a server that must know the user learns who they are from a token made for it', async ({ page }) => {
+  const server = process.env.OPENCHAT_MCP_IDENTITY_URL;
+  test.skip(!server, 'needs the example MCP server of the local platform');
+  await signInByApi(page, 'whoami');
+  await page.goto(url('/tools'));
+  await page.getByLabel('Name', { exact: true }).fill('Badge');
+  await page.getByLabel('Server URL').fill(server!);
+  await page.getByLabel('Tell the server who I am').check();
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await expect(page.getByText('“Badge” added.')).toBeVisible();
+  const row = page.locator('li.server', { hasText: 'Badge' });
+  await expect(row).toContainText('knows who you are');
+  await row.getByRole('button', { name: 'Test connection' }).click();
+  await expect(row.getByRole('status')).toContainText('Connected to mcp-time');
+  await expect(row).toContainText('whoami');
+
+  await page.goto(url('/'));
+  const id = await send(page, 'Who am I? [[call=whoami {}]]');
+  const call = replyById(page, id).locator('details.tool-call');
+  await expect(call).toHaveAttribute('data-state', 'done');
+  await call.locator('summary').click();
+  await expect(call).toContainText(/You are whoami\S* \(user /);
+});
