@@ -306,7 +306,10 @@ async fn discovery_documents_and_jwks(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(meta["issuer"], "http://localhost:8001");
     assert!(meta["token_endpoint"].as_str().unwrap().ends_with("/auth/token"));
-    assert_eq!(meta["grant_types_supported"], json!(["password", "refresh_token"]));
+    assert_eq!(
+        meta["grant_types_supported"],
+        json!(["password", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"])
+    );
     let (_, oidc) =
         status_json(app.client.get(app.url("/.well-known/openid-configuration")).send().await.unwrap()).await;
     assert_eq!(oidc["jwks_uri"], meta["jwks_uri"]);
