@@ -1,6 +1,7 @@
 //! MCP servers: a user's own, and those an administrator offers to everyone or to a role.
 
 use api_types::mcp::McpScope;
+use common::db::Backend;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -75,10 +76,16 @@ impl McpServerRecord {
 }
 
 impl Db {
-    pub async fn insert_mcp_server(&self, server: &McpServerRecord) -> StoreResult<()> {
-        sqlx::query(
+    /// Stores a server; with `cap`, only while its owner has fewer than that (false otherwise).
+    /// Counting and inserting are one step, so parallel requests cannot pass the cap together:
+    /// one statement on SQLite (its writes are serial), under a per-owner transaction lock on
+    /// PostgreSQL.
+    pub async fn insert_mcp_server(&self, server: &McpServerRecord, cap: Option<i64>) -> StoreResult<bool> {
+        let insert = sqlx::query(
             "INSERT INTO mcp_servers (id, owner_id, scope, role, name, description, server_url, is_active, \
-             config, secret, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             config, secret, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 \
+             WHERE $13 IS NULL OR (SELECT COUNT(*) FROM mcp_servers WHERE owner_id = $2) < $13",
         )
         .bind(&server.id)
         .bind(&server.owner_id)
@@ -92,9 +99,21 @@ impl Db {
         .bind(&server.secret)
         .bind(server.created_at)
         .bind(server.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .bind(cap);
+        let inserted = match (self.backend, &server.owner_id, cap) {
+            (Backend::Postgres, Some(owner), Some(_)) => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(format!("mcp_servers:{owner}"))
+                    .execute(&mut *tx)
+                    .await?;
+                let inserted = insert.execute(&mut *tx).await?;
+                tx.commit().await?;
+                inserted
+            }
+            _ => insert.execute(&self.pool).await?,
+        };
+        Ok(inserted.rows_affected() == 1)
     }
 
     /// How many servers a user has registered.

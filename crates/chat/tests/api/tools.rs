@@ -194,6 +194,19 @@ async fn servers_are_kept_per_user_with_their_secret_sealed(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
     assert!(error["detail"].as_str().unwrap().contains("50"), "{error}");
+
+    // Many at once cannot pass the cap together: exactly 50 are stored.
+    let carol = app.user("carol").await;
+    let creates = (0..70).map(|i| {
+        let body = json!({"name": format!("p{i}"), "server_url": "https://tools.example.com/mcp"});
+        app.post("/api/v1/mcp-servers/", &carol, body)
+    });
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(creates).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 50, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    let (_, listed) = app.get("/api/v1/mcp-servers/", &carol).await;
+    assert_eq!(listed.as_array().unwrap().len(), 50);
 }
 
 async fn administrators_offer_servers_to_everyone_or_to_a_role(backend: Backend) {

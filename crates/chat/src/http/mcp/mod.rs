@@ -148,6 +148,12 @@ async fn shared(state: &AppState, claims: &AccessClaims, id: &str) -> ApiResult<
     Ok(server)
 }
 
+fn too_many_servers() -> ApiError {
+    ApiError::conflict(format!(
+        "You have {MAX_MCP_SERVERS_PER_USER} MCP servers, the most one user may register: delete one first"
+    ))
+}
+
 async fn insert(
     state: &AppState,
     claims: &AccessClaims,
@@ -186,7 +192,10 @@ async fn insert(
     };
     no_identity_clash(&record.config, record.secret.is_some())?;
     no_borrowed_identity(state, &record).await?;
-    state.db.insert_mcp_server(&record).await.map_err(store_error)?;
+    let cap = record.owner_id.as_ref().map(|_| MAX_MCP_SERVERS_PER_USER);
+    if !state.db.insert_mcp_server(&record, cap).await.map_err(store_error)? {
+        return Err(too_many_servers());
+    }
     Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &[]))))
 }
 
@@ -305,9 +314,7 @@ pub async fn create(
     }
     let count = state.db.count_mcp_servers(&claims.sub).await.map_err(store_error)?;
     if count >= MAX_MCP_SERVERS_PER_USER {
-        return Err(ApiError::conflict(format!(
-            "You have {MAX_MCP_SERVERS_PER_USER} MCP servers, the most one user may register: delete one first"
-        )));
+        return Err(too_many_servers());
     }
     let owner = Some(claims.sub.clone());
     insert(&state, &claims, body, owner, McpScope::User, None).await
