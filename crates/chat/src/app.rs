@@ -79,8 +79,17 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     // with it, and exchanges users' tokens for MCP servers' (tools::identity).
     let secret = config.revocations_secret().map_err(BuildError::Secret)?;
     let revocations = RevocationList::new(&revocations_url, &secret);
-    let token_url = jwks_url.replace("/.well-known/jwks.json", "/auth/token");
-    let identity = crate::tools::identity::Identity::new(&token_url, &secret);
+    // Users' tokens are sent there: never guessed from a JWKS URL of another shape.
+    let token_url = match chat.token_url.as_str() {
+        "" => jwks_url.strip_suffix("/.well-known/jwks.json").map(|base| format!("{base}/auth/token")),
+        url => Some(url.to_owned()),
+    };
+    if token_url.is_none() {
+        tracing::warn!(
+            "chat.token_url is not set and cannot be derived from chat.jwks_url: MCP servers that must know the user cannot be used"
+        );
+    }
+    let identity = crate::tools::identity::Identity::new(token_url, &secret);
     registry.ready(FIRST_LISTING_WAIT).await;
     if registry.is_empty() {
         tracing::warn!(

@@ -93,6 +93,9 @@ pub struct ChatConfig {
     pub jwks_url: String,
     /// The auth server's revocation feed; empty means next to the JWKS URL.
     pub revocations_url: String,
+    /// The auth server's token endpoint, where users' tokens are exchanged for MCP servers'
+    /// (`config.identity`); empty means next to the JWKS URL.
+    pub token_url: String,
     /// Expected `iss` of tokens; empty means the auth server's issuer.
     pub issuer: String,
     /// Expected `aud` of tokens; empty means the auth server's audience.
@@ -251,6 +254,7 @@ impl Default for ChatConfig {
             database_url: String::new(),
             jwks_url: String::new(),
             revocations_url: String::new(),
+            token_url: String::new(),
             issuer: String::new(),
             audience: String::new(),
             cors_origins: vec!["http://localhost:3000".into(), "http://127.0.0.1:3000".into()],
@@ -578,6 +582,7 @@ env_vars! {
     "OPENCHAT_CHAT_DATABASE_URL" => ["chat", "database_url"] Text, "sqlite://… or postgres://… (default sqlite in the data dir)";
     "OPENCHAT_JWKS_URL" => ["chat", "jwks_url"] Text, "the auth server's JWKS (default the local auth server)";
     "OPENCHAT_REVOCATIONS_URL" => ["chat", "revocations_url"] Text, "the auth server's revocation feed (default next to the JWKS URL)";
+    "OPENCHAT_TOKEN_URL" => ["chat", "token_url"] Text, "the auth server's token endpoint, for MCP servers that must know the user (default next to the JWKS URL)";
     "OPENCHAT_CHAT_CORS_ORIGINS" => ["chat", "cors_origins"] List, "allowed browser origins of the chat service, comma-separated";
     "OPENCHAT_DEFAULT_MODEL" => ["chat", "default_model"] Text, "model of conversations that name none (default: chosen from the providers' lists, see docs/models.md)";
     "OPENCHAT_MODELS_REFRESH_SECS" => ["chat", "models_refresh_secs"] Integer, "how often providers' model lists are read again (default 600)";

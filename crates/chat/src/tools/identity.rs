@@ -31,7 +31,8 @@ const MAX_ANSWER_BYTES: usize = 16 * 1024;
 
 /// The auth server's token endpoint and the secret the chat service presents there.
 pub struct Identity {
-    token_url: String,
+    /// `None` when it is neither configured nor derivable (`chat.token_url`).
+    token_url: Option<String>,
     secret: String,
     http: http_client::Client,
     minted: Mutex<HashMap<(String, String), Minted>>,
@@ -59,7 +60,7 @@ struct Exchanged {
 }
 
 impl Identity {
-    pub fn new(token_url: &str, secret: &str) -> Self {
+    pub fn new(token_url: Option<String>, secret: &str) -> Self {
         // The auth server is ours (often on a private address): the egress policy is for MCP
         // servers, not for it.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -69,7 +70,7 @@ impl Identity {
             .no_proxy()
             .build()
             .expect("an HTTP client builds");
-        Self { token_url: token_url.to_owned(), secret: secret.to_owned(), http, minted: Default::default() }
+        Self { token_url, secret: secret.to_owned(), http, minted: Default::default() }
     }
 
     /// A token for `resource` (the server's URL) on behalf of the user `user_id` whose access
@@ -114,6 +115,11 @@ impl Identity {
 
     /// Asks the auth server for a token of `resource`; the token and until when to use it.
     async fn exchange(&self, subject: Option<&str>, resource: &str) -> Result<(String, Instant), McpError> {
+        let Some(token_url) = &self.token_url else {
+            return Err(McpError::Connect(
+                "the chat service does not know where the auth server mints tokens (chat.token_url)".into(),
+            ));
+        };
         let subject = subject.ok_or_else(|| {
             McpError::Connect(
                 "the server needs to know who you are, and this request carries no sign-in".into(),
@@ -133,13 +139,13 @@ impl Identity {
             |why: &str| McpError::Connect(format!("the auth server could not vouch for you: {why}"));
         let response = self
             .http
-            .post(&self.token_url)
+            .post(token_url)
             .header(http_client::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body)
             .send()
             .await
             .map_err(|e| {
-                tracing::warn!(error = %e, url = %self.token_url, "cannot reach the auth server's token endpoint");
+                tracing::warn!(error = %e, url = %token_url, "cannot reach the auth server's token endpoint");
                 unavailable("it cannot be reached")
             })?;
         let status = response.status();

@@ -16,7 +16,8 @@ use common::both_backends;
 
 both_backends!(
     a_server_that_needs_to_know_the_user_gets_a_token_for_it_alone,
-    identity_and_a_secret_cannot_share_a_header
+    identity_and_a_secret_cannot_share_a_header,
+    the_configured_token_endpoint_is_the_one_used,
 );
 
 fn claims_of(jwt: &str) -> Value {
@@ -173,4 +174,26 @@ async fn identity_and_a_secret_cannot_share_a_header(backend: Backend) {
     let body = json!({"name": "Mine", "server_url": shared});
     let (status, _) = app.post("/api/v1/mcp-servers/", &alice, body).await;
     assert_eq!(status, StatusCode::CREATED);
+}
+
+/// `chat.token_url` names where users' tokens are exchanged (here, where nothing listens): it is
+/// used instead of the endpoint next to the JWKS URL, which would have worked.
+async fn the_configured_token_endpoint_is_the_one_used(backend: Backend) {
+    let (odd_url, odd) = mcp_server::start().await;
+    let odd_host = odd_url.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let token_url = format!("http://{}/auth/token", closed.local_addr().unwrap());
+    drop(closed);
+    let app = TestChat::spawn_with(backend, |config| {
+        config.chat.tools.allowed_hosts = vec![odd_host];
+        config.chat.token_url = token_url;
+    })
+    .await;
+    let alice = app.user("alice").await;
+    let body = json!({"name": "Odd", "server_url": odd_url, "config": {"identity": true}});
+    let id = register(&app, &alice, body).await;
+    let (status, error) = app.post(&format!("/api/v1/mcp-servers/{id}/test"), &alice, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{error}");
+    assert!(error["detail"].as_str().unwrap().contains("could not vouch for you"), "{error}");
+    assert_eq!(odd.requests.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the server");
 }
