@@ -67,6 +67,32 @@ const RESYNC_CHANNEL: &str = "oc:resync";
 fn user_channel(owner: &str) -> String {
     format!("oc:u:{owner}")
 }
+/// An answer to a waiting call reads the generation's log from its end, this many events a page,
+/// at most this many pages.
+const ANSWER_PAGE: usize = 64;
+const ANSWER_PAGES: usize = 64;
+
+/// What one logged event (newest first) says of whether `call_id` waits for an answer: `None`
+/// when it is not about that call nor the end of the reply.
+fn answers_call(fields: &[String], call_id: &str) -> Option<bool> {
+    let [name, json] = fields else { return None };
+    if name != "e" || !(json.contains(call_id) || json.contains("\"generation_done\"")) {
+        return None;
+    }
+    match serde_json::from_str::<ServerEvent>(json) {
+        Ok(ServerEvent::ToolCallStarted { call, .. }) if call.id == call_id => {
+            Some(call.approval == Some(api_types::mcp::ToolApproval::Pending))
+        }
+        Ok(ServerEvent::ToolCallUpdated { call, .. } | ServerEvent::ToolCallDone { call, .. })
+            if call.id == call_id =>
+        {
+            Some(false)
+        }
+        Ok(ServerEvent::GenerationDone { .. }) => Some(false),
+        _ => None,
+    }
+}
+
 fn log_key(generation_id: &str) -> String {
     format!("oc:g:{generation_id}")
 }
@@ -343,46 +369,38 @@ impl Cluster {
     pub async fn answer(&self, generation_id: &str, owner: &str, call_id: &str, approved: bool) -> bool {
         let Some(mut connection) = self.commands() else { return false };
         let read = async {
-            let (logged_owner, entries): (Option<String>, Vec<(String, Vec<String>)>) = redis::pipe()
-                .cmd("HGET")
-                .arg(meta_key(generation_id))
-                .arg("o")
-                .cmd("XRANGE")
-                .arg(log_key(generation_id))
-                .arg("-")
-                .arg("+")
-                .query_async(&mut connection)
-                .await?;
-            RedisResult::Ok((logged_owner, entries))
+            let logged_owner: Option<String> =
+                redis::cmd("HGET").arg(meta_key(generation_id)).arg("o").query_async(&mut connection).await?;
+            if logged_owner.as_deref() != Some(owner) {
+                return RedisResult::Ok(false);
+            }
+            // The call waits when the newest event about it started it as `pending` and the
+            // reply has not ended: read the log from its end, a page at a time, up to that.
+            let mut end = "+".to_owned();
+            for _ in 0..ANSWER_PAGES {
+                let page: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE")
+                    .arg(log_key(generation_id))
+                    .arg(&end)
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(ANSWER_PAGE)
+                    .query_async(&mut connection)
+                    .await?;
+                for (_, fields) in &page {
+                    if let Some(waiting) = answers_call(fields, call_id) {
+                        return Ok(waiting);
+                    }
+                }
+                match page.last() {
+                    Some((id, _)) if page.len() == ANSWER_PAGE => end = format!("({id}"),
+                    _ => break,
+                }
+            }
+            Ok(false)
         };
-        let Ok(Ok((logged_owner, entries))) = tokio::time::timeout(Duration::from_secs(2), read).await else {
+        let Ok(Ok(waiting)) = tokio::time::timeout(Duration::from_secs(2), read).await else {
             return false;
         };
-        if logged_owner.as_deref() != Some(owner) {
-            return false;
-        }
-        // The call waits when the last event about it started it as `pending` and the reply
-        // has not ended.
-        let mut waiting = false;
-        for (_, fields) in &entries {
-            let [name, json] = fields.as_slice() else { continue };
-            let relevant = json.contains(call_id) || json.contains("\"generation_done\"");
-            if name != "e" || !relevant {
-                continue;
-            }
-            match serde_json::from_str::<ServerEvent>(json) {
-                Ok(ServerEvent::ToolCallStarted { call, .. }) if call.id == call_id => {
-                    waiting = call.approval == Some(api_types::mcp::ToolApproval::Pending);
-                }
-                Ok(ServerEvent::ToolCallUpdated { call, .. } | ServerEvent::ToolCallDone { call, .. })
-                    if call.id == call_id =>
-                {
-                    waiting = false;
-                }
-                Ok(ServerEvent::GenerationDone { .. }) => waiting = false,
-                _ => {}
-            }
-        }
         let message = format!("{generation_id}\n{call_id}\n{}", u8::from(approved));
         waiting && self.tell(generation_id, owner, message).await
     }
