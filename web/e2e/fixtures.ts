@@ -47,16 +47,15 @@ export async function login(page: Page, user: { username: string; password: stri
 }
 
 /**
- * Sends `text` and waits for its reply to appear (so `lastReply` is that reply, not the one
- * before); returns the reply's message id, to pin it by (`replyById`).
+ * Runs `act` (a send, a regenerate, an edit) and waits for the reply it starts to appear as the
+ * last one (so `lastReply` is that reply, not the one before); returns its message id, to pin it
+ * by (`replyById`).
  */
-export async function send(page: Page, text: string): Promise<string> {
+export async function newReply(page: Page, act: () => Promise<void>): Promise<string> {
   const replyIds = () =>
     page.locator('article.from-assistant').evaluateAll((els) => els.map((el) => el.getAttribute('data-message-id')));
   const before = new Set(await replyIds());
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
+  await act();
   let id: string | undefined;
   await expect
     .poll(async () => {
@@ -66,6 +65,15 @@ export async function send(page: Page, text: string): Promise<string> {
     })
     .toBe(true);
   return id!;
+}
+
+/** Sends `text` and waits for its reply to appear; returns the reply's message id. */
+export async function send(page: Page, text: string): Promise<string> {
+  return newReply(page, async () => {
+    const box = page.getByLabel('Message', { exact: true });
+    await box.fill(text);
+    await box.press('Enter');
+  });
 }
 
 /** One reply, by its message id (the list is virtualised: "the last article" may change). */

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from '@playwright/test';
 
-import { lastReply, replyById, send, signInByApi, url } from './fixtures';
+import { lastReply, newReply, replyById, send, signInByApi, url } from './fixtures';
 
 /**
  * Stop keeps exactly the text streamed so far, whatever the timing: from before the first delta
@@ -117,30 +117,35 @@ test('a stop racing the first delta, and stops right after a regenerate or an ed
   await page.goto(url('/'));
   for (let i = 0; i < 4; i++) {
     // Before any text: the stop button appears with the reply and is pressed at once.
-    await send(page, `Slow start [[words=50]] [[delay=300]]`);
+    const id = await send(page, `Slow start [[words=50]] [[delay=300]]`);
     await stopBy(page, i % 2 === 0 ? 'button' : 'esc');
-    const kept = await expectKept(page, token);
+    const kept = await expectKept(page, token, id);
     expect(kept.length).toBeLessThan(40);
   }
   for (let i = 0; i < 4; i++) {
-    // Regenerate, then stop as soon as the new version streams.
-    await send(page, `Count [[words=1500]] [[delay=20]]`);
-    await expect(lastReply(page)).toContainText('w2');
+    // Regenerate, then stop as soon as the new version streams. Each reply is pinned by its id:
+    // the reply before it holds the same words, so "the last reply" could pass for it.
+    const first = await send(page, `Count [[words=1500]] [[delay=20]]`);
+    await expect(replyById(page, first)).toContainText('w2');
     await stopBy(page, 'button');
-    await expectKept(page, token);
-    await lastReply(page).getByRole('button', { name: 'Regenerate reply' }).click();
-    await expect(lastReply(page).getByLabel(/Version 2 of 2/)).toBeVisible();
-    await expect(lastReply(page)).toContainText(`w${1 + i}`);
+    await expectKept(page, token, first);
+    const regenerated = await newReply(page, () =>
+      replyById(page, first).getByRole('button', { name: 'Regenerate reply' }).click(),
+    );
+    await expect(replyById(page, regenerated).getByLabel(/Version 2 of 2/)).toBeVisible();
+    await expect(replyById(page, regenerated)).toContainText(`w${1 + i}`);
     await stopBy(page, i % 2 === 0 ? 'esc' : 'button');
-    await expectKept(page, token);
+    await expectKept(page, token, regenerated);
     // Edit the question, then stop the new branch's reply.
-    await page.locator('article.from-user').last().getByRole('button', { name: 'Edit message' }).click();
-    await page.getByLabel('Edit your message').fill(`Edited ${i} [[words=1500]] [[delay=20]]`);
-    await page.getByRole('button', { name: 'Save & send' }).click();
+    const edited = await newReply(page, async () => {
+      await page.locator('article.from-user').last().getByRole('button', { name: 'Edit message' }).click();
+      await page.getByLabel('Edit your message').fill(`Edited ${i} [[words=1500]] [[delay=20]]`);
+      await page.getByRole('button', { name: 'Save & send' }).click();
+    });
     await expect(page.locator('article.from-user').last()).toContainText(`Edited ${i}`);
-    await expect(lastReply(page)).toContainText(`w${1 + i}`);
+    await expect(replyById(page, edited)).toContainText(`w${1 + i}`);
     await stopBy(page, i % 2 === 0 ? 'button' : 'esc');
-    await expectKept(page, token);
+    await expectKept(page, token, edited);
   }
   await page.reload();
   await expect(lastReply(page)).toHaveAttribute('data-status', 'cancelled');
