@@ -3,11 +3,14 @@
 //! other token — a user's own, one minted for another server — is refused with 401, whose
 //! challenge points to this server's protected resource metadata (RFC 9728: which
 //! authorization server vouches for its callers), as the MCP authorization spec asks.
+//!
+//! [`ProtectedResource`] (the metadata and the 401) is shared with the `--oauth` mode
+//! ([`crate::oauth`]), where this server is its own authorization server.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use common::jwks::JwksVerifier;
@@ -19,22 +22,26 @@ pub struct Caller {
     pub username: String,
 }
 
-/// The auth server whose tokens this server takes, and its own URL (their audience).
-pub struct Identity {
-    verifier: JwksVerifier,
-    issuer: String,
+/// This server as an OAuth protected resource (RFC 9728): its URL as clients reach it, and
+/// the authorization server that vouches for its callers. Both ways of checking callers
+/// (`--issuer`, `--oauth`) publish the same document and answer with the same 401, so a
+/// client discovers either the same way.
+#[derive(Debug, Clone)]
+pub struct ProtectedResource {
     resource: String,
+    authorization_server: String,
 }
 
-impl Identity {
-    /// Tokens signed with the keys at `jwks_url` by `issuer`, for `resource`: this server's
-    /// URL as clients reach it (e.g. `http://127.0.0.1:8765/mcp`).
-    pub fn new(jwks_url: &str, issuer: &str, resource: &str) -> Self {
-        Self {
-            verifier: JwksVerifier::new(jwks_url, issuer, resource),
-            issuer: issuer.to_owned(),
-            resource: resource.to_owned(),
-        }
+impl ProtectedResource {
+    /// `resource` is this server's URL (e.g. `http://127.0.0.1:8765/mcp`); tokens for it are
+    /// issued by `authorization_server` (its issuer URL).
+    pub fn new(resource: &str, authorization_server: &str) -> Self {
+        Self { resource: resource.to_owned(), authorization_server: authorization_server.to_owned() }
+    }
+
+    /// This server's URL: the audience (RFC 8707 `resource`) of the tokens it takes.
+    pub fn resource(&self) -> &str {
+        &self.resource
     }
 
     /// Where the metadata is (RFC 9728 §3.1): the well-known path inserted between the
@@ -47,6 +54,36 @@ impl Identity {
     /// The path the metadata is served at on this server.
     pub fn metadata_path(&self) -> String {
         format!("{METADATA_PATH}{}", split_origin(&self.resource).1)
+    }
+
+    /// The protected resource metadata (RFC 9728 §2).
+    pub fn metadata(&self) -> serde_json::Value {
+        serde_json::json!({
+            "resource": self.resource,
+            "authorization_servers": [self.authorization_server],
+            "scopes_supported": ["mcp"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "mcp-time",
+        })
+    }
+
+    /// A router serving [`Self::metadata`] at [`Self::metadata_path`].
+    pub fn metadata_router(&self) -> axum::Router {
+        let document = axum::Json(self.metadata());
+        let serve = move || std::future::ready(document.clone());
+        axum::Router::new().route(&self.metadata_path(), axum::routing::get(serve))
+    }
+
+    /// 401 with an RFC 6750 challenge naming the metadata (RFC 9728 §5.1), so a client that
+    /// knows nothing yet can find where to get a token.
+    pub fn refuse(&self, error: &str, description: &str) -> Response {
+        let challenge = format!(
+            "Bearer resource_metadata=\"{}\", scope=\"mcp\", error=\"{error}\", error_description=\"{}\"",
+            self.metadata_url(),
+            description.replace(['"', '\\'], "'")
+        );
+        (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], description.to_owned())
+            .into_response()
     }
 }
 
@@ -61,28 +98,59 @@ fn split_origin(url: &str) -> (&str, &str) {
     (&url[..path_start], path)
 }
 
-/// The protected resource metadata (RFC 9728 §2).
-pub async fn metadata(State(identity): State<Arc<Identity>>) -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({
-        "resource": identity.resource,
-        "authorization_servers": [identity.issuer],
-        "scopes_supported": ["mcp"],
-        "bearer_methods_supported": ["header"],
-        "resource_name": "mcp-time",
-    }))
-}
-
-/// Lets a request through only with a good token, its caller attached.
-pub async fn check(State(identity): State<Arc<Identity>>, mut request: Request, next: Next) -> Response {
-    let token = request
-        .headers()
+/// The token of an `Authorization: Bearer …` header (the scheme is case-insensitive), if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_owned());
-    let deny = |error: &str, description: &str| refuse(&identity, error, description);
-    let Some(token) = token else {
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// The auth server whose tokens this server takes, and its own URL (their audience).
+pub struct Identity {
+    verifier: JwksVerifier,
+    protected: ProtectedResource,
+}
+
+impl Identity {
+    /// Tokens signed with the keys at `jwks_url` by `issuer`, for `resource`: this server's
+    /// URL as clients reach it (e.g. `http://127.0.0.1:8765/mcp`).
+    pub fn new(jwks_url: &str, issuer: &str, resource: &str) -> Self {
+        Self {
+            verifier: JwksVerifier::new(jwks_url, issuer, resource),
+            protected: ProtectedResource::new(resource, issuer),
+        }
+    }
+
+    /// This server as a protected resource of `issuer`.
+    pub fn protected_resource(&self) -> &ProtectedResource {
+        &self.protected
+    }
+
+    /// Where the metadata is: see [`ProtectedResource::metadata_url`].
+    pub fn metadata_url(&self) -> String {
+        self.protected.metadata_url()
+    }
+
+    /// The path the metadata is served at on this server.
+    pub fn metadata_path(&self) -> String {
+        self.protected.metadata_path()
+    }
+}
+
+/// `mcp` (the MCP endpoint's router) behind `identity`'s check, and the metadata beside it.
+pub(crate) fn protect(mcp: axum::Router, identity: Identity) -> axum::Router {
+    let metadata = identity.protected.metadata_router();
+    mcp.layer(axum::middleware::from_fn_with_state(Arc::new(identity), check)).merge(metadata)
+}
+
+/// Lets a request through only with a good token, its caller attached.
+pub async fn check(State(identity): State<Arc<Identity>>, mut request: Request, next: Next) -> Response {
+    let deny = |error: &str, description: &str| identity.protected.refuse(error, description);
+    let Some(token) = bearer_token(request.headers()).map(str::to_owned) else {
         return deny("invalid_request", "a bearer token is required");
     };
     match identity.verifier.verify(&token).await {
@@ -95,17 +163,6 @@ pub async fn check(State(identity): State<Arc<Identity>>, mut request: Request, 
         Ok(_) => deny("insufficient_scope", "the token lacks the scope mcp"),
         Err(e) => deny("invalid_token", &e.to_string()),
     }
-}
-
-/// 401 with an RFC 6750 challenge naming the metadata (RFC 9728 §5.1).
-fn refuse(identity: &Identity, error: &str, description: &str) -> Response {
-    let challenge = format!(
-        "Bearer resource_metadata=\"{}\", scope=\"mcp\", error=\"{error}\", error_description=\"{}\"",
-        identity.metadata_url(),
-        description.replace('"', "'")
-    );
-    (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], description.to_owned())
-        .into_response()
 }
 
 #[cfg(test)]
@@ -124,5 +181,19 @@ mod tests {
             "https://h/.well-known/oauth-protected-resource/tools/mcp"
         );
         assert_eq!(at("https://h"), "https://h/.well-known/oauth-protected-resource");
+    }
+
+    #[test]
+    fn a_bearer_token_is_read_whatever_the_scheme_case() {
+        let headers = |value: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::AUTHORIZATION, value.parse().unwrap());
+            headers
+        };
+        assert_eq!(super::bearer_token(&headers("Bearer abc")), Some("abc"));
+        assert_eq!(super::bearer_token(&headers("bearer  abc ")), Some("abc"));
+        assert_eq!(super::bearer_token(&headers("Basic abc")), None);
+        assert_eq!(super::bearer_token(&headers("Bearer ")), None);
+        assert_eq!(super::bearer_token(&axum::http::HeaderMap::new()), None);
     }
 }

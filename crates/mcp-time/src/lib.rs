@@ -1,13 +1,20 @@
 //! An example Model Context Protocol server over Streamable HTTP, built with the official SDK
 //! (`rmcp`): `get_current_time` answers the current time in an IANA timezone — the tool the
 //! original project's docs used to show MCP — and `wait` waits a few seconds, reporting its
-//! progress (`notifications/progress`), and `whoami` tells who the request is from. Given an
-//! auth server (`--issuer`), it checks identities as a resource server should: every request
-//! must carry a token that server signed for this server alone (audience: its own URL, scope
-//! `mcp`). Open ChatBot's tests use it as a real MCP server; `cargo run -p mcp-time` serves it
-//! on 127.0.0.1:8765.
+//! progress (`notifications/progress`), and `whoami` tells who the request is from.
+//!
+//! Callers can be checked two ways, as a resource server should:
+//! - given an auth server (`--issuer`, [`serve_with`]), every request must carry a token that
+//!   server signed for this server alone (audience: its own URL, scope `mcp`) — [`identity`];
+//! - with `--oauth` ([`serve_oauth`]), this server is its own minimal OAuth 2.1 authorization
+//!   server (metadata discovery, dynamic client registration, authorization code with PKCE,
+//!   refresh-token rotation with reuse detection), and each user signs in — [`oauth`].
+//!
+//! Open ChatBot's tests use it as a real MCP server; `cargo run -p mcp-time` serves it on
+//! 127.0.0.1:8765.
 
 pub mod identity;
+pub mod oauth;
 
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -82,7 +89,7 @@ impl TimeServer {
                 caller.username, caller.user_id
             ))]),
             None => CallToolResult::error(vec![ContentBlock::text(
-                "This server does not check who calls it (it was started without --issuer).",
+                "This server does not check who calls it (it was started without --issuer or --oauth).",
             )]),
         })
     }
@@ -161,17 +168,50 @@ pub async fn serve_with(
     delay: std::time::Duration,
     identity: Option<identity::Identity>,
 ) -> std::io::Result<()> {
+    let mut app = mcp_router(&listener, delay)?;
+    if let Some(identity) = identity {
+        app = identity::protect(app, identity);
+    }
+    serve_app(listener, app).await
+}
+
+/// [`serve_with_delay`], only for callers signed in with this server's own authorization
+/// server (see [`oauth`]), whose endpoints it serves too, at `http://ADDR` (the issuer).
+pub async fn serve_oauth(
+    listener: tokio::net::TcpListener,
+    delay: std::time::Duration,
+    options: oauth::Options,
+) -> std::io::Result<()> {
+    let resource = format!("http://{}/mcp", listener.local_addr()?);
+    serve_oauth_for(listener, delay, options, &resource).await
+}
+
+/// [`serve_oauth`] for clients that reach the MCP endpoint as `resource` (e.g. behind a
+/// proxy) rather than `http://ADDR/mcp`: the one audience its tokens are for (RFC 8707).
+pub async fn serve_oauth_for(
+    listener: tokio::net::TcpListener,
+    delay: std::time::Duration,
+    options: oauth::Options,
+    resource: &str,
+) -> std::io::Result<()> {
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = oauth::protect(mcp_router(&listener, delay)?, &base, resource, options);
+    serve_app(listener, app).await
+}
+
+/// The MCP endpoint at `/mcp`, for the hosts `listener` is reached as.
+fn mcp_router(
+    listener: &tokio::net::TcpListener,
+    delay: std::time::Duration,
+) -> std::io::Result<axum::Router> {
     let port = listener.local_addr()?.port();
     let hosts =
         ["127.0.0.1", "localhost"].iter().flat_map(|h| [h.to_string(), format!("{h}:{port}")]).collect();
-    let mut app = axum::Router::new().nest_service("/mcp", service(hosts, delay));
-    if let Some(identity) = identity {
-        let identity = std::sync::Arc::new(identity);
-        let metadata = axum::Router::new()
-            .route(&identity.metadata_path(), axum::routing::get(identity::metadata))
-            .with_state(identity.clone());
-        app = app.layer(axum::middleware::from_fn_with_state(identity, identity::check)).merge(metadata);
-    }
+    Ok(axum::Router::new().nest_service("/mcp", service(hosts, delay)))
+}
+
+/// Serves `app` on `listener` until the task is dropped.
+async fn serve_app(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
     // An answer is written in pieces (headers, then the event stream): without this, Nagle's
     // algorithm holds the last piece for the client's delayed ACK, 40 ms a call.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -1,5 +1,7 @@
-//! `mcp-time [--listen ADDR] [--issuer URL [--resource URL]]`: serves the example MCP server
-//! at `http://ADDR/mcp`; with `--issuer`, only to callers that auth server vouches for.
+//! `mcp-time [--listen ADDR] [--issuer URL [--jwks-url URL] | --oauth [--token-life-secs N]]
+//! [--resource URL]`: serves the example MCP server at `http://ADDR/mcp`; with `--issuer`,
+//! only to callers that auth server vouches for; with `--oauth`, only to users signed in with
+//! its own authorization server (at `http://ADDR`).
 
 use clap::Parser;
 
@@ -18,6 +20,13 @@ struct Args {
     /// Where the auth server publishes its keys (default `ISSUER/.well-known/jwks.json`).
     #[arg(long)]
     jwks_url: Option<String>,
+    /// Be an OAuth 2.1 authorization server too (at `http://ADDR`), and take only its tokens:
+    /// each user signs in (by typing a name) and allows the client.
+    #[arg(long, conflicts_with_all = ["issuer", "jwks_url"])]
+    oauth: bool,
+    /// With `--oauth`: how long an access token lasts, in seconds.
+    #[arg(long, default_value_t = 3600, requires = "oauth")]
+    token_life_secs: u64,
     /// This server's URL as its clients reach it: the audience its tokens must name (default
     /// `http://ADDR/mcp`).
     #[arg(long)]
@@ -29,7 +38,14 @@ async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let url = format!("http://{}/mcp", listener.local_addr()?);
+    let delay = std::time::Duration::from_millis(args.delay_ms);
+    println!("MCP server at {url} (tools: get_current_time, wait, whoami)");
     let resource = args.resource.unwrap_or_else(|| url.clone());
+    if args.oauth {
+        let token_life = std::time::Duration::from_secs(args.token_life_secs);
+        let options = mcp_time::oauth::Options { token_life };
+        return mcp_time::serve_oauth_for(listener, delay, options, &resource).await;
+    }
     let identity = args.issuer.as_deref().map(|issuer| {
         let jwks = args
             .jwks_url
@@ -37,6 +53,5 @@ async fn main() -> std::io::Result<()> {
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
         mcp_time::identity::Identity::new(&jwks, issuer, &resource)
     });
-    println!("MCP server at {url} (tools: get_current_time, wait, whoami)");
-    mcp_time::serve_with(listener, std::time::Duration::from_millis(args.delay_ms), identity).await
+    mcp_time::serve_with(listener, delay, identity).await
 }
