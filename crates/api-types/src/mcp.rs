@@ -56,6 +56,11 @@ pub struct McpServerConfig {
     /// minutes), never the user's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<bool>,
+    /// The server requires each user's own sign-in (the MCP authorization spec: OAuth 2.1 with
+    /// PKCE): a user connects their account from the Tools page, and each request carries their
+    /// access token for this server (refreshed as it expires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<bool>,
 }
 
 /// An MCP server, as its owner (or an administrator) sees it. Its secret is never returned.
@@ -80,6 +85,9 @@ pub struct McpServer {
     pub editable: bool,
     /// The caller's tools of this server that wait for their approval before each run.
     pub ask_before: Vec<String>,
+    /// For a server that requires each user's sign-in (`config.oauth`): whether the caller has
+    /// signed in.
+    pub signed_in: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -143,6 +151,28 @@ pub struct UpdateMcpServer {
 pub struct AskBefore {
     /// Tool names (at most 64, each 1–128 characters).
     pub tools: Vec<String>,
+}
+
+/// `POST /api/v1/mcp-servers/{id}/oauth/start` body: where the sign-in comes back to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct OAuthStart {
+    /// The web UI's page for it: `{origin}/tools/connected`, the origin one of the chat
+    /// service's `cors_origins`.
+    pub redirect_uri: String,
+}
+
+/// Where to send the user's browser to sign in to an MCP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
+pub struct OAuthAuthorization {
+    pub authorization_url: String,
+}
+
+/// `POST /api/v1/mcp-servers/oauth/callback` body: what the authorization server sent the
+/// browser back with.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
+pub struct OAuthCallback {
+    pub state: String,
+    pub code: String,
 }
 
 /// One tool call in the audit (`GET /api/v1/admin/tool-calls`).

@@ -110,7 +110,14 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let bus = Bus::new(hub, cluster.clone());
     let limits = crate::generation::ReplyLimits::from_config(&chat);
     let secrets_key = config.secrets_key().map_err(BuildError::SecretsKey)?;
-    let tools = Arc::new(crate::tools::Tools::new(&chat.tools, &secrets_key, identity));
+    let tools = Arc::new(crate::tools::Tools::new(
+        &chat.tools,
+        &secrets_key,
+        identity,
+        db.clone(),
+        cluster.clone(),
+        &chat.cors_origins,
+    ));
     let generations = Generations::new(db.clone(), bus, registry, limits, tools);
     if let (Some(cluster), Some(queued)) = (&cluster, queued) {
         cluster.start(&generations, queued);

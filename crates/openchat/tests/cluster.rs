@@ -518,3 +518,55 @@ async fn replicas_started_together_on_a_fresh_database_migrate_it_once() {
         assert_eq!(conversation.len(), 12, "every replica serves the migrated database");
     }
 }
+
+/// A user's sign-in to a server with its own authorization server, renewed by two replicas at
+/// once, is renewed once: the second waits for the cluster's lock and finds the first's tokens.
+/// Redeeming one refresh token twice would be seen as theft, and end the sign-in (the example
+/// server revokes the family, as OAuth 2.1 asks).
+#[tokio::test]
+async fn two_replicas_renew_a_sign_in_once() {
+    let life = Duration::from_secs(6);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tools = listener.local_addr().unwrap();
+    let options = mcp_time::oauth::Options { token_life: life };
+    tokio::spawn(mcp_time::serve_oauth(listener, Duration::ZERO, options));
+    let allowed = tools.to_string();
+    let c = cluster(2, "redis://127.0.0.1:6379", &[("OPENCHAT_TOOLS_ALLOWED_HOSTS", &allowed)]).await;
+    let [a, b] = &c.replicas[..] else { unreachable!() };
+    let token = a.user("olga").await;
+    let server =
+        json!({"name": "Clock", "server_url": format!("http://{tools}/mcp"), "config": {"oauth": true}});
+    let (status, server) = a.post("/api/v1/mcp-servers/", &token, server).await;
+    assert_eq!(status, 201, "{server}");
+    let id = server["id"].as_str().unwrap();
+
+    // Begun on A, finished on B: the sign-in under way is in the database.
+    let start = json!({"redirect_uri": "http://localhost:3000/tools/connected"});
+    let (status, started) = a.post(&format!("/api/v1/mcp-servers/{id}/oauth/start"), &token, start).await;
+    assert_eq!(status, 200, "{started}");
+    let url = reqwest::Url::parse(started["authorization_url"].as_str().unwrap()).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.extend([("username".to_owned(), "olga".to_owned()), ("decision".to_owned(), "allow".to_owned())]);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let answer = browser.post(url.join("/authorize").unwrap()).form(&form).send().await.unwrap();
+    let back = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let param = |name: &str| back.query_pairs().find(|(k, _)| k == name).unwrap().1.into_owned();
+    let callback = json!({"state": param("state"), "code": param("code")});
+    let (status, signed) = b.post("/api/v1/mcp-servers/oauth/callback", &token, callback).await;
+    assert_eq!((status, &signed["signed_in"]), (200, &json!(true)), "{signed}");
+
+    let stats = || async {
+        let url = format!("http://{tools}/oauth/stats");
+        reqwest::get(url).await.unwrap().json::<Value>().await.unwrap()
+    };
+    let test = format!("/api/v1/mcp-servers/{id}/test");
+    for round in 1..=3 {
+        // Past half its life, both replicas need a new token at the same moment.
+        tokio::time::sleep(life / 2 + Duration::from_millis(300)).await;
+        let (on_a, on_b) = tokio::join!(a.post(&test, &token, json!({})), b.post(&test, &token, json!({})));
+        assert_eq!((on_a.0, on_b.0), (200, 200), "round {round}: {on_a:?} {on_b:?}");
+        let counted = stats().await;
+        assert_eq!(counted["refreshes"], round, "{counted}");
+        assert_eq!(counted["reuses_detected"], 0, "{counted}");
+    }
+}

@@ -359,7 +359,13 @@ secret_header?: string,
  * auth server minted for this server alone (audience `server_url`, scope `mcp`, five
  * minutes), never the user's own.
  */
-identity?: boolean, };
+identity?: boolean, 
+/**
+ * The server requires each user's own sign-in (the MCP authorization spec: OAuth 2.1 with
+ * PKCE): a user connects their account from the Tools page, and each request carries their
+ * access token for this server (refreshed as it expires).
+ */
+oauth?: boolean, };
 
 export type McpServer = { id: string, name: string, description: string, 
 /**
@@ -387,7 +393,12 @@ editable: boolean,
 /**
  * The caller's tools of this server that wait for their approval before each run.
  */
-ask_before: Array<string>, created_at: string, updated_at: string, };
+ask_before: Array<string>, 
+/**
+ * For a server that requires each user's sign-in (`config.oauth`): whether the caller has
+ * signed in.
+ */
+signed_in: boolean, created_at: string, updated_at: string, };
 
 export type CreateMcpServer = { 
 /**
@@ -435,6 +446,17 @@ export type AskBefore = {
  * Tool names (at most 64, each 1–128 characters).
  */
 tools: Array<string>, };
+
+export type OAuthStart = { 
+/**
+ * The web UI's page for it: `{origin}/tools/connected`, the origin one of the chat
+ * service's `cors_origins`.
+ */
+redirect_uri: string, };
+
+export type OAuthAuthorization = { authorization_url: string, };
+
+export type OAuthCallback = { state: string, code: string, };
 
 export type McpTool = { name: string, description: string, 
 /**

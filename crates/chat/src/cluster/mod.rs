@@ -19,6 +19,7 @@
 //! `degraded`, and the [`supervisor`] reconnects and heals.
 
 pub mod limits;
+pub mod locks;
 mod supervisor;
 mod turns;
 mod writer;

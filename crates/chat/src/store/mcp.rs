@@ -195,10 +195,18 @@ impl Db {
         row.as_ref().map(McpServerRecord::from_row).transpose()
     }
 
-    /// Deletes a server (and what its users chose about its tools); whether it existed.
+    /// Deletes a server (and what its users chose about its tools, and their sign-ins to it);
+    /// whether it existed.
     pub async fn delete_mcp_server(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM mcp_tool_approvals WHERE server_id = $1").bind(id).execute(&mut *tx).await?;
+        for statement in [
+            "DELETE FROM mcp_tool_approvals WHERE server_id = $1",
+            "DELETE FROM mcp_oauth_pending WHERE server_id = $1",
+            "DELETE FROM mcp_oauth_tokens WHERE server_id = $1",
+            "DELETE FROM mcp_oauth_clients WHERE server_id = $1",
+        ] {
+            sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+        }
         let done = sqlx::query("DELETE FROM mcp_servers WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)

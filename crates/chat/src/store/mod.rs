@@ -5,6 +5,7 @@ mod audit;
 mod conversations;
 mod mcp;
 mod messages;
+mod oauth;
 mod search;
 mod settings;
 
@@ -12,6 +13,7 @@ pub use audit::{AuditFilter, ToolCallAuditRecord};
 pub use conversations::{ConversationPatch, ConversationRecord, Usage};
 pub use mcp::{MAX_SERVERS_PER_USER as MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
 pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
+pub use oauth::{OAuthClientRecord, OAuthPendingRecord, OAuthTokenRecord};
 pub use search::{SearchMatch, SearchQuery};
 pub use settings::{SettingsPatch, SettingsRecord};
 

@@ -149,7 +149,9 @@ impl Identity {
                 unavailable("it cannot be reached")
             })?;
         let status = response.status();
-        let answer = read_capped(response).await.map_err(|_| unavailable("its answer could not be read"))?;
+        let answer = super::oauth::read_capped(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|_| unavailable("its answer could not be read"))?;
         if status == http_client::StatusCode::BAD_REQUEST && answer.windows(13).any(|w| w == b"invalid_grant")
         {
             return Err(McpError::Connect("your sign-in has ended: sign in again".into()));
@@ -163,15 +165,4 @@ impl Identity {
         let until = Instant::now() + Duration::from_secs(exchanged.expires_in).saturating_sub(RENEW_BEFORE);
         Ok((exchanged.access_token, until))
     }
-}
-
-async fn read_capped(mut response: http_client::Response) -> Result<Vec<u8>, ()> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|_| ())? {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

@@ -398,6 +398,13 @@ impl Mcp {
         self.sessions.lock().expect("sessions lock poisoned").remove(&key);
     }
 
+    /// Closes a user's session with a server and forgets its failure (they signed in or out).
+    pub fn forget_user(&self, server_id: &str, user: &str) {
+        let key = (server_id.to_owned(), user.to_owned());
+        self.sessions.lock().expect("sessions lock poisoned").remove(&key);
+        self.failures.lock().expect("failures lock poisoned").remove(&key);
+    }
+
     /// Closes every session with a server (it was changed or removed).
     pub fn forget_server(&self, server_id: &str) {
         self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
@@ -528,7 +535,7 @@ fn transport_error(error: &rmcp::transport::DynamicTransportError) -> String {
     }
 }
 
-fn http_error(error: &http_client::Error) -> String {
+pub(crate) fn http_error(error: &http_client::Error) -> String {
     // The egress policy's refusal (from the resolver or a redirect) says it best.
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

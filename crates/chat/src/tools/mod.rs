@@ -4,6 +4,7 @@
 pub mod egress;
 pub mod identity;
 pub mod mcp;
+pub mod oauth;
 pub mod secrets;
 
 use std::time::Duration;
@@ -14,6 +15,7 @@ use common::config::ToolsConfig;
 use crate::store::McpServerRecord;
 use identity::Identity;
 use mcp::{Mcp, McpError, Target};
+use oauth::SignIns;
 use secrets::Sealer;
 
 /// Default and longest wait for one tool call.
@@ -24,8 +26,10 @@ pub const MAX_CALL_TIMEOUT_SECS: u64 = 3600;
 /// the administrator's settings.
 pub struct Tools {
     pub mcp: Mcp,
-    sealer: Sealer,
+    sealer: std::sync::Arc<Sealer>,
     identity: Identity,
+    /// Users' own sign-ins to servers that require one.
+    pub sign_ins: SignIns,
     config: ToolsConfig,
     /// Users with a connection test running (one each: a test may wait on a slow server).
     testing: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -44,11 +48,21 @@ impl Drop for Testing<'_> {
 }
 
 impl Tools {
-    pub fn new(config: &ToolsConfig, secrets_key: &str, identity: Identity) -> Self {
+    /// `web_origins`: the web UI's addresses, where sign-ins come back to.
+    pub fn new(
+        config: &ToolsConfig,
+        secrets_key: &str,
+        identity: Identity,
+        db: crate::store::Db,
+        cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+        web_origins: &[String],
+    ) -> Self {
         let egress = egress::Egress::new(config.allowed_hosts.iter().cloned());
+        let sealer = std::sync::Arc::new(Sealer::new(secrets_key));
         Self {
+            sign_ins: SignIns::new(db, sealer.clone(), egress.clone(), cluster, web_origins),
             mcp: Mcp::new(egress),
-            sealer: Sealer::new(secrets_key),
+            sealer,
             identity,
             config: config.clone(),
             testing: Default::default(),
@@ -78,8 +92,9 @@ impl Tools {
         self.sealer.seal(server_id, secret)
     }
 
-    /// How to reach a stored server for `caller`: its secret opened, and for a server that
-    /// needs to know the user, a token minted for it.
+    /// How to reach a stored server for `caller`: its secret opened, for a server that needs
+    /// to know the user a token minted for it, and for one that requires the user's own
+    /// sign-in their access token.
     pub async fn target(&self, server: &McpServerRecord, caller: Caller<'_>) -> Result<Target, McpError> {
         let config = config_of(server);
         let mut headers = Vec::new();
@@ -94,6 +109,17 @@ impl Tools {
                 return Err(McpError::Connect(IDENTITY_CLASH.into()));
             }
             let token = self.identity.token(caller.id, caller.token, &server.server_url).await?;
+            headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
+        }
+        if config.oauth == Some(true) {
+            if authorization_clash(&config, server.secret.is_some()) {
+                return Err(McpError::Connect(AUTHORIZATION_CLASH.into()));
+            }
+            let token = self
+                .sign_ins
+                .access_token(server, caller.id)
+                .await
+                .map_err(|e| McpError::Connect(e.to_string()))?;
             headers.push(("Authorization".to_owned(), format!("Bearer {token}")));
         }
         Ok(Target {
@@ -118,9 +144,22 @@ pub const IDENTITY_CLASH: &str = "the server's secret and the user's identity wo
 
 /// Whether a server's secret (if it has one) and the user's identity would share a header.
 pub fn identity_clash(config: &McpServerConfig, has_secret: bool) -> bool {
-    has_secret
-        && config.identity == Some(true)
-        && config.secret_header.as_deref().is_none_or(|h| h.eq_ignore_ascii_case("authorization"))
+    has_secret && config.identity == Some(true) && secret_in_authorization(config)
+}
+
+/// Why a server cannot ask for both the user's own sign-in and something else in
+/// `Authorization`.
+pub const AUTHORIZATION_CLASH: &str = "a server that requires each user's sign-in (config.oauth) gets their token in the Authorization header: it cannot also be told who the user is (config.identity), and a secret must go in another header (config.secret_header)";
+
+/// Whether a server asks for the user's own sign-in and also puts something else in
+/// `Authorization`.
+pub fn authorization_clash(config: &McpServerConfig, has_secret: bool) -> bool {
+    config.oauth == Some(true)
+        && (config.identity == Some(true) || (has_secret && secret_in_authorization(config)))
+}
+
+fn secret_in_authorization(config: &McpServerConfig) -> bool {
+    config.secret_header.as_deref().is_none_or(|h| h.eq_ignore_ascii_case("authorization"))
 }
 
 /// The longest waits for the calls of one server: its own, and some tools' own.

@@ -12,6 +12,7 @@ mod egress;
 mod generations;
 mod identity;
 mod models;
+mod oauth;
 mod pages;
 mod replies;
 mod rest;

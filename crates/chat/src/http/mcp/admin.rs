@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use common::http::{ApiResult, Json};
 
 use super::input::shared_scope;
-use super::{admin_only, asks_of, change, delete_server, insert, shared, to_wire};
+use super::{admin_only, change, delete_server, insert, mine, shared, to_wire};
 use crate::auth::AuthUser;
 use crate::http::messages::store_error;
 use crate::state::AppState;
@@ -22,8 +22,8 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<McpServer>>> {
     admin_only(&claims)?;
     let servers = state.db.shared_mcp_servers().await.map_err(store_error)?;
-    let asks = asks_of(&state, &claims).await?;
-    Ok(Json(servers.iter().map(|s| to_wire(s, &claims, &asks)).collect()))
+    let mine = mine(&state, &claims).await?;
+    Ok(Json(servers.iter().map(|s| to_wire(s, &claims, &mine)).collect()))
 }
 
 /// Offers an MCP server to every user (`scope: "global"`, the default) or to the users with a
@@ -52,7 +52,7 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<McpServer>> {
     let server = shared(&state, &claims, &id).await?;
-    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
+    Ok(Json(to_wire(&server, &claims, &mine(&state, &claims).await?)))
 }
 
 #[utoipa::path(put, operation_id = "admin_update_mcp_server", path = "/api/v1/admin/mcp-servers/{id}", tag = "tools",

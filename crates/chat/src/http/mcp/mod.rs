@@ -19,11 +19,14 @@ use crate::auth::{AuthUser, BearerToken};
 use crate::state::AppState;
 use crate::store::{MAX_MCP_SERVERS_PER_USER, McpServerPatch, McpServerRecord};
 use crate::tools::mcp::McpError;
-use crate::tools::{Caller, IDENTITY_CLASH, config_of, identity_clash};
+use crate::tools::{
+    AUTHORIZATION_CLASH, Caller, IDENTITY_CLASH, authorization_clash, config_of, identity_clash,
+};
 use input::{MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, config, secret, server_url, text};
 
 pub(super) mod admin;
 mod input;
+pub(super) mod oauth;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/mcp-servers/{id}", get(read).put(update).delete(remove))
         .route("/api/v1/mcp-servers/{id}/test", post(test))
         .route("/api/v1/mcp-servers/{id}/ask-before", put(set_ask_before))
+        .route("/api/v1/mcp-servers/{id}/oauth/start", post(oauth::start))
+        .route("/api/v1/mcp-servers/{id}/oauth", axum::routing::delete(oauth::sign_out))
+        .route("/api/v1/mcp-servers/oauth/callback", post(oauth::callback))
         .route("/api/v1/admin/mcp-servers/", get(admin::list).post(admin::create))
         .route("/api/v1/admin/mcp-servers/{id}", get(admin::read).put(admin::update).delete(admin::remove))
 }
@@ -80,14 +86,23 @@ fn admin_only(claims: &AccessClaims) -> ApiResult<()> {
     }
 }
 
-/// The caller's tools of each server that wait for their approval.
-async fn asks_of(state: &AppState, claims: &AccessClaims) -> ApiResult<Vec<(String, String)>> {
-    state.db.ask_before(&claims.sub).await.map_err(store_error)
+/// What the caller chose about servers: their tools that wait for approval (server, tool), and
+/// the servers they signed in to.
+#[derive(Default)]
+struct Mine {
+    asks: Vec<(String, String)>,
+    signed_in: Vec<String>,
 }
 
-/// `server` as the caller sees it; `asks`: the caller's tools that wait for approval, of any
-/// server.
-fn to_wire(server: &McpServerRecord, claims: &AccessClaims, asks: &[(String, String)]) -> McpServer {
+async fn mine(state: &AppState, claims: &AccessClaims) -> ApiResult<Mine> {
+    Ok(Mine {
+        asks: state.db.ask_before(&claims.sub).await.map_err(store_error)?,
+        signed_in: state.db.oauth_signed_in(&claims.sub).await.map_err(store_error)?,
+    })
+}
+
+/// `server` as the caller sees it.
+fn to_wire(server: &McpServerRecord, claims: &AccessClaims, mine: &Mine) -> McpServer {
     let editable = match server.scope {
         McpScope::User => server.owner_id.as_deref() == Some(claims.sub.as_str()),
         McpScope::Global | McpScope::Role => claims.has_role("admin"),
@@ -111,7 +126,13 @@ fn to_wire(server: &McpServerRecord, claims: &AccessClaims, asks: &[(String, Str
         scope: server.scope,
         role: server.role.clone(),
         editable,
-        ask_before: asks.iter().filter(|(id, _)| *id == server.id).map(|(_, tool)| tool.clone()).collect(),
+        ask_before: mine
+            .asks
+            .iter()
+            .filter(|(id, _)| *id == server.id)
+            .map(|(_, tool)| tool.clone())
+            .collect(),
+        signed_in: mine.signed_in.contains(&server.id),
         created_at: common::clock::rfc3339_millis(server.created_at),
         updated_at: common::clock::rfc3339_millis(server.updated_at),
     }
@@ -190,13 +211,13 @@ async fn insert(
         created_at: now,
         updated_at: now,
     };
-    no_identity_clash(&record.config, record.secret.is_some())?;
+    no_header_clash(&record.config, record.secret.is_some())?;
     no_borrowed_identity(state, &record).await?;
     let cap = record.owner_id.as_ref().map(|_| MAX_MCP_SERVERS_PER_USER);
     if !state.db.insert_mcp_server(&record, cap).await.map_err(store_error)? {
         return Err(too_many_servers());
     }
-    Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &[]))))
+    Ok((StatusCode::CREATED, Json(to_wire(&record, claims, &Mine::default()))))
 }
 
 async fn change(
@@ -224,7 +245,7 @@ async fn change(
         role: scope.map(|(_, role)| role),
     };
     let has_secret = patch.secret.as_ref().map_or(server.secret.is_some(), Option::is_some);
-    no_identity_clash(patch.config.as_deref().unwrap_or(&server.config), has_secret)?;
+    no_header_clash(patch.config.as_deref().unwrap_or(&server.config), has_secret)?;
     let changed = McpServerRecord {
         server_url: patch.server_url.clone().unwrap_or_else(|| server.server_url.clone()),
         config: patch.config.clone().unwrap_or_else(|| server.config.clone()),
@@ -238,13 +259,22 @@ async fn change(
         .await
         .map_err(store_error)?
         .ok_or_else(not_found)?;
+    // Sign-ins were made for the old address (tokens are bound to it, RFC 8707), or are no
+    // longer asked for.
+    if updated.server_url != server.server_url || config_of(&updated).oauth != Some(true) {
+        state.db.forget_oauth(&server.id).await.map_err(store_error)?;
+    }
     state.generations.tools().mcp.forget_server(&server.id);
-    Ok(Json(to_wire(&updated, claims, &asks_of(state, claims).await?)))
+    Ok(Json(to_wire(&updated, claims, &mine(state, claims).await?)))
 }
 
-/// A server's secret and the user's identity cannot share the `Authorization` header.
-fn no_identity_clash(config_json: &str, has_secret: bool) -> ApiResult<()> {
+/// A server's secret, the user's identity and the user's own sign-in cannot share the
+/// `Authorization` header.
+fn no_header_clash(config_json: &str, has_secret: bool) -> ApiResult<()> {
     let config = serde_json::from_str(config_json).unwrap_or_default();
+    if authorization_clash(&config, has_secret) {
+        return Err(ApiError::invalid_field("config.oauth", AUTHORIZATION_CLASH));
+    }
     match identity_clash(&config, has_secret) {
         true => Err(ApiError::invalid_field("config.identity", IDENTITY_CLASH)),
         false => Ok(()),
@@ -285,12 +315,12 @@ pub async fn list(
     AuthUser(claims): AuthUser,
 ) -> ApiResult<Json<Vec<McpServer>>> {
     let servers = state.db.mcp_servers_for(&claims.sub).await.map_err(store_error)?;
-    let asks = asks_of(&state, &claims).await?;
+    let mine = mine(&state, &claims).await?;
     Ok(Json(
         servers
             .iter()
             .filter(|s| s.usable_by(&claims.sub, &claims.roles))
-            .map(|s| to_wire(s, &claims, &asks))
+            .map(|s| to_wire(s, &claims, &mine))
             .collect(),
     ))
 }
@@ -330,7 +360,7 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult<Json<McpServer>> {
     let server = visible(&state, &claims, &id).await?;
-    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
+    Ok(Json(to_wire(&server, &claims, &mine(&state, &claims).await?)))
 }
 
 /// Changes the caller's own MCP server; fields left out stay as they are, `secret: ""` removes
@@ -434,5 +464,5 @@ pub async fn set_ask_before(
     if !state.db.set_ask_before(&server.id, &claims.sub, &tools).await.map_err(store_error)? {
         return Err(not_found());
     }
-    Ok(Json(to_wire(&server, &claims, &asks_of(&state, &claims).await?)))
+    Ok(Json(to_wire(&server, &claims, &mine(&state, &claims).await?)))
 }

@@ -1,0 +1,263 @@
+//! Users' sign-ins to MCP servers that require one (`tools::oauth`): the client registered with
+//! each server's authorization server, each user's tokens, and sign-ins under way. Secrets are
+//! stored sealed; this module only keeps them.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreResult};
+
+/// The client registered for a server, and where its authorization server's endpoints are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClientRecord {
+    pub server_id: String,
+    /// The server URL it was registered for.
+    pub server_url: String,
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub client_id: String,
+    /// Sealed.
+    pub client_secret: Option<String>,
+    /// The redirect URIs registered, space-separated.
+    pub redirect_uris: String,
+    /// The scope to ask for, if the server names one.
+    pub scope: Option<String>,
+    pub created_at: i64,
+}
+
+/// A user's tokens for a server (sealed), and when the access token expires (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthTokenRecord {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub expires_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// A sign-in under way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthPendingRecord {
+    /// SHA-256 of the `state` sent, base64url.
+    pub state: String,
+    pub server_id: String,
+    pub user_id: String,
+    /// The PKCE verifier, sealed.
+    pub verifier: String,
+    pub redirect_uri: String,
+    pub created_at: i64,
+}
+
+/// Most sign-ins one user may have under way (older ones are dropped).
+const MAX_PENDING_PER_USER: i64 = 10;
+
+impl OAuthClientRecord {
+    fn from_row(row: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            server_id: row.try_get("server_id")?,
+            server_url: row.try_get("server_url")?,
+            issuer: row.try_get("issuer")?,
+            authorization_endpoint: row.try_get("authorization_endpoint")?,
+            token_endpoint: row.try_get("token_endpoint")?,
+            client_id: row.try_get("client_id")?,
+            client_secret: row.try_get("client_secret")?,
+            redirect_uris: row.try_get("redirect_uris")?,
+            scope: row.try_get("scope")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+impl Db {
+    pub async fn oauth_client(&self, server_id: &str) -> StoreResult<Option<OAuthClientRecord>> {
+        let row = sqlx::query(
+            "SELECT server_id, server_url, issuer, authorization_endpoint, token_endpoint, client_id, \
+             client_secret, redirect_uris, scope, created_at FROM mcp_oauth_clients WHERE server_id = $1",
+        )
+        .bind(server_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(OAuthClientRecord::from_row).transpose()
+    }
+
+    /// Stores (or replaces) a server's client; false if the server is gone.
+    pub async fn put_oauth_client(&self, client: &OAuthClientRecord) -> StoreResult<bool> {
+        let stored = sqlx::query(
+            "INSERT INTO mcp_oauth_clients (server_id, server_url, issuer, authorization_endpoint, \
+             token_endpoint, client_id, client_secret, redirect_uris, scope, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (server_id) DO UPDATE SET server_url = excluded.server_url, \
+             issuer = excluded.issuer, authorization_endpoint = excluded.authorization_endpoint, \
+             token_endpoint = excluded.token_endpoint, client_id = excluded.client_id, \
+             client_secret = excluded.client_secret, redirect_uris = excluded.redirect_uris, \
+             scope = excluded.scope, created_at = excluded.created_at",
+        )
+        .bind(&client.server_id)
+        .bind(&client.server_url)
+        .bind(&client.issuer)
+        .bind(&client.authorization_endpoint)
+        .bind(&client.token_endpoint)
+        .bind(&client.client_id)
+        .bind(&client.client_secret)
+        .bind(&client.redirect_uris)
+        .bind(&client.scope)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await;
+        gone_if_fk(stored)
+    }
+
+    pub async fn oauth_tokens(
+        &self,
+        server_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<OAuthTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT access_token, refresh_token, expires_at, updated_at FROM mcp_oauth_tokens \
+             WHERE server_id = $1 AND user_id = $2",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(OAuthTokenRecord {
+                access_token: row.try_get("access_token")?,
+                refresh_token: row.try_get("refresh_token")?,
+                expires_at: row.try_get("expires_at")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The servers `user_id` has signed in to.
+    pub async fn oauth_signed_in(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT server_id FROM mcp_oauth_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get("server_id")?)).collect()
+    }
+
+    /// Stores (or replaces) a user's tokens; false if the server is gone.
+    pub async fn put_oauth_tokens(
+        &self,
+        server_id: &str,
+        user_id: &str,
+        tokens: &OAuthTokenRecord,
+    ) -> StoreResult<bool> {
+        let stored = sqlx::query(
+            "INSERT INTO mcp_oauth_tokens (server_id, user_id, access_token, refresh_token, expires_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (user_id, server_id) DO UPDATE SET access_token = excluded.access_token, \
+             refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .bind(&tokens.access_token)
+        .bind(&tokens.refresh_token)
+        .bind(tokens.expires_at)
+        .bind(tokens.updated_at)
+        .execute(&self.pool)
+        .await;
+        gone_if_fk(stored)
+    }
+
+    /// Forgets a user's tokens for a server; whether there were any.
+    pub async fn delete_oauth_tokens(&self, server_id: &str, user_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM mcp_oauth_tokens WHERE server_id = $1 AND user_id = $2")
+            .bind(server_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Forgets a server's client and everyone's tokens and sign-ins under way (its address
+    /// changed, or it no longer asks for sign-ins).
+    pub async fn forget_oauth(&self, server_id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for statement in [
+            "DELETE FROM mcp_oauth_pending WHERE server_id = $1",
+            "DELETE FROM mcp_oauth_tokens WHERE server_id = $1",
+            "DELETE FROM mcp_oauth_clients WHERE server_id = $1",
+        ] {
+            sqlx::query(statement).bind(server_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a sign-in under way, dropping those older than `expired_before` and the user's
+    /// oldest past [`MAX_PENDING_PER_USER`]; false if the server is gone.
+    pub async fn put_oauth_pending(
+        &self,
+        pending: &OAuthPendingRecord,
+        expired_before: i64,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM mcp_oauth_pending WHERE created_at < $1")
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query(
+            "DELETE FROM mcp_oauth_pending WHERE user_id = $1 AND state NOT IN \
+             (SELECT state FROM mcp_oauth_pending WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2)",
+        )
+        .bind(&pending.user_id)
+        .bind(MAX_PENDING_PER_USER - 1)
+        .execute(&self.pool)
+        .await?;
+        let stored = sqlx::query(
+            "INSERT INTO mcp_oauth_pending (state, server_id, user_id, verifier, redirect_uri, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&pending.state)
+        .bind(&pending.server_id)
+        .bind(&pending.user_id)
+        .bind(&pending.verifier)
+        .bind(&pending.redirect_uri)
+        .bind(pending.created_at)
+        .execute(&self.pool)
+        .await;
+        gone_if_fk(stored)
+    }
+
+    /// Takes (removes and returns) the sign-in under way with this state hash, if it is
+    /// `user_id`'s: a state is used once, and only by the user who began it.
+    pub async fn take_oauth_pending(
+        &self,
+        state: &str,
+        user_id: &str,
+    ) -> StoreResult<Option<OAuthPendingRecord>> {
+        let row = sqlx::query(
+            "DELETE FROM mcp_oauth_pending WHERE state = $1 AND user_id = $2 \
+             RETURNING state, server_id, user_id, verifier, redirect_uri, created_at",
+        )
+        .bind(state)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(OAuthPendingRecord {
+                state: row.try_get("state")?,
+                server_id: row.try_get("server_id")?,
+                user_id: row.try_get("user_id")?,
+                verifier: row.try_get("verifier")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+/// A write's outcome: false when the server it names was deleted meanwhile.
+fn gone_if_fk(done: Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> StoreResult<bool> {
+    match done {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
