@@ -27,5 +27,6 @@ export default async function globalSetup() {
   process.env.OPENCHAT_FAKE_URL = platform.fake;
   process.env.OPENCHAT_MCP_TIME_URL = platform.mcpTime;
   process.env.OPENCHAT_MCP_IDENTITY_URL = platform.mcpIdentity;
+  process.env.OPENCHAT_MCP_OAUTH_URL = platform.mcpOAuth;
   return () => platform.close();
 }

@@ -60,6 +60,8 @@ export interface Platform {
   mcpTime: string;
   /** Another one that takes only tokens the auth server minted for it (`--issuer`). */
   mcpIdentity: string;
+  /** And one with accounts of its own: each user signs in to it (`--oauth`). */
+  mcpOAuth: string;
   /** Stops `openchat serve` (SIGTERM) and waits for it to exit; the data stays. */
   stopServer(): Promise<void>;
   /** Starts `openchat serve` again on the same ports and data. */
@@ -70,7 +72,7 @@ export interface Platform {
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const bin = binaries();
-  const [web, auth, chat, fake, mcp, mcpId] = await Promise.all([0, 1, 2, 3, 4, 5].map(() => freePort()));
+  const [web, auth, chat, fake, mcp, mcpId, mcpOa] = await Promise.all([0, 1, 2, 3, 4, 5, 6].map(() => freePort()));
   const data = mkdtempSync(join(tmpdir(), 'openchat-e2e-'));
   const origin = `http://127.0.0.1:${web}`;
   const fakeLlm = spawn(bin.fakeLlm, [`127.0.0.1:${fake}`], {
@@ -87,11 +89,12 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ],
     { stdio: 'ignore' },
   );
+  const mcpOAuth = spawn(bin.mcpTime, ['--listen', `127.0.0.1:${mcpOa}`, '--oauth'], { stdio: 'ignore' });
   const env = {
     ...process.env,
     // The example MCP server is on loopback: an internal address users may reach only when the
     // administrator allows it.
-    OPENCHAT_TOOLS_ALLOWED_HOSTS: `127.0.0.1:${mcp},127.0.0.1:${mcpId}`,
+    OPENCHAT_TOOLS_ALLOWED_HOSTS: `127.0.0.1:${mcp},127.0.0.1:${mcpId},127.0.0.1:${mcpOa}`,
     RUST_LOG: 'warn',
     OPENCHAT_DATA_DIR: data,
     OPENCHAT_AUTH_HOST: '127.0.0.1',
@@ -139,6 +142,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     fakeLlm.kill('SIGTERM');
     mcpTime.kill('SIGTERM');
     mcpIdentity.kill('SIGTERM');
+    mcpOAuth.kill('SIGTERM');
     rmSync(data, { recursive: true, force: true });
   }
 
@@ -156,6 +160,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     fake: `http://127.0.0.1:${fake}`,
     mcpTime: `http://127.0.0.1:${mcp}/mcp`,
     mcpIdentity: `http://127.0.0.1:${mcpId}/mcp`,
+    mcpOAuth: `http://127.0.0.1:${mcpOa}/mcp`,
     stopServer,
     startServer,
     close,

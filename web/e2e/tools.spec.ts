@@ -158,3 +158,42 @@ test('a server that must know the user learns who they are from a token made for
   await call.locator('summary').click();
   await expect(call).toContainText(/You are whoami\S* \(user /);
 });
+
+test('a server with accounts of its own: the user connects theirs, and its tools run as them', async ({ page }) => {
+  const server = process.env.OPENCHAT_MCP_OAUTH_URL;
+  test.skip(!server, 'needs the example MCP server of the local platform');
+  await signInByApi(page, 'connects');
+  await page.goto(url('/tools'));
+  await page.getByLabel('Name', { exact: true }).fill('Accounts');
+  await page.getByLabel('Server URL').fill(server!);
+  await page.getByLabel('Each user signs in to it').check();
+  await page.getByRole('button', { name: 'Add server' }).click();
+  await expect(page.getByText('“Accounts” added.')).toBeVisible();
+  const row = page.locator('li.server', { hasText: 'Accounts' });
+  await expect(row).toContainText('needs your sign-in');
+
+  // "Connect" leaves for the server's own sign-in page, and comes back signed in.
+  await row.getByRole('button', { name: 'Connect', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Sign in to mcp-time' })).toBeVisible();
+  await page.getByLabel('Your name on mcp-time').fill('mallory-at-time');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await expect(page).toHaveURL(url('/tools'));
+  await expect(row).toContainText('signed in');
+  await row.getByRole('button', { name: 'Test connection' }).click();
+  await expect(row.getByRole('status')).toContainText('Connected to mcp-time');
+
+  await page.goto(url('/'));
+  const id = await send(page, 'Who am I there? [[call=whoami {}]]');
+  const call = replyById(page, id).locator('details.tool-call');
+  await expect(call).toHaveAttribute('data-state', 'done');
+  await call.locator('summary').click();
+  await expect(call).toContainText('You are mallory-at-time');
+
+  // Declining at the server says so, and "Disconnect" forgets the sign-in.
+  await page.goto(url('/tools'));
+  await row.getByRole('button', { name: 'Disconnect' }).click();
+  await expect(row).toContainText('needs your sign-in');
+  await row.getByRole('button', { name: 'Connect', exact: true }).click();
+  await page.getByRole('button', { name: 'Deny' }).click();
+  await expect(page.getByRole('alert')).toContainText('you declined it');
+});

@@ -14,6 +14,7 @@ import { AppShell } from './AppShell';
 
 const AdminPage = lazy(() => import('../features/admin/AdminPage').then((m) => ({ default: m.AdminPage })));
 const ToolsPage = lazy(() => import('../features/tools/ToolsPage').then((m) => ({ default: m.ToolsPage })));
+const SignInReturn = lazy(() => import('../features/tools/SignInReturn').then((m) => ({ default: m.SignInReturn })));
 const SettingsPage = lazy(() => import('../features/settings/SettingsPage').then((m) => ({ default: m.SettingsPage })));
 
 function makeClient() {
@@ -70,6 +71,12 @@ export function App() {
                   <Suspense fallback={<main className="page">Loading…</main>}>
                     <PageTitle title="Settings" />
                     <SettingsPage />
+                  </Suspense>
+                </Route>
+                <Route path="/tools/connected">
+                  <Suspense fallback={<main className="page">Loading…</main>}>
+                    <PageTitle title="Connecting" />
+                    <SignInReturn />
                   </Suspense>
                 </Route>
                 <Route path="/tools">

@@ -10,6 +10,8 @@ import {
   useDeleteMcpServer,
   useMcpServers,
   useSetAskBefore,
+  useSignOut,
+  useStartSignIn,
   useTestMcpServer,
   useUpdateMcpServer,
 } from './api';
@@ -62,6 +64,8 @@ function ServerRow({ server }: { server: McpServer }) {
   const remove = useDeleteMcpServer();
   const test = useTestMcpServer();
   const askBefore = useSetAskBefore();
+  const signIn = useStartSignIn();
+  const signOut = useSignOut();
   // Optimistic: a box shows what was asked until the server's answer replaces it.
   const asks = askBefore.isPending ? askBefore.variables.tools : server.ask_before;
   const [confirming, setConfirming] = useState(false);
@@ -87,6 +91,11 @@ function ServerRow({ server }: { server: McpServer }) {
         {server.config.identity && (
           <span className="badge" title="Each request carries a short-lived token made for this server alone">
             knows who you are
+          </span>
+        )}
+        {server.config.oauth && (
+          <span className="badge" title="Each user signs in to this server with an account of their own">
+            {server.signed_in ? 'signed in' : 'needs your sign-in'}
           </span>
         )}
       </div>
@@ -127,6 +136,26 @@ function ServerRow({ server }: { server: McpServer }) {
         >
           {test.isPending ? 'Testing…' : 'Test connection'}
         </button>
+        {server.config.oauth &&
+          (server.signed_in ? (
+            <button
+              type="button"
+              className="button"
+              disabled={signOut.isPending}
+              onClick={() => run(() => signOut.mutateAsync(server.id))}
+            >
+              Disconnect
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="button primary"
+              disabled={signIn.isPending || signIn.isSuccess}
+              onClick={() => run(() => signIn.mutateAsync(server.id))}
+            >
+              {signIn.isPending || signIn.isSuccess ? 'Connecting…' : 'Connect'}
+            </button>
+          ))}
         {server.editable && !shared && (
           <button type="button" className="button danger" onClick={() => setConfirming(true)}>
             Delete
@@ -197,9 +226,11 @@ function AddServerForm() {
     setNote(null);
     const timeout = text('timeout_seconds');
     const identity = form.get('identity') === 'on';
+    const oauth = form.get('oauth') === 'on';
     const config = {
       ...(timeout ? { timeout_seconds: Number(timeout) } : {}),
       ...(identity ? { identity: true } : {}),
+      ...(oauth ? { oauth: true } : {}),
     };
     try {
       const server = await add.mutateAsync({
@@ -263,6 +294,19 @@ function AddServerForm() {
       {errors['config.identity'] && (
         <p className="form-error" role="alert">
           {errors['config.identity']}
+        </p>
+      )}
+      <label className="switch">
+        <input type="checkbox" name="oauth" aria-describedby="oauth-hint" />
+        Each user signs in to it
+      </label>
+      <p id="oauth-hint" className="field-hint">
+        For servers with accounts of their own (OAuth): you connect yours from this page, and its requests carry your
+        token for that server alone.
+      </p>
+      {errors['config.oauth'] && (
+        <p className="form-error" role="alert">
+          {errors['config.oauth']}
         </p>
       )}
       <button type="submit" className="button primary" disabled={add.isPending}>

@@ -5,6 +5,8 @@ import type {
   CreateMcpServer,
   McpServer,
   McpServerTools,
+  OAuthAuthorization,
+  OAuthCallback,
   ToolCallAuditList,
   UpdateMcpServer,
 } from '../../api/types.gen';
@@ -60,6 +62,41 @@ export function useTestMcpServer() {
   return useMutation({
     mutationFn: (id: string) =>
       request<McpServerTools>('chat', `${PATH}${encodeURIComponent(id)}/test`, { method: 'POST' }),
+  });
+}
+
+/** Where an MCP server's authorization server sends the browser back to (the chat service allows
+ * this path on the web UI's origins). */
+export const SIGN_IN_RETURN_PATH = '/tools/connected';
+
+/** "Connect": begins the user's own sign-in to a server and sends the browser to it. */
+export function useStartSignIn() {
+  return useMutation({
+    mutationFn: (id: string) =>
+      request<OAuthAuthorization>('chat', `${PATH}${encodeURIComponent(id)}/oauth/start`, {
+        method: 'POST',
+        json: { redirect_uri: `${window.location.origin}${SIGN_IN_RETURN_PATH}` },
+      }),
+    onSuccess: ({ authorization_url }) => window.location.assign(authorization_url),
+  });
+}
+
+/** Hands what the authorization server sent back to the chat service, which redeems the code. */
+export function useFinishSignIn() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (callback: OAuthCallback) =>
+      request<McpServer>('chat', `${PATH}oauth/callback`, { method: 'POST', json: callback }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
+  });
+}
+
+/** "Disconnect": forgets the user's sign-in to a server. */
+export function useSignOut() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => request<void>('chat', `${PATH}${encodeURIComponent(id)}/oauth`, { method: 'DELETE' }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: serversKey }),
   });
 }
 
