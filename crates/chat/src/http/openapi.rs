@@ -15,7 +15,7 @@ use crate::state::AppState;
         super::messages::list, super::messages::post,
         super::search::search, super::settings::read, super::settings::update,
         super::mcp::list, super::mcp::create, super::mcp::read, super::mcp::update, super::mcp::remove,
-        super::mcp::test, super::mcp::set_ask_before, super::mcp::oauth::start, super::mcp::oauth::callback,
+        super::mcp::using::test, super::mcp::using::set_ask_before, super::mcp::oauth::start, super::mcp::oauth::callback,
         super::mcp::oauth::sign_out, super::mcp::admin::list, super::mcp::admin::create, super::mcp::admin::read,
         super::mcp::admin::update, super::mcp::admin::remove, super::generations::answer,
         super::tool_audit::list,

@@ -20,6 +20,7 @@ mod search;
 mod settings;
 mod sockets;
 mod tool_approval;
+mod tool_servers;
 mod tools;
 mod upstream;
 mod ws;

@@ -9,16 +9,24 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequest, CallToolRequestParams, CancelledNotificationParam, ClientCapabilities, ClientConfig,
-    ClientRequest, ContentBlock, Implementation, ProgressNotificationParam, ProgressToken, RequestId,
-    ServerResult,
+    CallToolRequest, CallToolRequestParams, ClientCapabilities, ClientConfig, ClientRequest, ContentBlock,
+    Implementation, ProgressNotificationParam, ProgressToken, ServerResult,
 };
-use rmcp::service::{NotificationContext, Peer, PeerRequestOptions, RunningService};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 
 use super::egress::Egress;
+use text::{connect_error, service_error, truncate};
+
+mod following;
+mod listing;
+mod text;
+
+use following::Abandoned;
+use listing::list_tools;
+pub(crate) use text::http_error;
 
 /// Longest wait to connect and finish the MCP handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -409,180 +417,5 @@ impl Mcp {
     pub fn forget_server(&self, server_id: &str) {
         self.sessions.lock().expect("sessions lock poisoned").retain(|(id, _), _| id != server_id);
         self.failures.lock().expect("failures lock poisoned").retain(|(id, _), _| id != server_id);
-    }
-}
-
-impl Session {
-    /// Follows the progress reports of the call with this token, until the result is dropped.
-    fn watch_progress(&self, token: &ProgressToken) -> Watched<'_> {
-        let (sender, receiver) = tokio::sync::watch::channel(None);
-        self.progress.lock().expect("progress lock poisoned").insert(token.clone(), sender);
-        Watched { session: self, token: token.clone(), receiver }
-    }
-}
-
-/// A call whose progress is followed.
-struct Watched<'a> {
-    session: &'a Session,
-    token: ProgressToken,
-    receiver: tokio::sync::watch::Receiver<Option<CallProgress>>,
-}
-
-impl Drop for Watched<'_> {
-    fn drop(&mut self) {
-        self.session.progress.lock().expect("progress lock poisoned").remove(&self.token);
-    }
-}
-
-/// Tells the server (`notifications/cancelled`) when a call is given up before its answer.
-struct Abandoned {
-    peer: Peer<RoleClient>,
-    id: Option<RequestId>,
-}
-
-impl Drop for Abandoned {
-    fn drop(&mut self) {
-        let Some(id) = self.id.take() else { return };
-        let peer = self.peer.clone();
-        let reason = Some("the caller gave up waiting for the result".to_owned());
-        tokio::spawn(async move {
-            let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
-        });
-    }
-}
-
-/// The server's tools, page by page: at most [`MAX_TOOLS`] from [`MAX_PAGES`] pages, each
-/// tool's description and schema bounded (a tool past a bound is left out).
-async fn list_tools(service: &RunningService<RoleClient, Handler>) -> Result<Vec<Tool>, rmcp::ServiceError> {
-    let mut tools = Vec::new();
-    let mut cursor = None;
-    for _ in 0..MAX_PAGES {
-        let params = rmcp::model::PaginatedRequestParams::default().with_cursor(cursor);
-        let page = service.list_tools(Some(params)).await?;
-        for tool in page.tools {
-            let input_schema = serde_json::Value::Object((*tool.input_schema).clone());
-            let description = tool.description.as_deref().unwrap_or_default();
-            if description.len() > MAX_DESCRIPTION_BYTES || input_schema.to_string().len() > MAX_SCHEMA_BYTES
-            {
-                tracing::info!(tool = %tool.name, "an MCP tool with an oversized description or schema is left out");
-                continue;
-            }
-            tools.push(Tool {
-                name: tool.name.to_string(),
-                description: description.to_owned(),
-                input_schema,
-            });
-            if tools.len() == MAX_TOOLS {
-                return Ok(tools);
-            }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(tools)
-}
-
-/// Why the handshake failed, in words for the user (rmcp's own messages name internal types).
-fn connect_error(error: &rmcp::service::ClientInitializeError) -> String {
-    use rmcp::service::ClientInitializeError as Init;
-    match error {
-        Init::TransportError { error, .. } => transport_error(error),
-        Init::ConnectionClosed(_) => "the server closed the connection during the handshake".into(),
-        Init::JsonRpcError(e) => format!("the server refused the handshake: {}", e.message),
-        Init::NoCompatibleProtocolVersion { .. } => {
-            "the server speaks no MCP version this client knows".into()
-        }
-        _ => "the server's handshake answer is not valid MCP".into(),
-    }
-}
-
-/// Why a request to a server failed, in words for the user.
-fn service_error(error: &rmcp::ServiceError) -> String {
-    match error {
-        rmcp::ServiceError::McpError(e) => format!("the server answered with an error: {}", e.message),
-        rmcp::ServiceError::TransportSend(e) => transport_error(e),
-        rmcp::ServiceError::TransportClosed => "the connection to the server closed".into(),
-        rmcp::ServiceError::UnexpectedResponse => "the server's answer is not a tool result".into(),
-        _ => "the request to the server failed".into(),
-    }
-}
-
-fn transport_error(error: &rmcp::transport::DynamicTransportError) -> String {
-    use rmcp::transport::streamable_http_client::StreamableHttpError as Http;
-    match error.error.downcast_ref::<Http<http_client::Error>>() {
-        Some(Http::Client(e)) => http_error(e),
-        Some(Http::HttpStatus(status)) => format!("the server answered HTTP {}", status.status),
-        Some(Http::ResponseBodyTooLarge { max_size }) => {
-            format!("the server's answer is larger than {} KiB", max_size / 1024)
-        }
-        Some(Http::Sse(_)) => format!(
-            "the server's event stream broke off or sent an event larger than {} KiB",
-            MAX_RESPONSE_BYTES / 1024
-        ),
-        Some(Http::AuthRequired(_) | Http::InsufficientScope(_)) => {
-            "the server requires authorization (a secret or a sign-in)".into()
-        }
-        Some(Http::SessionExpired) => "the server ended the session".into(),
-        Some(
-            Http::Deserialize(_)
-            | Http::UnexpectedServerResponse(_)
-            | Http::UnexpectedContentType(_)
-            | Http::UnexpectedEndOfStream,
-        ) => "the server's answer is not valid MCP (JSON-RPC)".into(),
-        _ => "the connection to the server failed".into(),
-    }
-}
-
-pub(crate) fn http_error(error: &http_client::Error) -> String {
-    // The egress policy's refusal (from the resolver or a redirect) says it best.
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(refused) = cause.downcast_ref::<super::egress::EgressError>() {
-            return refused.to_string();
-        }
-        source = cause.source();
-    }
-    if let Some(status) = error.status() {
-        format!("the server answered HTTP {}", status.as_u16())
-    } else if error.is_timeout() {
-        "the server did not answer in time".into()
-    } else if error.is_redirect() {
-        "the server redirected too often".into()
-    } else if error.is_connect() {
-        "nothing answers at that address".into()
-    } else {
-        "the request to the server failed".into()
-    }
-}
-
-/// `text`, cut at [`MAX_RESULT_BYTES`] (on a character boundary) with a note saying so.
-fn truncate(mut text: String) -> String {
-    if text.len() <= MAX_RESULT_BYTES {
-        return text;
-    }
-    let total = text.len();
-    let mut cut = MAX_RESULT_BYTES;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    text.truncate(cut);
-    text.push_str(&format!("\n[the result was cut here: {total} bytes in all]"));
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_long_result_is_cut_on_a_character_boundary_with_a_note() {
-        assert_eq!(truncate("short".into()), "short");
-        let long = "é".repeat(MAX_RESULT_BYTES);
-        let cut = truncate(long.clone());
-        assert!(cut.len() < MAX_RESULT_BYTES + 64);
-        assert!(cut.ends_with(&format!("[the result was cut here: {} bytes in all]", long.len())));
-        assert!(cut.starts_with("éé"));
     }
 }
