@@ -17,10 +17,13 @@ CREATE TABLE mcp_oauth_clients (
     created_at             BIGINT NOT NULL
 );
 
--- A user's tokens for a server.
+-- A user's tokens for a server: for the address and from the client they were granted to (a
+-- token for an old address is never sent to a new one).
 CREATE TABLE mcp_oauth_tokens (
     server_id     TEXT NOT NULL REFERENCES mcp_servers (id) ON DELETE CASCADE,
     user_id       TEXT NOT NULL,
+    server_url    TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
     access_token  TEXT NOT NULL,
     refresh_token TEXT,
     expires_at    BIGINT,
@@ -34,6 +37,7 @@ CREATE TABLE mcp_oauth_pending (
     state        TEXT PRIMARY KEY,
     server_id    TEXT NOT NULL REFERENCES mcp_servers (id) ON DELETE CASCADE,
     user_id      TEXT NOT NULL,
+    client_id    TEXT NOT NULL,
     verifier     TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
     created_at   BIGINT NOT NULL

@@ -29,6 +29,9 @@ pub struct OAuthClientRecord {
 /// A user's tokens for a server (sealed), and when the access token expires (ms).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthTokenRecord {
+    /// The server's address they were granted for, and the client they were granted to.
+    pub server_url: String,
+    pub client_id: String,
     pub access_token: String,
     pub refresh_token: Option<String>,
     pub expires_at: Option<i64>,
@@ -42,6 +45,8 @@ pub struct OAuthPendingRecord {
     pub state: String,
     pub server_id: String,
     pub user_id: String,
+    /// The client the sign-in was begun with.
+    pub client_id: String,
     /// The PKCE verifier, sealed.
     pub verifier: String,
     pub redirect_uri: String,
@@ -80,31 +85,32 @@ impl Db {
         row.as_ref().map(OAuthClientRecord::from_row).transpose()
     }
 
-    /// Stores (or replaces) a server's client; false if the server is gone.
-    pub async fn put_oauth_client(&self, client: &OAuthClientRecord) -> StoreResult<bool> {
+    /// Stores a server's first client; false if it already has one (another sign-in
+    /// registered first: use that one) or the server is gone.
+    pub async fn insert_oauth_client(&self, client: &OAuthClientRecord) -> StoreResult<bool> {
         let stored = sqlx::query(
             "INSERT INTO mcp_oauth_clients (server_id, server_url, issuer, authorization_endpoint, \
              token_endpoint, client_id, client_secret, redirect_uris, scope, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (server_id) DO UPDATE SET server_url = excluded.server_url, \
-             issuer = excluded.issuer, authorization_endpoint = excluded.authorization_endpoint, \
-             token_endpoint = excluded.token_endpoint, client_id = excluded.client_id, \
-             client_secret = excluded.client_secret, redirect_uris = excluded.redirect_uris, \
-             scope = excluded.scope, created_at = excluded.created_at",
-        )
-        .bind(&client.server_id)
-        .bind(&client.server_url)
-        .bind(&client.issuer)
-        .bind(&client.authorization_endpoint)
-        .bind(&client.token_endpoint)
-        .bind(&client.client_id)
-        .bind(&client.client_secret)
-        .bind(&client.redirect_uris)
-        .bind(&client.scope)
-        .bind(client.created_at)
-        .execute(&self.pool)
-        .await;
-        gone_if_fk(stored)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (server_id) DO NOTHING",
+        );
+        let stored = bind_client(stored, client).execute(&self.pool).await;
+        Ok(gone_if_fk(stored.map(|done| done.rows_affected() == 1))?.unwrap_or(false))
+    }
+
+    /// Replaces a server's client `old_client_id` (registered for an old address or other
+    /// redirect URIs); false if it was replaced meanwhile.
+    pub async fn replace_oauth_client(
+        &self,
+        client: &OAuthClientRecord,
+        old_client_id: &str,
+    ) -> StoreResult<bool> {
+        let replaced = sqlx::query(
+            "UPDATE mcp_oauth_clients SET server_url = $2, issuer = $3, authorization_endpoint = $4, \
+             token_endpoint = $5, client_id = $6, client_secret = $7, redirect_uris = $8, scope = $9, \
+             created_at = $10 WHERE server_id = $1 AND client_id = $11",
+        );
+        let replaced = bind_client(replaced, client).bind(old_client_id).execute(&self.pool).await?;
+        Ok(replaced.rows_affected() == 1)
     }
 
     pub async fn oauth_tokens(
@@ -113,8 +119,8 @@ impl Db {
         user_id: &str,
     ) -> StoreResult<Option<OAuthTokenRecord>> {
         let row = sqlx::query(
-            "SELECT access_token, refresh_token, expires_at, updated_at FROM mcp_oauth_tokens \
-             WHERE server_id = $1 AND user_id = $2",
+            "SELECT server_url, client_id, access_token, refresh_token, expires_at, updated_at \
+             FROM mcp_oauth_tokens WHERE server_id = $1 AND user_id = $2",
         )
         .bind(server_id)
         .bind(user_id)
@@ -122,6 +128,8 @@ impl Db {
         .await?;
         row.map(|row| {
             Ok(OAuthTokenRecord {
+                server_url: row.try_get("server_url")?,
+                client_id: row.try_get("client_id")?,
                 access_token: row.try_get("access_token")?,
                 refresh_token: row.try_get("refresh_token")?,
                 expires_at: row.try_get("expires_at")?,
@@ -140,7 +148,7 @@ impl Db {
         rows.iter().map(|row| Ok(row.try_get("server_id")?)).collect()
     }
 
-    /// Stores (or replaces) a user's tokens; false if the server is gone.
+    /// Stores (or replaces) a user's tokens after a sign-in; false if the server is gone.
     pub async fn put_oauth_tokens(
         &self,
         server_id: &str,
@@ -148,11 +156,38 @@ impl Db {
         tokens: &OAuthTokenRecord,
     ) -> StoreResult<bool> {
         let stored = sqlx::query(
-            "INSERT INTO mcp_oauth_tokens (server_id, user_id, access_token, refresh_token, expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (user_id, server_id) DO UPDATE SET access_token = excluded.access_token, \
+            "INSERT INTO mcp_oauth_tokens (server_id, user_id, server_url, client_id, access_token, \
+             refresh_token, expires_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (user_id, server_id) DO UPDATE SET server_url = excluded.server_url, \
+             client_id = excluded.client_id, access_token = excluded.access_token, \
              refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, \
              updated_at = excluded.updated_at",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .bind(&tokens.server_url)
+        .bind(&tokens.client_id)
+        .bind(&tokens.access_token)
+        .bind(&tokens.refresh_token)
+        .bind(tokens.expires_at)
+        .bind(tokens.updated_at)
+        .execute(&self.pool)
+        .await;
+        Ok(gone_if_fk(stored.map(|_| true))?.unwrap_or(false))
+    }
+
+    /// Replaces a user's tokens with renewed ones, only if they are still those last written at
+    /// `seen` (not removed, replaced or renewed meanwhile); whether they were.
+    pub async fn renew_oauth_tokens(
+        &self,
+        server_id: &str,
+        user_id: &str,
+        tokens: &OAuthTokenRecord,
+        seen: i64,
+    ) -> StoreResult<bool> {
+        let renewed = sqlx::query(
+            "UPDATE mcp_oauth_tokens SET access_token = $3, refresh_token = $4, expires_at = $5, \
+             updated_at = $6 WHERE server_id = $1 AND user_id = $2 AND updated_at = $7",
         )
         .bind(server_id)
         .bind(user_id)
@@ -160,9 +195,10 @@ impl Db {
         .bind(&tokens.refresh_token)
         .bind(tokens.expires_at)
         .bind(tokens.updated_at)
+        .bind(seen)
         .execute(&self.pool)
-        .await;
-        gone_if_fk(stored)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     /// Forgets a user's tokens for a server; whether there were any.
@@ -210,18 +246,19 @@ impl Db {
         .execute(&self.pool)
         .await?;
         let stored = sqlx::query(
-            "INSERT INTO mcp_oauth_pending (state, server_id, user_id, verifier, redirect_uri, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO mcp_oauth_pending (state, server_id, user_id, client_id, verifier, redirect_uri, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&pending.state)
         .bind(&pending.server_id)
         .bind(&pending.user_id)
+        .bind(&pending.client_id)
         .bind(&pending.verifier)
         .bind(&pending.redirect_uri)
         .bind(pending.created_at)
         .execute(&self.pool)
         .await;
-        gone_if_fk(stored)
+        Ok(gone_if_fk(stored.map(|_| true))?.unwrap_or(false))
     }
 
     /// Takes (removes and returns) the sign-in under way with this state hash, if it is
@@ -233,7 +270,7 @@ impl Db {
     ) -> StoreResult<Option<OAuthPendingRecord>> {
         let row = sqlx::query(
             "DELETE FROM mcp_oauth_pending WHERE state = $1 AND user_id = $2 \
-             RETURNING state, server_id, user_id, verifier, redirect_uri, created_at",
+             RETURNING state, server_id, user_id, client_id, verifier, redirect_uri, created_at",
         )
         .bind(state)
         .bind(user_id)
@@ -244,6 +281,7 @@ impl Db {
                 state: row.try_get("state")?,
                 server_id: row.try_get("server_id")?,
                 user_id: row.try_get("user_id")?,
+                client_id: row.try_get("client_id")?,
                 verifier: row.try_get("verifier")?,
                 redirect_uri: row.try_get("redirect_uri")?,
                 created_at: row.try_get("created_at")?,
@@ -253,11 +291,28 @@ impl Db {
     }
 }
 
-/// A write's outcome: false when the server it names was deleted meanwhile.
-fn gone_if_fk(done: Result<sqlx::any::AnyQueryResult, sqlx::Error>) -> StoreResult<bool> {
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a client's fields as $1–$10, in the tables' column order.
+fn bind_client<'q>(query: AnyQuery<'q>, client: &'q OAuthClientRecord) -> AnyQuery<'q> {
+    query
+        .bind(&client.server_id)
+        .bind(&client.server_url)
+        .bind(&client.issuer)
+        .bind(&client.authorization_endpoint)
+        .bind(&client.token_endpoint)
+        .bind(&client.client_id)
+        .bind(&client.client_secret)
+        .bind(&client.redirect_uris)
+        .bind(&client.scope)
+        .bind(client.created_at)
+}
+
+/// A write's outcome, `None` when the server it names was deleted meanwhile.
+fn gone_if_fk<T>(done: Result<T, sqlx::Error>) -> StoreResult<Option<T>> {
     match done {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(false),
+        Ok(value) => Ok(Some(value)),
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

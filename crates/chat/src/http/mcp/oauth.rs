@@ -36,7 +36,8 @@ async fn signing_into(state: &AppState, claims: &AccessClaims, id: &str) -> ApiR
     Ok(server)
 }
 
-fn refused(server: &str, error: OAuthError) -> ApiError {
+/// The answer to a failed sign-in step, naming the server when it is known.
+fn refused(server: Option<&str>, error: OAuthError) -> ApiError {
     match error {
         OAuthError::RedirectNotAllowed => ApiError::invalid_field("redirect_uri", error.to_string()),
         OAuthError::UnknownState => ApiError::bad_request(capitalised(&error.to_string())),
@@ -46,10 +47,13 @@ fn refused(server: &str, error: OAuthError) -> ApiError {
         OAuthError::Unreachable(_)
         | OAuthError::Invalid(_)
         | OAuthError::Refused(_)
-        | OAuthError::NoMetadata(_) => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("Signing in to the MCP server {server:?} failed: {error}"),
-        ),
+        | OAuthError::NoMetadata(_) => {
+            let server = server.map(|name| format!(" {name:?}")).unwrap_or_default();
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("Signing in to the MCP server{server} failed: {error}"),
+            )
+        }
     }
 }
 
@@ -68,7 +72,7 @@ fn capitalised(text: &str) -> String {
     request_body = OAuthStart, security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = OAuthAuthorization), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
-        (status = 502, body = ErrorBody)))]
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn start(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -81,24 +85,26 @@ pub async fn start(
     let Some(_busy) = tools.begin_test(&claims.sub) else {
         return Err(ApiError::too_many_requests_with(
             1,
-            "A connection test or sign-in of yours is already starting: wait for it to end",
+            "A connection test or sign-in of yours is already under way: wait for it to end",
         ));
     };
     let authorization_url = tools
         .sign_ins
         .start(&server, &claims.sub, &body.redirect_uri)
         .await
-        .map_err(|e| refused(&server.name, e))?;
+        .map_err(|e| refused(Some(&server.name), e))?;
     Ok(Json(OAuthAuthorization { authorization_url }))
 }
 
 /// Ends the caller's sign-in: `state` and `code` as the authorization server sent their browser
 /// back with. A state is used once, only by the user who began the sign-in (400 otherwise);
-/// the code is redeemed with the sign-in's PKCE verifier. The server signed in to.
+/// the code is redeemed with the sign-in's PKCE verifier. The server signed in to. 429 while
+/// another test or sign-in of the caller's runs.
 #[utoipa::path(post, operation_id = "finish_mcp_oauth", path = "/api/v1/mcp-servers/oauth/callback", tag = "tools",
     request_body = OAuthCallback, security(("bearer" = [])),
     responses((status = 200, body = McpServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -110,8 +116,15 @@ pub async fn callback(
         }
     }
     let tools = state.generations.tools();
-    let server_id =
-        tools.sign_ins.finish(&claims.sub, &body.state, &body.code).await.map_err(|e| refused("", e))?;
+    // Each may make a request to another server: one at a time per user.
+    let Some(_busy) = tools.begin_test(&claims.sub) else {
+        return Err(ApiError::too_many_requests_with(
+            1,
+            "A connection test or sign-in of yours is already under way: wait for it to end",
+        ));
+    };
+    let finished = tools.sign_ins.finish(&claims.sub, &claims.roles, &body.state, &body.code).await;
+    let server_id = finished.map_err(|e| refused(None, e))?;
     let server = visible(&state, &claims, &server_id).await?;
     // The next request opens a session with the new token; a failure remembered is forgotten.
     tools.mcp.forget_user(&server.id, &claims.sub);
@@ -122,7 +135,8 @@ pub async fn callback(
 /// they expire). 404 when there was none.
 #[utoipa::path(delete, operation_id = "delete_mcp_oauth", path = "/api/v1/mcp-servers/{id}/oauth", tag = "tools",
     security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn sign_out(
     State(state): State<AppState>,
     AuthUser(claims): AuthUser,
@@ -131,7 +145,7 @@ pub async fn sign_out(
     let server = visible(&state, &claims, &id).await?;
     let tools = state.generations.tools();
     let removed =
-        tools.sign_ins.sign_out(&server.id, &claims.sub).await.map_err(|e| refused(&server.name, e))?;
+        tools.sign_ins.sign_out(&server.id, &claims.sub).await.map_err(|e| refused(Some(&server.name), e))?;
     tools.mcp.forget_user(&server.id, &claims.sub);
     if removed {
         Ok(StatusCode::NO_CONTENT)

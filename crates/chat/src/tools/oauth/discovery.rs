@@ -15,6 +15,10 @@ use crate::tools::egress::Egress;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer read from one.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Most requests to authorization servers in flight in this process (each may take
+/// [`REQUEST_TIMEOUT`]), and how long one waits for its turn.
+const MAX_IN_FLIGHT: usize = 32;
+const TURN_WAIT: Duration = Duration::from_secs(5);
 
 /// Where a server's sign-ins happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +60,7 @@ pub struct Registered {
 pub struct Client {
     egress: Egress,
     http: http_client::Client,
+    in_flight: tokio::sync::Semaphore,
 }
 
 /// A request's answer: its status and body (at most [`MAX_ANSWER_BYTES`]).
@@ -67,7 +72,7 @@ pub struct Answer {
 impl Client {
     pub fn new(egress: Egress) -> Self {
         let http = egress.client_without_redirects(REQUEST_TIMEOUT);
-        Self { egress, http }
+        Self { egress, http, in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT) }
     }
 
     /// `url` if the egress policy lets the chat service (or a user's browser, for the
@@ -77,6 +82,11 @@ impl Client {
     }
 
     async fn send(&self, request: http_client::RequestBuilder, what: &str) -> Result<Answer, OAuthError> {
+        let busy = || OAuthError::Unreachable(format!("{what}: too many sign-ins are under way: try again"));
+        let _turn = match tokio::time::timeout(TURN_WAIT, self.in_flight.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(busy()),
+        };
         let response = request
             .timeout(REQUEST_TIMEOUT)
             .header(http_client::header::ACCEPT, "application/json")
@@ -259,9 +269,14 @@ pub fn oauth_error(answer: &Answer) -> String {
     }
 }
 
-/// At most 200 printable characters of a server's text.
+/// At most 200 printable characters of a server's text (no control characters, and none that
+/// reorder or hide text).
 fn clip(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(200).collect()
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    text.chars().filter(|&c| !hidden(c)).take(200).collect()
 }
 
 /// A response's body, unless it is larger than `max` bytes.

@@ -31,10 +31,14 @@ pub const CALLBACK_PATH: &str = "/tools/connected";
 const PENDING_FOR_MS: i64 = 10 * 60 * 1000;
 /// An access token is refreshed this long before it expires (at most).
 const RENEW_BEFORE_MS: i64 = 60 * 1000;
-/// A refresh holds the cluster's lock at most this long (longer than its request may take),
-/// and a replica waits at most this long for another's refresh.
-const REFRESH_LOCK_TTL: Duration = Duration::from_secs(20);
-const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(15);
+/// A refresh holds the cluster's lock at most this long, and a replica waits at most this long
+/// for another's refresh.
+const REFRESH_LOCK_TTL: Duration = Duration::from_secs(30);
+const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(20);
+/// A refresh's request starts within this long of taking the lock, or not at all: then it ends
+/// (within `discovery::REQUEST_TIMEOUT`) with time left to store its result before the lock
+/// expires and another replica may redeem the same refresh token.
+const SEND_WITHIN: Duration = Duration::from_secs(12);
 
 /// Why a sign-in failed; the message is safe to show to the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,16 +130,17 @@ impl SignIns {
         if !self.redirect_uris.iter().any(|uri| uri == redirect_uri) {
             return Err(OAuthError::RedirectNotAllowed);
         }
-        let client = self.client_for(server).await?;
+        let client = self.client_for(server, redirect_uri).await?;
         let verifier = URL_SAFE_NO_PAD.encode(common::ids::random_bytes::<32>());
         let state = URL_SAFE_NO_PAD.encode(common::ids::random_bytes::<32>());
         let state_hash = sha256(&state);
         let now = common::clock::now_millis();
         let pending = OAuthPendingRecord {
-            verifier: self.sealer.seal(&state_hash, &verifier),
+            verifier: self.sealer.seal(&verifier_context(&state_hash, user, &server.id), &verifier),
             state: state_hash,
             server_id: server.id.clone(),
             user_id: user.to_owned(),
+            client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_owned(),
             created_at: now,
         };
@@ -161,8 +166,15 @@ impl SignIns {
     }
 
     /// Ends a sign-in: redeems the code the authorization server gave `user`'s browser for
-    /// `state`; the server signed in to.
-    pub async fn finish(&self, user: &str, state: &str, code: &str) -> Result<String, OAuthError> {
+    /// `state`; the server signed in to. The server must still ask for sign-ins, be usable by
+    /// the user (`roles`), be at the address and have the client the sign-in began with.
+    pub async fn finish(
+        &self,
+        user: &str,
+        roles: &[String],
+        state: &str,
+        code: &str,
+    ) -> Result<String, OAuthError> {
         let pending = self
             .db
             .take_oauth_pending(&sha256(state), user)
@@ -177,11 +189,19 @@ impl SignIns {
             .mcp_server(&pending.server_id)
             .await
             .map_err(store_failed)?
+            .filter(|s| s.usable_by(user, roles) && super::config_of(s).oauth == Some(true))
             .ok_or(OAuthError::UnknownState)?;
-        let client =
-            self.db.oauth_client(&server.id).await.map_err(store_failed)?.ok_or(OAuthError::UnknownState)?;
-        let verifier =
-            self.sealer.open(&pending.state, &pending.verifier).map_err(|_| OAuthError::UnknownState)?;
+        let client = self
+            .db
+            .oauth_client(&server.id)
+            .await
+            .map_err(store_failed)?
+            .filter(|c| c.client_id == pending.client_id && c.server_url == server.server_url)
+            .ok_or(OAuthError::UnknownState)?;
+        let verifier = self
+            .sealer
+            .open(&verifier_context(&pending.state, user, &server.id), &pending.verifier)
+            .map_err(|_| OAuthError::UnknownState)?;
         let mut form = vec![
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -190,9 +210,12 @@ impl SignIns {
             ("resource", server.server_url.as_str()),
         ];
         let secret = self.client_secret(&client)?;
-        form.extend(credentials(&client, secret.as_deref()));
-        let granted = self.grant(&client, &form, "the sign-in").await?;
-        self.keep(&server.id, user, granted, None).await?;
+        form.extend(credentials(&client.client_id, secret.as_deref()));
+        let granted = self.grant(&client.token_endpoint, &form, "the sign-in").await?;
+        let tokens = self.sealed(&server, &client.client_id, user, granted, None);
+        if !self.db.put_oauth_tokens(&server.id, user, &tokens).await.map_err(store_failed)? {
+            return Err(OAuthError::UnknownState);
+        }
         Ok(server.id)
     }
 
@@ -203,15 +226,27 @@ impl SignIns {
 
     /// `user`'s access token for a server, refreshed first if it is about to expire.
     pub async fn access_token(&self, server: &McpServerRecord, user: &str) -> Result<String, OAuthError> {
-        let tokens = self.tokens(&server.id, user).await?;
+        let tokens = self.tokens(server, user).await?;
         if !expiring(&tokens) {
             return self.open(&server.id, user, "access", &tokens.access_token);
         }
         self.refresh(server, user, tokens.updated_at).await
     }
 
-    async fn tokens(&self, server_id: &str, user: &str) -> Result<OAuthTokenRecord, OAuthError> {
-        self.db.oauth_tokens(server_id, user).await.map_err(store_failed)?.ok_or(OAuthError::NotSignedIn)
+    /// `user`'s tokens for the server at its current address.
+    async fn tokens(&self, server: &McpServerRecord, user: &str) -> Result<OAuthTokenRecord, OAuthError> {
+        let tokens = self
+            .db
+            .oauth_tokens(&server.id, user)
+            .await
+            .map_err(store_failed)?
+            .ok_or(OAuthError::NotSignedIn)?;
+        if tokens.server_url != server.server_url {
+            // Granted for an address the server has left: never sent to the new one.
+            self.sign_out(&server.id, user).await?;
+            return Err(OAuthError::NotSignedIn);
+        }
+        Ok(tokens)
     }
 
     /// Redeems the refresh token, once in the whole cluster: the first to take the lock does,
@@ -237,7 +272,10 @@ impl SignIns {
                 }
             }
         };
-        let tokens = self.tokens(&server.id, user).await?;
+        // The lock is held for REFRESH_LOCK_TTL at most: the request starts only while it
+        // can end, and its result be stored, well before another replica may take the lock.
+        let send_by = tokio::time::Instant::now() + SEND_WITHIN;
+        let tokens = self.tokens(server, user).await?;
         if tokens.updated_at != seen && !expiring(&tokens) {
             return self.open(&server.id, user, "access", &tokens.access_token);
         }
@@ -253,31 +291,43 @@ impl SignIns {
             ("refresh_token", refresh_token.as_str()),
             ("resource", server.server_url.as_str()),
         ];
-        let secret = self.client_secret(&client)?;
-        form.extend(credentials(&client, secret.as_deref()));
-        match self.grant(&client, &form, "the renewal of your sign-in").await {
-            Ok(granted) => {
-                let access = granted.access_token.clone();
-                self.keep(&server.id, user, granted, Some(sealed.clone())).await?;
-                Ok(access)
-            }
+        // Tokens are renewed by the client they were granted to (a public one needs only its
+        // id; one re-registered since cannot present the old one's secret).
+        let secret = match client.client_id == tokens.client_id {
+            true => self.client_secret(&client)?,
+            false => None,
+        };
+        form.extend(credentials(&tokens.client_id, secret.as_deref()));
+        if tokio::time::Instant::now() > send_by {
+            return Err(OAuthError::Busy);
+        }
+        let granted = match self.grant(&client.token_endpoint, &form, "the renewal of your sign-in").await {
+            Ok(granted) => granted,
             Err(OAuthError::Ended) => {
                 self.sign_out(&server.id, user).await?;
-                Err(OAuthError::Ended)
+                return Err(OAuthError::Ended);
             }
-            Err(e) => Err(e),
+            Err(e) => return Err(e),
+        };
+        let access = granted.access_token.clone();
+        let renewed = self.sealed(server, &tokens.client_id, user, granted, Some(sealed.clone()));
+        let stored = self.db.renew_oauth_tokens(&server.id, user, &renewed, tokens.updated_at);
+        if !stored.await.map_err(store_failed)? {
+            // Signed out, or in again, meanwhile: what was renewed is dropped.
+            return Err(OAuthError::NotSignedIn);
         }
+        Ok(access)
     }
 
     /// Posts to the token endpoint; a code or refresh token it no longer takes (`invalid_grant`)
     /// is [`OAuthError::Ended`].
     async fn grant(
         &self,
-        client: &OAuthClientRecord,
+        token_endpoint: &str,
         form: &[(&str, &str)],
         what: &str,
     ) -> Result<Granted, OAuthError> {
-        let answer = self.client.post_form(&client.token_endpoint, form, what).await?;
+        let answer = self.client.post_form(token_endpoint, form, what).await?;
         if discovery::error_code(&answer).as_deref() == Some("invalid_grant") {
             return Err(OAuthError::Ended);
         }
@@ -292,54 +342,60 @@ impl SignIns {
         Ok(granted)
     }
 
-    /// Stores granted tokens (sealed); a grant without a refresh token keeps `old_refresh`.
-    async fn keep(
+    /// Granted tokens as stored (sealed); a grant without a refresh token keeps `old_refresh`.
+    fn sealed(
         &self,
-        server_id: &str,
+        server: &McpServerRecord,
+        client_id: &str,
         user: &str,
         granted: Granted,
         old_refresh: Option<String>,
-    ) -> Result<(), OAuthError> {
+    ) -> OAuthTokenRecord {
         let now = common::clock::now_millis();
-        let context = |kind: &str| format!("{server_id}:{user}:{kind}");
-        let record = OAuthTokenRecord {
+        let context = |kind: &str| token_context(&server.id, user, kind);
+        let life_ms = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX / 2).saturating_mul(1000);
+        OAuthTokenRecord {
+            server_url: server.server_url.clone(),
+            client_id: client_id.to_owned(),
             access_token: self.sealer.seal(&context("access"), &granted.access_token),
             refresh_token: granted
                 .refresh_token
                 .map(|t| self.sealer.seal(&context("refresh"), &t))
                 .or(old_refresh),
-            expires_at: granted
-                .expires_in
-                .map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX / 2).saturating_mul(1000))),
+            expires_at: granted.expires_in.map(|s| now.saturating_add(life_ms(s))),
             updated_at: now,
-        };
-        if !self.db.put_oauth_tokens(server_id, user, &record).await.map_err(store_failed)? {
-            return Err(OAuthError::UnknownState);
         }
-        Ok(())
     }
 
     fn open(&self, server_id: &str, user: &str, kind: &str, sealed: &str) -> Result<String, OAuthError> {
-        self.sealer.open(&format!("{server_id}:{user}:{kind}"), sealed).map_err(|_| OAuthError::Ended)
+        self.sealer.open(&token_context(server_id, user, kind), sealed).map_err(|_| OAuthError::Ended)
     }
 
     fn client_secret(&self, client: &OAuthClientRecord) -> Result<Option<String>, OAuthError> {
         client
             .client_secret
             .as_ref()
-            .map(|sealed| self.sealer.open(&client.server_id, sealed).map_err(|_| OAuthError::UnknownState))
+            .map(|sealed| {
+                self.sealer
+                    .open(&client_context(&client.server_id), sealed)
+                    .map_err(|_| OAuthError::UnknownState)
+            })
             .transpose()
     }
 
     /// The client registered for `server`, registering one if there is none for its current
-    /// address and the web UI's current addresses.
-    async fn client_for(&self, server: &McpServerRecord) -> Result<OAuthClientRecord, OAuthError> {
-        let redirect_uris = self.redirect_uris.join(" ");
-        if let Some(client) = self.db.oauth_client(&server.id).await.map_err(store_failed)?
+    /// address and `redirect_uri`. Two sign-ins registering at once keep the first's client.
+    async fn client_for(
+        &self,
+        server: &McpServerRecord,
+        redirect_uri: &str,
+    ) -> Result<OAuthClientRecord, OAuthError> {
+        let stored = self.db.oauth_client(&server.id).await.map_err(store_failed)?;
+        if let Some(client) = &stored
             && client.server_url == server.server_url
-            && client.redirect_uris == redirect_uris
+            && client.redirect_uris.split(' ').any(|uri| uri == redirect_uri)
         {
-            return Ok(client);
+            return Ok(client.clone());
         }
         let endpoints = self.client.discover(&server.server_url).await?;
         let registered = self.client.register(&endpoints, &self.redirect_uris).await?;
@@ -350,22 +406,46 @@ impl SignIns {
             authorization_endpoint: endpoints.authorization_endpoint,
             token_endpoint: endpoints.token_endpoint,
             client_id: registered.client_id,
-            client_secret: registered.client_secret.map(|s| self.sealer.seal(&server.id, &s)),
-            redirect_uris,
+            client_secret: registered
+                .client_secret
+                .map(|s| self.sealer.seal(&client_context(&server.id), &s)),
+            redirect_uris: self.redirect_uris.join(" "),
             scope: endpoints.scope,
             created_at: common::clock::now_millis(),
         };
-        if !self.db.put_oauth_client(&client).await.map_err(store_failed)? {
-            return Err(OAuthError::UnknownState);
+        let kept = match &stored {
+            None => self.db.insert_oauth_client(&client).await,
+            Some(old) => self.db.replace_oauth_client(&client, &old.client_id).await,
+        };
+        if kept.map_err(store_failed)? {
+            return Ok(client);
         }
-        Ok(client)
+        // Another sign-in registered meanwhile: its client is the one to use.
+        match self.db.oauth_client(&server.id).await.map_err(store_failed)? {
+            Some(theirs) if theirs.server_url == server.server_url => Ok(theirs),
+            _ => Err(OAuthError::UnknownState),
+        }
     }
+}
+
+/// What a sealed value is bound to (AES-GCM associated data), so one copied to another row or
+/// column does not open.
+fn token_context(server_id: &str, user: &str, kind: &str) -> String {
+    format!("{server_id}:{user}:{kind}")
+}
+
+fn client_context(server_id: &str) -> String {
+    format!("{server_id}:oauth-client")
+}
+
+fn verifier_context(state_hash: &str, user: &str, server_id: &str) -> String {
+    format!("pending:{state_hash}:{user}:{server_id}")
 }
 
 /// The client's credentials as a token request carries them (`client_secret_post` when it has
 /// a secret).
-fn credentials<'a>(client: &'a OAuthClientRecord, secret: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
-    let mut fields = vec![("client_id", client.client_id.as_str())];
+fn credentials<'a>(client_id: &'a str, secret: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
+    let mut fields = vec![("client_id", client_id)];
     if let Some(secret) = secret {
         fields.push(("client_secret", secret));
     }
