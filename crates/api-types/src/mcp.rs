@@ -171,7 +171,9 @@ pub struct OAuthAuthorization {
 /// browser back with.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, TS)]
 pub struct OAuthCallback {
+    #[schema(min_length = 1, max_length = 2048)]
     pub state: String,
+    #[schema(min_length = 1, max_length = 2048)]
     pub code: String,
 }
 

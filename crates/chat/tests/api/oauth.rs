@@ -131,11 +131,11 @@ async fn a_user_signs_in_to_a_server_and_its_tools_run_as_them(backend: Backend)
 
     // Only the user who began it may end it (bob's attempt does not use it up), and only once.
     let (status, error) = finish(&app, &bob, &state, &code).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
     let (status, server) = finish(&app, &alice, &state, &code).await;
     assert_eq!((status, &server["signed_in"]), (StatusCode::OK, &json!(true)), "{server}");
     let (status, error) = finish(&app, &alice, &state, &code).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
 
     // Its tools run as the account alice signed in with; her tokens are stored sealed.
     let (status, tools) = test_connection(&app, &alice, &clock).await;
@@ -255,7 +255,7 @@ async fn sign_in_settings_and_servers_without_metadata_are_refused(backend: Back
 
     // A code nobody issued, for a state nobody began.
     let (status, error) = finish(&app, &alice, "no-such-state", "no-such-code").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
     let (status, _) = finish(&app, &alice, "", "x").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -40,7 +40,7 @@ async fn signing_into(state: &AppState, claims: &AccessClaims, id: &str) -> ApiR
 fn refused(server: Option<&str>, error: OAuthError) -> ApiError {
     match error {
         OAuthError::RedirectNotAllowed => ApiError::invalid_field("redirect_uri", error.to_string()),
-        OAuthError::UnknownState => ApiError::bad_request(capitalised(&error.to_string())),
+        OAuthError::UnknownState => ApiError::not_found(capitalised(&error.to_string())),
         OAuthError::Store => ApiError::service_busy(5, capitalised(&error.to_string())),
         OAuthError::Busy => ApiError::service_busy(2, capitalised(&error.to_string())),
         OAuthError::NotSignedIn | OAuthError::Ended => ApiError::conflict(capitalised(&error.to_string())),
@@ -97,12 +97,12 @@ pub async fn start(
 }
 
 /// Ends the caller's sign-in: `state` and `code` as the authorization server sent their browser
-/// back with. A state is used once, only by the user who began the sign-in (400 otherwise);
+/// back with. A state is used once, only by the user who began the sign-in (404 otherwise);
 /// the code is redeemed with the sign-in's PKCE verifier. The server signed in to. 429 while
 /// another test or sign-in of the caller's runs.
 #[utoipa::path(post, operation_id = "finish_mcp_oauth", path = "/api/v1/mcp-servers/oauth/callback", tag = "tools",
     request_body = OAuthCallback, security(("bearer" = [])),
-    responses((status = 200, body = McpServer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = McpServer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
         (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn callback(
