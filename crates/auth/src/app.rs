@@ -37,7 +37,7 @@ pub async fn build(config: &Config) -> Result<App, BuildError> {
     let db = Db::connect(&auth.database_url(&config.data_dir)).await?;
     let keys = KeyStore::load(db.clone(), &auth.issuer, &auth.audience, auth.access_token_ttl_secs).await?;
     let secret = config.revocations_secret().map_err(BuildError::Secret)?;
-    let state = AppState::new(auth.clone(), db, keys, &secret);
+    let state = AppState::new(auth.clone(), db, keys, &secret, &config.metrics_token);
     if let Some(bootstrap) = &auth.bootstrap_admin {
         crate::admin::bootstrap_admin(&state.db, &state.hasher, bootstrap)
             .await

@@ -27,6 +27,9 @@ pub struct Inner {
     pub principals: PrincipalCache,
     /// SHA-256 of the secret resource servers present to read the revocation feed.
     pub revocations_secret_hash: [u8; 32],
+    /// `/metrics`, and the token a scraper presents there (`metrics_token`).
+    pub metrics: Arc<common::metrics::Metrics>,
+    pub metrics_token: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -37,7 +40,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: AuthConfig, db: Db, keys: KeyStore, revocations_secret: &str) -> Self {
+    pub fn new(
+        config: AuthConfig,
+        db: Db,
+        keys: KeyStore,
+        revocations_secret: &str,
+        metrics_token: &str,
+    ) -> Self {
         use sha2::Digest as _;
         Self(Arc::new(Inner {
             hasher: Hasher::with_queue(
@@ -60,6 +69,8 @@ impl AppState {
             ),
             principals: PrincipalCache::new(),
             revocations_secret_hash: sha2::Sha256::digest(revocations_secret.as_bytes()).into(),
+            metrics: Arc::new(common::metrics::Metrics::new()),
+            metrics_token: metrics_token.to_owned(),
             config,
             db,
             keys,

@@ -118,7 +118,9 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
         cluster.clone(),
         &chat.cors_origins,
     ));
-    let generations = Generations::new(db.clone(), bus, registry, limits, tools);
+    let mut metrics = common::metrics::Metrics::new();
+    let chat_metrics = Arc::new(crate::metrics::ChatMetrics::register(metrics.registry_mut()));
+    let generations = Generations::new(db.clone(), bus, registry, limits, tools, chat_metrics);
     if let (Some(cluster), Some(queued)) = (&cluster, queued) {
         cluster.start(&generations, queued);
         // Watchers on other replicas of replies this start found dead learn that they ended.
@@ -134,7 +136,8 @@ pub async fn build(config: &Config, registry: Registry) -> Result<App, BuildErro
     let listener = TcpListener::bind(addr).await.map_err(|source| BuildError::Bind { addr, source })?;
     let http = config.http.clone();
     let proxies = config.auth.trusted_proxies.clone();
-    let state = AppState::new(chat, db, tokens, revocations, generations, proxies.clone());
+    let metrics = (Arc::new(metrics), config.metrics_token.clone());
+    let state = AppState::new(chat, db, tokens, revocations, generations, proxies.clone(), metrics);
     Ok(App { listener, state, http, proxies })
 }
 

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod generation;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod providers;
 pub mod snippet;
 pub mod state;

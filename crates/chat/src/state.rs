@@ -23,6 +23,9 @@ pub struct Inner {
     pub sockets: Arc<crate::http::ws::SocketCounts>,
     /// Reverse proxies whose `X-Forwarded-For` names the client (`auth.trusted_proxies`).
     pub proxies: common::http::TrustedProxies,
+    /// `/metrics`, and the token a scraper presents there (`metrics_token`).
+    pub metrics: Arc<common::metrics::Metrics>,
+    pub metrics_token: String,
 }
 
 impl std::ops::Deref for AppState {
@@ -40,6 +43,7 @@ impl AppState {
         revocations: Arc<RevocationList>,
         generations: Arc<Generations>,
         proxies: common::http::TrustedProxies,
+        metrics: (Arc<common::metrics::Metrics>, String),
     ) -> Self {
         let store: Box<dyn crate::limits::LimitStore> = match generations.bus().cluster() {
             Some(cluster) => Box::new(crate::cluster::limits::ClusterLimits::new(cluster.clone())),
@@ -47,6 +51,18 @@ impl AppState {
         };
         let limits = WriteLimiter::new(&config, store);
         let sockets = Arc::default();
-        Self(Arc::new(Inner { config, db, tokens, revocations, generations, limits, sockets, proxies }))
+        let (metrics, metrics_token) = metrics;
+        Self(Arc::new(Inner {
+            config,
+            db,
+            tokens,
+            revocations,
+            generations,
+            limits,
+            sockets,
+            proxies,
+            metrics,
+            metrics_token,
+        }))
     }
 }

@@ -33,6 +33,9 @@ pub struct Config {
     /// `redis://…` (or `rediss://…`): cluster mode, in which replicas share events, generation
     /// logs, stops and limits (`docs/deploy.md`); empty means one process on its own.
     pub redis_url: String,
+    /// The bearer token a Prometheus scraper presents at each service's `/metrics`; empty means
+    /// only administrators' access tokens are taken there.
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             web: WebConfig::default(),
             http: HttpConfig::default(),
             redis_url: String::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -552,6 +556,7 @@ macro_rules! env_vars {
 
 env_vars! {
     "OPENCHAT_DATA_DIR" => ["data_dir"] Text, "directory for SQLite files and keys (default ./data)";
+    "OPENCHAT_METRICS_TOKEN" => ["metrics_token"] Text, "bearer token for scraping /metrics on each service, besides administrators' tokens (prefer _FILE; unset: administrators only)";
     "OPENCHAT_REDIS_URL" => ["redis_url"] Text, "redis://… shared by the replicas of a cluster (events, resumes, stops, limits); unset for one process";
     "OPENCHAT_LOG_FORMAT" => ["log_format"] Text, "`pretty` (default) or `json`";
     "OPENCHAT_AUTH_HOST" => ["auth", "host"] Text, "auth server bind address (default 0.0.0.0)";

@@ -7,6 +7,7 @@ pub mod db;
 pub mod http;
 pub mod ids;
 pub mod jwks;
+pub mod metrics;
 pub mod revocations;
 pub mod shutdown;
 pub mod telemetry;

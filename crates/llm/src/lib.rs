@@ -103,4 +103,8 @@ pub trait Provider: Send + Sync {
     fn supports_tools(&self) -> bool {
         false
     }
+    /// Requests waiting for their turn, for a provider that queues them (the local model).
+    fn queued(&self) -> Option<usize> {
+        None
+    }
 }

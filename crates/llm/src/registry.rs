@@ -234,6 +234,12 @@ impl Registry {
             .collect()
     }
 
+    /// The providers that queue requests, and how many wait now.
+    pub fn queues(&self) -> Vec<(String, usize)> {
+        let entries = self.inner.entries.iter();
+        entries.filter_map(|e| e.provider.queued().map(|n| (e.provider.name().to_owned(), n))).collect()
+    }
+
     /// The provider that serves `model`.
     pub fn provider_for(&self, model: &str) -> Result<Arc<dyn Provider>, LlmError> {
         if self.inner.entries.is_empty() {

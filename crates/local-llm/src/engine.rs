@@ -120,6 +120,11 @@ impl Engine {
         &self.settings
     }
 
+    /// Requests waiting for the model (the one it is answering not counted).
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().queue.len()
+    }
+
     pub(crate) fn load_error(&self) -> Option<String> {
         self.lock().load_error.clone()
     }

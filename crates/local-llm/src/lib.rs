@@ -111,6 +111,10 @@ impl Provider for LocalProvider {
     fn stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<EventStream, LlmError>> {
         Box::pin(async move { self.inner.submit(request) })
     }
+
+    fn queued(&self) -> Option<usize> {
+        Some(self.inner.queued())
+    }
 }
 
 #[cfg(test)]

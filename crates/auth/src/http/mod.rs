@@ -23,5 +23,5 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(openapi::router())
         .with_state(state.clone());
-    common::http::finish_router(routes, &state.config.cors_origins, MAX_BODY_BYTES)
+    common::http::finish_router(routes, &state.config.cors_origins, MAX_BODY_BYTES, state.metrics.clone())
 }

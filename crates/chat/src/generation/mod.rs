@@ -110,11 +110,20 @@ pub struct Generations {
     /// Finished generations whose logs may be missing from the cluster (Redis was away when
     /// they ended), kept until rewritten so watchers on other replicas see them end.
     unsynced: Mutex<unsynced::Unsynced>,
+    metrics: Arc<crate::metrics::ChatMetrics>,
 }
 
 impl Generations {
-    pub fn new(db: Db, bus: Bus, registry: Registry, limits: ReplyLimits, tools: Arc<Tools>) -> Arc<Self> {
+    pub fn new(
+        db: Db,
+        bus: Bus,
+        registry: Registry,
+        limits: ReplyLimits,
+        tools: Arc<Tools>,
+        metrics: Arc<crate::metrics::ChatMetrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
+            metrics,
             db,
             bus,
             registry,
@@ -133,6 +142,10 @@ impl Generations {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    pub fn metrics(&self) -> &crate::metrics::ChatMetrics {
+        &self.metrics
     }
 
     /// The MCP servers' tools.

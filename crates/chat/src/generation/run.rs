@@ -13,6 +13,7 @@ use super::calls::run_calls;
 use super::tools::Offer;
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
+use crate::metrics::{ChatMetrics, ReplyRecord};
 use crate::store::ReplyEnd;
 
 /// How often streamed text is written to the database.
@@ -23,6 +24,25 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const TURN_POLL: Duration = Duration::from_millis(100);
 /// Most messages sent to the model as context (newest kept).
 const CONTEXT_MESSAGES: usize = 100;
+
+/// What a reply used: the tokens its requests reported (summed over rounds), and for the
+/// metrics when the model was asked (its turn had come), when its first text came, and which
+/// provider answered.
+#[derive(Default)]
+struct Timing {
+    usage: Option<llm::Usage>,
+    asked: Option<tokio::time::Instant>,
+    first_token: Option<Duration>,
+    provider: Option<String>,
+}
+
+impl Timing {
+    fn text_arrived(&mut self) {
+        if let (Some(asked), None) = (self.asked, self.first_token) {
+            self.first_token = Some(asked.elapsed());
+        }
+    }
+}
 
 enum Outcome {
     /// The model ended the reply: naturally, or early for this reason.
@@ -72,7 +92,8 @@ pub(super) async fn run(
             tokio::select! {
                 turn = lock.lock_owned() => turn,
                 reason = stop_requested(&mut stopped) => {
-                    return finish(generations, generation, Outcome::Stopped(reason), None).await;
+                    let stopped = Outcome::Stopped(reason);
+                    return finish(generations, generation, stopped, Timing::default()).await;
                 }
             }
         }
@@ -84,13 +105,15 @@ pub(super) async fn run(
         tokio::select! {
             () = tokio::time::sleep(TURN_POLL) => {}
             reason = stop_requested(&mut stopped) => {
-                return finish(generations, generation, Outcome::Stopped(reason), None).await;
+                let stopped = Outcome::Stopped(reason);
+                return finish(generations, generation, stopped, Timing::default()).await;
             }
         }
         first = cluster.turn(&generation.conversation_id, &generation.id, generation.started_ms).await;
     }
-    let (outcome, usage) = stream_reply(generations, generation, system_prompt, &mut stopped).await;
-    finish(generations, generation, outcome, usage).await
+    let mut timing = Timing::default();
+    let outcome = stream_reply(generations, generation, system_prompt, &mut stopped, &mut timing).await;
+    finish(generations, generation, outcome, timing).await
 }
 
 async fn stream_reply(
@@ -98,11 +121,13 @@ async fn stream_reply(
     generation: &Arc<Generation>,
     system_prompt: Option<String>,
     stopped: &mut watch::Receiver<Option<StopReason>>,
-) -> (Outcome, Option<llm::Usage>) {
+    timing: &mut Timing,
+) -> Outcome {
     let provider = match generations.registry().provider_for(&generation.model) {
         Ok(provider) => provider,
-        Err(e) => return (Outcome::Failed(e.to_string()), None),
+        Err(e) => return Outcome::Failed(e.to_string()),
     };
+    timing.provider = Some(provider.name().to_owned());
     // The branch ending at the reply itself: empty for a new reply (and left out), the text so
     // far for a continuation, which the model then carries on.
     let history = match generations
@@ -113,7 +138,7 @@ async fn stream_reply(
         Ok(history) => history,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the conversation for a reply");
-            return (Outcome::Failed("the conversation could not be read".into()), None);
+            return Outcome::Failed("the conversation could not be read".into());
         }
     };
     let mut messages = Vec::with_capacity(history.len() + 1);
@@ -134,14 +159,14 @@ async fn stream_reply(
     let offer = match tools.enabled() && provider.supports_tools() {
         true => tokio::select! {
             offer = Offer::for_owner(&context, generation.mcp_servers.as_deref()) => offer,
-            reason = stop_requested(stopped) => return (Outcome::Stopped(reason), None),
+            reason = stop_requested(stopped) => return Outcome::Stopped(reason),
         },
         false => Offer::default(),
     };
     let mut rounds: Vec<ToolRound> = Vec::new();
-    let mut usage = None;
     // The reply's time runs from when the model starts on it (not while it waits in a queue).
     let mut deadline = tokio::time::Instant::now() + generations.limits.max_duration;
+    timing.asked = Some(tokio::time::Instant::now());
     loop {
         let round_start = generation.text_len();
         let request = ChatRequest {
@@ -152,31 +177,26 @@ async fn stream_reply(
             final_answer: !offer.is_empty() && rounds.len() >= tools.max_rounds(),
             ..ChatRequest::default()
         };
-        let calls = match stream_round(
-            generations,
-            generation,
-            &*provider,
-            request,
-            stopped,
-            &mut deadline,
-            &mut usage,
-        )
-        .await
-        {
-            RoundEnd::Over(outcome) => return (outcome, usage),
-            RoundEnd::Calls(_) if offer.is_empty() => {
-                let reason = "the model asked to call a tool, and none is offered to it".to_owned();
-                return (Outcome::Failed(reason), usage);
-            }
-            // Past the last round the model may call nothing (not every provider honours
-            // tool_choice "none"): the reply ends here rather than going round again.
-            RoundEnd::Calls(_) if rounds.len() >= tools.max_rounds() => {
-                let limit =
-                    format!("the model kept calling tools past the limit of {} rounds", tools.max_rounds());
-                return (Outcome::Limited(limit), usage);
-            }
-            RoundEnd::Calls(calls) => calls,
-        };
+        let calls =
+            match stream_round(generations, generation, &*provider, request, stopped, &mut deadline, timing)
+                .await
+            {
+                RoundEnd::Over(outcome) => return outcome,
+                RoundEnd::Calls(_) if offer.is_empty() => {
+                    let reason = "the model asked to call a tool, and none is offered to it".to_owned();
+                    return Outcome::Failed(reason);
+                }
+                // Past the last round the model may call nothing (not every provider honours
+                // tool_choice "none"): the reply ends here rather than going round again.
+                RoundEnd::Calls(_) if rounds.len() >= tools.max_rounds() => {
+                    let limit = format!(
+                        "the model kept calling tools past the limit of {} rounds",
+                        tools.max_rounds()
+                    );
+                    return Outcome::Limited(limit);
+                }
+                RoundEnd::Calls(calls) => calls,
+            };
         let (text, _) = generation.text_from(round_start);
         if !text.is_empty() && !text.ends_with('\n') {
             // The next round's text starts a paragraph of its own.
@@ -187,7 +207,7 @@ async fn stream_reply(
         let calls_began = tokio::time::Instant::now();
         match run_calls(generations, generation, &offer, &calls, rounds.len(), stopped).await {
             Ok(results) => rounds.push(ToolRound { text, calls, results }),
-            Err(reason) => return (Outcome::Stopped(reason), usage),
+            Err(reason) => return Outcome::Stopped(reason),
         }
         deadline += calls_began.elapsed();
     }
@@ -207,12 +227,16 @@ async fn stream_round(
     request: ChatRequest,
     stopped: &mut watch::Receiver<Option<StopReason>>,
     deadline: &mut tokio::time::Instant,
-    usage: &mut Option<llm::Usage>,
+    timing: &mut Timing,
 ) -> RoundEnd {
+    let failed = |e: &LlmError| {
+        generations.metrics().provider_failed(provider.name(), e);
+        RoundEnd::Over(Outcome::Failed(failure_reason(e)))
+    };
     let mut stream = tokio::select! {
         started = provider.stream(request) => match started {
             Ok(stream) => stream,
-            Err(e) => return RoundEnd::Over(Outcome::Failed(e.to_string())),
+            Err(e) => return failed(&e),
         },
         reason = stop_requested(stopped) => return RoundEnd::Over(Outcome::Stopped(reason)),
     };
@@ -232,6 +256,7 @@ async fn stream_round(
             }
             item = stream.next() => match item {
                 Some(Ok(StreamEvent::Delta(text))) => {
+                    timing.text_arrived();
                     if !generation.push_delta_within(bus, &text, limits.max_bytes) {
                         let limit = format!("the reply reached the size limit of {} bytes", limits.max_bytes);
                         return RoundEnd::Over(Outcome::Limited(limit));
@@ -239,7 +264,7 @@ async fn stream_round(
                 }
                 Some(Ok(StreamEvent::Usage(u))) => {
                     // Each round is a request of its own: the reply's usage is their sum.
-                    let sum = usage.get_or_insert(llm::Usage::default());
+                    let sum = timing.usage.get_or_insert(llm::Usage::default());
                     sum.prompt_tokens = sum.prompt_tokens.saturating_add(u.prompt_tokens);
                     sum.completion_tokens = sum.completion_tokens.saturating_add(u.completion_tokens);
                 }
@@ -259,7 +284,7 @@ async fn stream_round(
                     );
                 }
                 Some(Ok(StreamEvent::ToolCalls(calls))) => return RoundEnd::Calls(calls),
-                Some(Err(e)) => return RoundEnd::Over(Outcome::Failed(failure_reason(&e))),
+                Some(Err(e)) => return failed(&e),
                 None => return RoundEnd::Over(Outcome::Ended(cut_short)),
             },
         }
@@ -341,8 +366,9 @@ async fn finish(
     generations: &Generations,
     generation: &Generation,
     outcome: Outcome,
-    usage: Option<llm::Usage>,
+    timing: Timing,
 ) -> MessageStatus {
+    let usage = timing.usage;
     let (status, reason, finish_reason) = match &outcome {
         Outcome::Ended(None) => (MessageStatus::Complete, None, None),
         Outcome::Ended(Some(cut)) => (MessageStatus::Incomplete, None, Some(*cut)),
@@ -392,6 +418,15 @@ async fn finish(
             tool_calls: calls,
         },
     };
+    let model = ChatMetrics::model_label(generations.registry(), &generation.model);
+    generations.metrics().reply_ended(&ReplyRecord {
+        status,
+        model: &model,
+        provider: timing.provider.as_deref(),
+        usage,
+        first_token: timing.first_token,
+        duration: timing.asked.map(|asked| asked.elapsed()),
+    });
     generation.finish(
         generations.bus(),
         ServerEvent::GenerationDone {

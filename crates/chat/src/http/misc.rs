@@ -1,7 +1,9 @@
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use common::http::ApiError;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -12,6 +14,29 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/api/v1/chat/health", get(chat_health))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus metrics (text format 0.0.4), for the configured scraper token or an
+/// administrator's access token; 401 without a token, 403 for anyone else.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !common::metrics::scraper_allowed(&headers, &state.metrics_token) {
+        let Some(token) = common::metrics::bearer(&headers) else {
+            return ApiError::unauthorized("Not authenticated", false).into_response();
+        };
+        match crate::auth::authenticate(&state, token).await {
+            Ok(claims) if claims.has_role("admin") => {}
+            Ok(_) => {
+                let refusal = "Only administrators and the metrics scraper may read the metrics";
+                return ApiError::forbidden(refusal).into_response();
+            }
+            Err(refused) => return refused.into_response(),
+        }
+    }
+    let generations = &state.generations;
+    let queues = generations.registry().queues();
+    generations.metrics().set_current(state.sockets.total(), &queues, state.db.pool_use());
+    common::metrics::exposition(&state.metrics)
 }
 
 async fn root() -> axum::Json<Value> {

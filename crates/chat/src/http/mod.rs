@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::router())
         .merge(openapi::router())
         .with_state(state.clone());
-    common::http::finish_router(routes, &state.config.cors_origins, MAX_BODY_BYTES)
+    common::http::finish_router(routes, &state.config.cors_origins, MAX_BODY_BYTES, state.metrics.clone())
 }
 
 pub(crate) fn conversation_not_found() -> ApiError {

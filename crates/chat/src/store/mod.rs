@@ -81,6 +81,11 @@ impl Db {
         Ok(())
     }
 
+    /// Connections open, and how many of them are idle.
+    pub fn pool_use(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -5,6 +5,7 @@
 mod helpers;
 mod limits;
 mod mcp_server;
+mod metrics;
 
 mod chaos;
 mod connections;

@@ -14,10 +14,15 @@ pub use extract::{Form, Json, Query};
 pub use proxies::TrustedProxies;
 pub use serve::{ConnectionSlot, address_key, serve};
 
-/// What every service's router ends with: JSON 404 and 405 answers, a body limit, the CORS
-/// allowlist (never a reflected origin; no credentials, as bearer tokens travel in headers) and
-/// request tracing.
-pub fn finish_router(router: axum::Router, cors_origins: &[String], max_body_bytes: usize) -> axum::Router {
+/// What every service's router ends with: JSON 404 and 405 answers, request metrics, a body
+/// limit, the CORS allowlist (never a reflected origin; no credentials, as bearer tokens travel
+/// in headers) and request tracing.
+pub fn finish_router(
+    router: axum::Router,
+    cors_origins: &[String],
+    max_body_bytes: usize,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) -> axum::Router {
     use axum::http::{HeaderValue, Method, StatusCode, header};
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> =
@@ -33,6 +38,7 @@ pub fn finish_router(router: axum::Router, cors_origins: &[String], max_body_byt
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
         })
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
         .layer(cors)
         .layer(trace::layer())

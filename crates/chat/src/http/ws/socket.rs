@@ -65,6 +65,12 @@ pub struct SocketCounts {
 }
 
 impl SocketCounts {
+    /// Sockets open now (each holds a place under its client's address from the upgrade on).
+    pub fn total(&self) -> usize {
+        let open = self.open.lock().expect("socket counts poisoned");
+        open.iter().filter(|(key, _)| matches!(key, SlotKey::Address(_))).map(|(_, count)| count).sum()
+    }
+
     /// A place for one more socket of `key`, unless it has `cap` already (0: no cap).
     pub fn take(self: &Arc<Self>, key: SlotKey, cap: usize) -> Option<SocketSlot> {
         let mut open = self.open.lock().expect("socket counts poisoned");
