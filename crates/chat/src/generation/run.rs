@@ -14,7 +14,7 @@ use super::tools::Offer;
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
 use crate::metrics::{ChatMetrics, ReplyRecord};
-use crate::store::ReplyEnd;
+use crate::store::{ReplyEnd, UsageRecord, day_of};
 
 /// How often streamed text is written to the database.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -349,6 +349,43 @@ impl Drop for Saver {
     }
 }
 
+/// Counts the reply in the metrics and adds it to its owner's use of the day.
+async fn record_use(
+    generations: &Generations,
+    generation: &Generation,
+    status: MessageStatus,
+    timing: &Timing,
+    now: i64,
+) {
+    let model = ChatMetrics::model_label(generations.registry(), &generation.model);
+    let duration = timing.asked.map(|asked| asked.elapsed());
+    generations.metrics().reply_ended(&ReplyRecord {
+        status,
+        model: &model,
+        provider: timing.provider.as_deref(),
+        usage: timing.usage,
+        first_token: timing.first_token,
+        duration,
+    });
+    let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    let used = UsageRecord {
+        day: day_of(now),
+        user_id: generation.owner_id.clone(),
+        model,
+        provider: timing.provider.clone().unwrap_or_else(|| "none".to_owned()),
+        replies: 1,
+        failed: i64::from(status == MessageStatus::Failed),
+        prompt_tokens: timing.usage.map_or(0, |u| i64::from(u.prompt_tokens)),
+        completion_tokens: timing.usage.map_or(0, |u| i64::from(u.completion_tokens)),
+        duration_ms: duration.map_or(0, millis),
+        first_tokens: i64::from(timing.first_token.is_some()),
+        first_token_ms: timing.first_token.map_or(0, millis),
+    };
+    if let Err(e) = generations.db.add_usage(&used).await {
+        tracing::warn!(error = %e, "cannot add a reply to its owner's use of the day");
+    }
+}
+
 /// Resolves when someone asks the generation to stop.
 pub(super) async fn stop_requested(stopped: &mut watch::Receiver<Option<StopReason>>) -> StopReason {
     let reason = stopped.wait_for(Option::is_some).await.ok().map(|r| r.unwrap_or(StopReason::User));
@@ -418,15 +455,7 @@ async fn finish(
             tool_calls: calls,
         },
     };
-    let model = ChatMetrics::model_label(generations.registry(), &generation.model);
-    generations.metrics().reply_ended(&ReplyRecord {
-        status,
-        model: &model,
-        provider: timing.provider.as_deref(),
-        usage,
-        first_token: timing.first_token,
-        duration: timing.asked.map(|asked| asked.elapsed()),
-    });
+    record_use(generations, generation, status, &timing, now).await;
     generation.finish(
         generations.bus(),
         ServerEvent::GenerationDone {

@@ -8,6 +8,7 @@ mod messages;
 mod oauth;
 mod search;
 mod settings;
+mod usage;
 
 pub use audit::{AuditFilter, ToolCallAuditRecord};
 pub use conversations::{ConversationPatch, ConversationRecord, Usage};
@@ -16,6 +17,7 @@ pub use messages::{MessageRecord, NewMessage, Parent, ReplyEnd};
 pub use oauth::{OAuthClientRecord, OAuthPendingRecord, OAuthTokenRecord};
 pub use search::{SearchMatch, SearchQuery};
 pub use settings::{SettingsPatch, SettingsRecord};
+pub use usage::{UsageRecord, day_of};
 
 use common::db::{Backend, ConnectError};
 use sqlx::AnyPool;

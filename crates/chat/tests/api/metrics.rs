@@ -1,5 +1,6 @@
 //! `/metrics` on the chat and auth services: valid Prometheus text (parsed by a parser of its
-//! own), moved by exactly a known workload, and only for administrators and the scraper.
+//! own), moved by exactly a known workload, and only for administrators and the scraper; and
+//! the same workload in the users' use of the day (`usage_daily`).
 
 use std::collections::HashMap;
 
@@ -170,6 +171,21 @@ async fn metrics_count_a_known_workload_exactly(backend: Backend) {
     );
     assert!(after.contains_key("openchat_db_connections{}"), "{after:?}");
     assert!(after.contains_key("openchat_websockets_open{}"));
+
+    // Each reply is added to its owner's use of the day, by model and provider.
+    let today = chat::store::day_of(common::clock::now_millis());
+    let sub = crate::identity::claims_of(&alice)["sub"].as_str().unwrap().to_owned();
+    let rows = app.chat_state.db.usage_between(today - 1, today).await.unwrap();
+    let theirs: Vec<_> = rows.iter().filter(|r| r.user_id == sub).collect();
+    assert!(
+        theirs.iter().all(|r| (r.model.as_str(), r.provider.as_str()) == ("fake-model", "fake")),
+        "{rows:?}"
+    );
+    let sum = |field: fn(&chat::store::UsageRecord) -> i64| theirs.iter().map(|r| field(r)).sum::<i64>();
+    assert_eq!((sum(|r| r.replies), sum(|r| r.failed), sum(|r| r.first_tokens)), (3, 1, 2), "{rows:?}");
+    assert_eq!(sum(|r| r.prompt_tokens) as f64, prompt);
+    assert_eq!(sum(|r| r.completion_tokens) as f64, completion);
+    assert!(rows.iter().all(|r| r.user_id == sub), "only alice replied: {rows:?}");
 
     // The auth server counts its own requests: the logins above among them.
     let auth = scrape(&app, &app.auth, &admin).await;
