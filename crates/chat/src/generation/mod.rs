@@ -12,6 +12,7 @@ mod snapshot;
 mod title;
 mod tools;
 mod unsynced;
+mod usage;
 
 pub use bus::Bus;
 pub use hub::{Event, Hub, MAX_BYTES as MAX_HUB_BYTES, Receiver, RecvError};

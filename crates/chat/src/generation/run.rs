@@ -11,10 +11,10 @@ use tokio::sync::watch;
 
 use super::calls::run_calls;
 use super::tools::Offer;
+use super::usage::{Timing, record_use};
 use super::{Generation, Generations, LEASE_MS, StopReason};
 use crate::convert::message_to_wire;
-use crate::metrics::{ChatMetrics, ReplyRecord};
-use crate::store::{ReplyEnd, UsageRecord, day_of};
+use crate::store::ReplyEnd;
 
 /// How often streamed text is written to the database.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -24,25 +24,6 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const TURN_POLL: Duration = Duration::from_millis(100);
 /// Most messages sent to the model as context (newest kept).
 const CONTEXT_MESSAGES: usize = 100;
-
-/// What a reply used: the tokens its requests reported (summed over rounds), and for the
-/// metrics when the model was asked (its turn had come), when its first text came, and which
-/// provider answered.
-#[derive(Default)]
-struct Timing {
-    usage: Option<llm::Usage>,
-    asked: Option<tokio::time::Instant>,
-    first_token: Option<Duration>,
-    provider: Option<String>,
-}
-
-impl Timing {
-    fn text_arrived(&mut self) {
-        if let (Some(asked), None) = (self.asked, self.first_token) {
-            self.first_token = Some(asked.elapsed());
-        }
-    }
-}
 
 enum Outcome {
     /// The model ended the reply: naturally, or early for this reason.
@@ -346,43 +327,6 @@ struct Saver(tokio::task::JoinHandle<()>);
 impl Drop for Saver {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// Counts the reply in the metrics and adds it to its owner's use of the day.
-async fn record_use(
-    generations: &Generations,
-    generation: &Generation,
-    status: MessageStatus,
-    timing: &Timing,
-    now: i64,
-) {
-    let model = ChatMetrics::model_label(generations.registry(), &generation.model);
-    let duration = timing.asked.map(|asked| asked.elapsed());
-    generations.metrics().reply_ended(&ReplyRecord {
-        status,
-        model: &model,
-        provider: timing.provider.as_deref(),
-        usage: timing.usage,
-        first_token: timing.first_token,
-        duration,
-    });
-    let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-    let used = UsageRecord {
-        day: day_of(now),
-        user_id: generation.owner_id.clone(),
-        model,
-        provider: timing.provider.clone().unwrap_or_else(|| "none".to_owned()),
-        replies: 1,
-        failed: i64::from(status == MessageStatus::Failed),
-        prompt_tokens: timing.usage.map_or(0, |u| i64::from(u.prompt_tokens)),
-        completion_tokens: timing.usage.map_or(0, |u| i64::from(u.completion_tokens)),
-        duration_ms: duration.map_or(0, millis),
-        first_tokens: i64::from(timing.first_token.is_some()),
-        first_token_ms: timing.first_token.map_or(0, millis),
-    };
-    if let Err(e) = generations.db.add_usage(&used).await {
-        tracing::warn!(error = %e, "cannot add a reply to its owner's use of the day");
     }
 }
 
